@@ -1,0 +1,141 @@
+"""The composition root: make_app wires settings, store, fetcher and clock. Wiring only."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from aiohttp import web
+
+from linkbridge import keys
+from linkbridge.clock import Clock
+from linkbridge.feeds.serve import FeedCache
+from linkbridge.intake import VERIFY_JOB, Intake
+from linkbridge.jobs import JobWorker
+from linkbridge.live import LiveState
+from linkbridge.model import Job
+from linkbridge.posts.importer import import_configured_wxr
+from linkbridge.ratelimit import RateLimiter, RepeatWindow
+from linkbridge.retire.hits import HitCounter
+from linkbridge.retire.proxy import OriginProxy
+from linkbridge.settings import Settings
+from linkbridge.store import Store
+from linkbridge.verify import SafeFetcher, Verifier
+from linkbridge.web.middleware import make_middlewares
+from linkbridge.web.routes import add_routes
+
+logger = structlog.get_logger(__name__)
+
+
+def make_app(settings: Settings, *, store: Store, fetcher: SafeFetcher, clock: Clock) -> (
+    web.Application
+):
+    """Build the application; resources open on startup and close on cleanup, in order."""
+    app = web.Application(
+        middlewares=make_middlewares(settings.server.trusted_proxies),
+        client_max_size=settings.server.max_body_bytes,
+    )
+    live = LiveState(settings, store)
+    verifier = Verifier(fetcher)
+    intake = Intake(settings, store, live, verifier, clock)
+
+    async def run_verify(job: Job) -> None:
+        await intake.run_verify_job(int(str(job.payload["linkback_id"])), job.id)
+
+    app[keys.SETTINGS] = settings
+    app[keys.STORE] = store
+    app[keys.CLOCK] = clock
+    app[keys.FETCHER] = fetcher
+    app[keys.VERIFIER] = verifier
+    app[keys.LIVE] = live
+    app[keys.INTAKE] = intake
+    app[keys.WORKER] = JobWorker(
+        store, clock, {VERIFY_JOB: run_verify},
+        concurrency=settings.fetch.global_concurrency,
+        lease_s=settings.fetch.timeout_s * 3,
+    )
+    app[keys.HITS] = HitCounter(settings.retire.hit_keys_max, clock)
+    app[keys.FEED_CACHE] = FeedCache()
+    app[keys.WEBMENTION_REPEATS] = RepeatWindow(settings.webmention.repeat_window_s)
+    app[keys.LOGIN_LIMITER] = RateLimiter(settings.admin.login_attempts_per_min)
+    app[keys.SITEMAPS] = {}
+    if settings.site.origin_url:
+        app[keys.PROXY] = OriginProxy(
+            settings.site.origin_url,
+            timeout_s=settings.server.origin_timeout_s,
+            connect_timeout_s=settings.server.origin_connect_timeout_s,
+            max_body_bytes=settings.server.origin_max_body_bytes,
+        )
+    app.cleanup_ctx.extend(
+        [_store_ctx, _live_ctx, _fetcher_ctx, _worker_ctx, _hits_ctx, _proxy_ctx]
+    )
+    add_routes(app)
+    return app
+
+
+async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Open the store (migrations run) and import the configured WXR files."""
+    store = app[keys.STORE]
+    await store.open()
+    try:
+        await import_configured_wxr(app[keys.SETTINGS], store, app[keys.CLOCK].now())
+        yield
+    finally:
+        await store.close()
+
+
+async def _live_ctx(app: web.Application) -> AsyncIterator[None]:
+    live = app[keys.LIVE]
+    await live.refresh(force=True)
+    async with live.polling():
+        yield
+
+
+async def _fetcher_ctx(app: web.Application) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        await app[keys.INTAKE].close()
+        await app[keys.FETCHER].close()
+
+
+async def _worker_ctx(app: web.Application) -> AsyncIterator[None]:
+    async with app[keys.WORKER].running():
+        yield
+
+
+async def _hits_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Flush counted hits in batches, and once more on the way out."""
+    hits, store = app[keys.HITS], app[keys.STORE]
+    interval = app[keys.SETTINGS].retire.hit_flush_interval_s
+
+    async def flush_forever() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await store.add_hits(hits.drain())
+            except Exception:
+                logger.exception("hits_flush_failed")
+
+    task = asyncio.create_task(flush_forever())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await store.add_hits(hits.drain())
+
+
+async def _proxy_ctx(app: web.Application) -> AsyncIterator[None]:
+    proxy = app.get(keys.PROXY)
+    if proxy is None:
+        yield
+        return
+    await proxy.start()
+    try:
+        yield
+    finally:
+        await proxy.close()

@@ -1,0 +1,55 @@
+"""Injected time: every decision about the shutdown instant reads a Clock, never the OS."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Something that tells the service what instant it is."""
+
+    def now(self) -> datetime:
+        """The current instant, timezone-aware (UTC)."""
+        ...
+
+
+class SystemClock:
+    """The machine's wall clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class ShiftedClock:
+    """Starts at a chosen instant and then runs at real speed (`serve --at`)."""
+
+    def __init__(self, start_at: datetime) -> None:
+        if start_at.tzinfo is None:
+            raise ValueError("clock: the start instant must carry a timezone")
+        self._start_at = start_at.astimezone(UTC)
+        self._started_mono = time.monotonic()
+
+    def now(self) -> datetime:
+        return self._start_at + timedelta(seconds=time.monotonic() - self._started_mono)
+
+
+class ManualClock:
+    """A clock tests set and advance by hand, to stand on either side of the instant."""
+
+    def __init__(self, at: datetime) -> None:
+        if at.tzinfo is None:
+            raise ValueError("clock: the instant must carry a timezone")
+        self._at = at.astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self._at
+
+    def set(self, at: datetime) -> None:
+        """Jump to `at`."""
+        self._at = at.astimezone(UTC)
+
+    def advance(self, seconds: float) -> None:
+        """Move forward by `seconds`."""
+        self._at += timedelta(seconds=seconds)

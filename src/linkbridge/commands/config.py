@@ -1,0 +1,23 @@
+"""`linkbridge check-config FILE…`: load the configuration without starting anything."""
+
+from __future__ import annotations
+
+import argparse
+
+from linkbridge.settings import Settings
+
+
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    p = sub.add_parser("check-config", parents=[common],
+                       help="check the configuration (errors print one line naming the key)")
+    p.add_argument("files", nargs="*", metavar="FILE", help="config files (same as --config)")
+    p.set_defaults(handler=check_config)
+
+
+async def check_config(args: argparse.Namespace, settings: Settings) -> int:
+    """Loading already happened in main(); reaching here means it is valid."""
+    print(f"config OK: {len(settings.site.blogs)} blogs, shutdown at "
+          f"{settings.site.shutdown_at.isoformat()}, store {settings.store.url}")
+    return 0

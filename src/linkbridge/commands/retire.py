@@ -1,0 +1,118 @@
+"""`linkbridge redirects check|import|export`, `hits`, `check-successors`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from linkbridge import __version__
+from linkbridge.cli import make_clock, print_json, read_text, with_store
+from linkbridge.live import make_canonicaliser
+from linkbridge.model import RuleKind
+from linkbridge.retire.csvio import export_mappings_csv, parse_mappings_csv
+from linkbridge.retire.explain import explain_url
+from linkbridge.retire.successors import check_successors
+from linkbridge.settings import Settings
+from linkbridge.store import Store
+from linkbridge.verify import SafeFetcher
+
+
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    p = sub.add_parser("redirects", help="inspect and edit the redirect table")
+    acts = p.add_subparsers(dest="action", required=True)
+    check = acts.add_parser("check", parents=[common], help="what a URL does at an instant")
+    check.add_argument("url")
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(handler=redirects_check)
+    imp = acts.add_parser("import", parents=[common], help="import old,new rows from CSV")
+    imp.add_argument("file", help="CSV file, or - for stdin")
+    imp.set_defaults(handler=redirects_import)
+    exp = acts.add_parser("export", parents=[common], help="print the stored table as CSV")
+    exp.set_defaults(handler=redirects_export)
+
+    hits = sub.add_parser("hits", parents=[common], help="most-hit retired paths")
+    hits.add_argument("--unmapped", action="store_true", help="only paths with no exact mapping")
+    hits.add_argument("--top", type=int, default=50)
+    hits.add_argument("--json", action="store_true")
+    hits.set_defaults(handler=list_hits)
+
+    succ = sub.add_parser("check-successors", parents=[common],
+                          help="fetch every redirect target and report those not answering 200")
+    succ.add_argument("--json", action="store_true")
+    succ.set_defaults(handler=run_check_successors)
+
+
+async def redirects_check(args: argparse.Namespace, settings: Settings) -> int:
+    now = make_clock(args.at).now()
+
+    async def run(store: Store) -> int:
+        result = explain_url(settings, make_canonicaliser(settings), await store.list_mappings(),
+                             args.url, now)
+        if args.json:
+            print_json(result)
+        else:
+            for key, value in result.items():
+                print(f"{key:>9}: {value}")
+        return 0
+
+    return await with_store(settings, run)
+
+
+async def redirects_import(args: argparse.Namespace, settings: Settings) -> int:
+    now = make_clock(args.at).now()
+    mappings = parse_mappings_csv(read_text(args.file), settings, make_canonicaliser(settings))
+
+    async def run(store: Store) -> int:
+        await store.put_mappings(mappings, now)
+        print(f"imported {len(mappings)} mappings")
+        return 0
+
+    return await with_store(settings, run)
+
+
+async def redirects_export(args: argparse.Namespace, settings: Settings) -> int:
+    async def run(store: Store) -> int:
+        sys.stdout.write(export_mappings_csv(await store.list_mappings()))
+        return 0
+
+    return await with_store(settings, run)
+
+
+async def list_hits(args: argparse.Namespace, settings: Settings) -> int:
+    async def run(store: Store) -> int:
+        excluded = [RuleKind.EXACT.value] if args.unmapped else []
+        rows = await store.top_hits(limit=args.top, exclude_rules=excluded)
+        if args.json:
+            print_json([{"path": h.path, "status": h.status, "rule": h.rule.value,
+                         "count": h.count, "last_day": h.day} for h in rows])
+            return 0
+        for h in rows:
+            print(f"{h.count:>8}  {h.status}  {h.rule.value:<10} {h.path}")
+        if not rows:
+            print("no hits")
+        return 0
+
+    return await with_store(settings, run)
+
+
+async def run_check_successors(args: argparse.Namespace, settings: Settings) -> int:
+    fetcher = SafeFetcher(settings.fetch, public_base_url=settings.site.public_base_url,
+                          version=__version__)
+
+    async def run(store: Store) -> int:
+        try:
+            results = await check_successors(settings, await store.list_mappings(), fetcher,
+                                             make_clock(args.at).now())
+        finally:
+            await fetcher.close()
+        bad = [r for r in results if not r.ok]
+        if args.json:
+            print_json([r.__dict__ for r in results])
+        else:
+            for r in results:
+                print(f"{'ok ' if r.ok else 'BAD'} {r.status or '-':>4} {r.url}  {r.detail}")
+        return 1 if bad else 0
+
+    return await with_store(settings, run)

@@ -1,0 +1,60 @@
+"""`linkbridge serve`: run the HTTP service."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+
+import structlog
+from aiohttp import web
+
+from linkbridge import __version__
+from linkbridge.app import make_app
+from linkbridge.cli import make_clock
+from linkbridge.settings import Settings
+from linkbridge.store import open_store
+from linkbridge.verify import SafeFetcher
+
+logger = structlog.get_logger("linkbridge.serve")
+
+
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    p = sub.add_parser("serve", parents=[common], help="run the service")
+    p.add_argument("--host", default=None, help="listen address (default: server.host)")
+    p.add_argument("--port", type=int, default=None, help="listen port (default: server.port)")
+    p.set_defaults(handler=serve)
+
+
+async def serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve until SIGTERM or SIGINT, then finish in-flight requests and stop."""
+    store = open_store(settings.store.url, busy_timeout_ms=settings.store.busy_timeout_ms)
+    fetcher = SafeFetcher(
+        settings.fetch, public_base_url=settings.site.public_base_url, version=__version__
+    )
+    clock = make_clock(args.at)
+    app = make_app(settings, store=store, fetcher=fetcher, clock=clock)
+    host = args.host or settings.server.host
+    port = args.port if args.port is not None else settings.server.port
+    runner = web.AppRunner(
+        app, handle_signals=False, shutdown_timeout=settings.server.shutdown_timeout_s,
+        access_log=None,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    logger.info("server_started", host=host, port=port, at=clock.now().isoformat(),
+                version=__version__)
+    try:
+        await stop.wait()
+    finally:
+        logger.info("server_stopping")
+        await runner.cleanup()
+        logger.info("server_stopped")
+    return 0

@@ -1,0 +1,64 @@
+"""Errors that carry an HTTP status and a stable reason; one middleware renders them."""
+
+from __future__ import annotations
+
+
+class LinkbridgeError(Exception):
+    """Base error: `status` for the web layer, `reason` a stable snake_case code."""
+
+    status: int = 500
+    reason: str = "internal_error"
+
+    def __init__(self, message: str, *, reason: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        if reason is not None:
+            self.reason = reason
+        if status is not None:
+            self.status = status
+
+
+class ConfigError(LinkbridgeError):
+    """The configuration is wrong; the message names the key."""
+
+    reason = "bad_config"
+
+
+class BadRequest(LinkbridgeError):
+    """The request cannot be understood (undecodable URL, malformed body)."""
+
+    status = 400
+    reason = "bad_request"
+
+
+class UndecodableURL(BadRequest):
+    """A URL whose percent-escapes do not decode as UTF-8 or that is otherwise unusable."""
+
+    reason = "undecodable_url"
+
+
+class NotFound(LinkbridgeError):
+    """No such thing."""
+
+    status = 404
+    reason = "not_found"
+
+
+class TooManyRequests(LinkbridgeError):
+    """A rate limit said no."""
+
+    status = 429
+    reason = "rate_limited"
+
+
+class RejectedImport(LinkbridgeError):
+    """An import (WXR, CSV) was refused as a whole; the message says where it broke."""
+
+    reason = "import_failed"
+
+
+class IllegalTransition(LinkbridgeError):
+    """A linkback state change the state machine does not allow."""
+
+    status = 409
+    reason = "illegal_transition"

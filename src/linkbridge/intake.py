@@ -1,0 +1,365 @@
+"""The one pipeline every linkback protocol calls: resolve, refuse, store, verify, decide."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+import structlog
+
+from linkbridge.clock import Clock
+from linkbridge.errors import IllegalTransition, LinkbridgeError
+from linkbridge.live import LiveState
+from linkbridge.model import (
+    Linkback,
+    LinkbackDraft,
+    LinkbackProtocol,
+    LinkbackState,
+    Post,
+    SourceDetails,
+)
+from linkbridge.moderation.rules import state_after_verification
+from linkbridge.phase import Phase, phase_at
+from linkbridge.posts.registry import ResolutionKind
+from linkbridge.ratelimit import RateLimiter
+from linkbridge.settings import Settings
+from linkbridge.store import Store
+from linkbridge.urls import host_of
+from linkbridge.verify import OutcomeKind, Verifier, VerifyOutcome
+
+logger = structlog.get_logger(__name__)
+
+VERIFY_JOB = "verify"
+
+
+class Refusal(StrEnum):
+    """Why a linkback was refused before anything was stored."""
+
+    TARGET_FOREIGN = "target_foreign"
+    TARGET_NOT_POST = "target_not_post"
+    TARGET_UNKNOWN = "target_unknown"
+    TARGET_TOMBSTONE = "target_tombstone"
+    PINGS_CLOSED = "pings_closed"
+    AFTER_SHUTDOWN = "after_shutdown"
+    SAME_POST = "same_post"
+    BAD_SOURCE = "bad_source"
+    BLOCKED = "blocked"
+    RATE_LIMITED = "rate_limited"
+    DAILY_CAP = "daily_cap"
+
+
+class Answer(StrEnum):
+    """What the intake did with a linkback."""
+
+    REFUSED = "refused"
+    QUEUED = "queued"
+    VERIFIED = "verified"
+    DUPLICATE = "duplicate"
+    NO_LINK = "no_link"
+    MISSING = "missing"
+    GONE = "gone"
+    POLICY = "policy"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A linkback as a receiver parsed it off the wire."""
+
+    protocol: LinkbackProtocol
+    source_url: str
+    target_url: str
+    client_ip: str = ""
+    title: str = ""
+    excerpt: str = ""
+    blog_name: str = ""
+    post: Post | None = None
+    """Set when the wire format names the post itself (trackback ping URLs)."""
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """The answer a receiver turns into its wire format."""
+
+    answer: Answer
+    refusal: Refusal | None = None
+    linkback: Linkback | None = None
+    message: str = ""
+    successor: str = ""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Per-protocol limits and behaviour."""
+
+    max_bytes: int
+    max_redirects: int
+    resend_is_duplicate: bool
+    verify: bool = True
+
+
+def profiles(settings: Settings) -> dict[LinkbackProtocol, Profile]:
+    """The three protocols' profiles from settings."""
+    return {
+        LinkbackProtocol.PINGBACK: Profile(
+            settings.pingback.max_bytes, settings.pingback.max_redirects, True
+        ),
+        LinkbackProtocol.TRACKBACK: Profile(
+            settings.trackback.max_bytes, settings.trackback.max_redirects, True,
+            verify=settings.trackback.verify,
+        ),
+        LinkbackProtocol.WEBMENTION: Profile(
+            settings.webmention.max_bytes, settings.webmention.max_redirects, False
+        ),
+    }
+
+
+class Intake:
+    """Shared by pingback, trackback and webmention; the job worker calls `run_verify_job`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        live: LiveState,
+        verifier: Verifier,
+        clock: Clock,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.live = live
+        self.verifier = verifier
+        self.clock = clock
+        self.profiles = profiles(settings)
+        self.rate_limits = {
+            LinkbackProtocol.PINGBACK: RateLimiter(settings.pingback.rate_per_min),
+            LinkbackProtocol.TRACKBACK: RateLimiter(settings.trackback.rate_per_min),
+            LinkbackProtocol.WEBMENTION: RateLimiter(settings.webmention.rate_per_min),
+        }
+        self._background: set[asyncio.Task[IntakeResult]] = set()
+
+    # ------------------------------------------------------------ target checks
+    def successor_for(self, target_url: str) -> str:
+        """Where a target lives after the instant: its retirement outcome, else `web`."""
+        try:
+            outcome = self.live.snapshot.table.lookup(self.live.canonicaliser.path_key(target_url))
+        except LinkbridgeError:
+            return self.settings.successors.web
+        return outcome.location or self.settings.successors.web
+
+    def resolve_target(self, incoming: Incoming) -> Post | IntakeResult:
+        """The post a linkback is for, or the refusal that ends it."""
+        if phase_at(self.clock.now(), self.settings.site.shutdown_at) == Phase.AFTER:
+            return self._refuse(Refusal.AFTER_SHUTDOWN, "the blog has closed",
+                                successor=self.successor_for(incoming.target_url))
+        post = incoming.post
+        if post is None:
+            res = self.live.snapshot.registry.resolve(incoming.target_url)
+            if res.kind == ResolutionKind.FOREIGN:
+                return self._refuse(Refusal.TARGET_FOREIGN, "the target is not on this site")
+            if res.kind == ResolutionKind.NOT_A_POST:
+                return self._refuse(Refusal.TARGET_NOT_POST, "the target is not a post")
+            if res.kind == ResolutionKind.TOMBSTONE:
+                return self._refuse(Refusal.TARGET_TOMBSTONE, "the target post is gone")
+            if res.kind != ResolutionKind.POST or res.post is None:
+                return self._refuse(Refusal.TARGET_UNKNOWN, "the target does not exist")
+            post = res.post
+        if post.tombstone:
+            return self._refuse(Refusal.TARGET_TOMBSTONE, "the target post is gone")
+        if not post.pings_open or self.settings.posts.pings_closed:
+            return self._refuse(Refusal.PINGS_CLOSED, "pings are closed for this post")
+        return post
+
+    def _refuse(self, refusal: Refusal, message: str, *, successor: str = "") -> IntakeResult:
+        return IntakeResult(Answer.REFUSED, refusal=refusal, message=message, successor=successor)
+
+    # ------------------------------------------------------------ receive
+    async def receive(
+        self, incoming: Incoming, *, inline_budget_s: float | None = None
+    ) -> IntakeResult:
+        """Check, store (committed before any answer), then verify inline or queue."""
+        target = self.resolve_target(incoming)
+        if isinstance(target, IntakeResult):
+            return target
+        post = target
+        host = host_of(incoming.source_url)
+        if urlsplit(incoming.source_url).scheme not in ("http", "https") or not host:
+            return self._refuse(Refusal.BAD_SOURCE, "the source is not an http(s) URL")
+        res = self.live.snapshot.registry.resolve(incoming.source_url)
+        if res.post is not None and res.post.key == post.key:
+            return self._refuse(Refusal.SAME_POST, "the source and target are the same post")
+        if self.live.snapshot.lists.is_blocked(host, incoming.source_url):
+            return self._refuse(Refusal.BLOCKED, "the source host is blocked")
+        if not self.rate_limits[incoming.protocol].allow(incoming.client_ip):
+            return self._refuse(Refusal.RATE_LIMITED, "too many linkbacks from this address")
+        now = self.clock.now()
+        day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        cap = self.settings.moderation.per_host_daily_cap
+        if await self.store.count_host_since(host, day_start) >= cap:
+            return self._refuse(Refusal.DAILY_CAP, "too many linkbacks from this host today")
+
+        profile = self.profiles[incoming.protocol]
+        run_after = now
+        if inline_budget_s is not None:  # the inline check gets its chance first
+            run_after = now + timedelta(seconds=inline_budget_s + self.settings.fetch.timeout_s)
+        draft = LinkbackDraft(
+            blog=post.blog,
+            post_id=post.post_id,
+            source_url=incoming.source_url,
+            source_canonical=self.live.canonicaliser.canonical(incoming.source_url),
+            source_host=host,
+            protocol=incoming.protocol,
+            target_url=incoming.target_url or post.permalink,
+            title=incoming.title,
+            excerpt=incoming.excerpt,
+            blog_name=incoming.blog_name,
+            client_ip=incoming.client_ip,
+            public_id=secrets.token_urlsafe(16)
+            if incoming.protocol == LinkbackProtocol.WEBMENTION else None,
+        )
+        needs_job = profile.verify
+        recorded = await self.store.record_linkback(
+            draft, now, resend_is_duplicate=profile.resend_is_duplicate,
+            job_kind=VERIFY_JOB if needs_job else None, job_run_after=run_after,
+        )
+        lb = recorded.linkback
+        log = logger.bind(
+            linkback_id=lb.id, protocol=incoming.protocol.value, source=draft.source_url
+        )
+        if recorded.duplicate:
+            log.info("linkback_duplicate", state=lb.state.value)
+            return IntakeResult(Answer.DUPLICATE, linkback=lb, message="already registered")
+        log.info("linkback_received", created=recorded.created)
+        if not needs_job:  # trackback.verify = false: WordPress behaviour, no fetch
+            lb = await self._decide_verified(lb, None, "not verified (trackback.verify = false)")
+            return IntakeResult(Answer.VERIFIED, linkback=lb)
+        if inline_budget_s is None:
+            return IntakeResult(Answer.QUEUED, linkback=lb)
+        task = asyncio.create_task(self._verify_and_apply(lb.id, recorded.job_id, inline=True))
+        done, _ = await asyncio.wait({task}, timeout=inline_budget_s)
+        if not done:  # budget overrun: let it finish in the background; the job is the backstop
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            log.info("linkback_verify_overran_budget", budget_s=inline_budget_s)
+            return IntakeResult(Answer.QUEUED, linkback=lb, message="queued")
+        return task.result()
+
+    # ------------------------------------------------------------ verify
+    async def run_verify_job(self, linkback_id: int, job_id: int) -> None:
+        """Entry point for the job worker."""
+        await self._verify_and_apply(linkback_id, job_id, inline=False)
+
+    async def _verify_and_apply(self, linkback_id: int, job_id: int | None, *, inline: bool) -> (
+        IntakeResult
+    ):
+        lb = await self.store.get_linkback(linkback_id)
+        if lb is None or lb.state != LinkbackState.UNVERIFIED:
+            if job_id is not None:
+                await self.store.complete_job(job_id)
+            return IntakeResult(Answer.DUPLICATE, linkback=lb)
+        post = self.live.snapshot.registry.get(lb.post_key)
+        if post is None or post.tombstone:
+            lb = await self._set(lb, LinkbackState.FAILED, "the target post is gone")
+            if job_id is not None:
+                await self.store.complete_job(job_id)
+            return IntakeResult(Answer.MISSING, linkback=lb)
+        profile = self.profiles[lb.protocol]
+        registry = self.live.snapshot.registry
+
+        def is_target(url: str) -> bool:
+            try:
+                found = registry.resolve(url)
+            except LinkbridgeError:
+                return False
+            return found.post is not None and found.post.key == post.key
+
+        outcome = await self.verifier.verify(
+            lb.source_url, post.permalink, is_target, protocol=lb.protocol.value,
+            max_bytes=profile.max_bytes, max_redirects=profile.max_redirects,
+            client_ip=lb.client_ip,
+        )
+        return await self._apply(lb, outcome, inline=inline, job_id=job_id)
+
+    async def _apply(
+        self, lb: Linkback, outcome: VerifyOutcome, *, inline: bool, job_id: int | None
+    ) -> IntakeResult:
+        log = logger.bind(linkback_id=lb.id, outcome=outcome.kind.value, reason=outcome.reason)
+        kind = outcome.kind
+        if kind == OutcomeKind.TRANSIENT:
+            attempts = await self.store.count_attempt(lb.id, outcome.reason, self.clock.now())
+            if attempts < self.settings.fetch.max_attempts:
+                delay = self.settings.fetch.retry_base_s * 2 ** (attempts - 1)
+                if job_id is not None:
+                    await self.store.retry_job(
+                        job_id, self.clock.now() + timedelta(seconds=delay), outcome.reason
+                    )
+                log.info("linkback_verify_retry", attempts=attempts, delay_s=delay)
+                return IntakeResult(Answer.QUEUED, linkback=lb, message="queued")
+            # retries ran out: never delete on a transient outcome
+            back = lb.resend_from or LinkbackState.FAILED
+            lb = await self._set(lb, back, f"gave up after {attempts} attempts: {outcome.reason}")
+            answer = Answer.QUEUED
+        elif kind == OutcomeKind.VERIFIED:
+            lb = await self._decide_verified(lb, outcome, outcome.reason or "verified")
+            answer = Answer.VERIFIED
+        elif kind == OutcomeKind.REFUSED:
+            lb = await self._set(lb, LinkbackState.FAILED, "refused")
+            answer = Answer.POLICY
+        elif kind == OutcomeKind.GONE:
+            new = LinkbackState.FAILED if inline else LinkbackState.DELETED
+            lb = await self._set(lb, new, outcome.reason)
+            answer = Answer.GONE
+        else:  # no link, missing
+            shown = lb.resend_from == LinkbackState.APPROVED
+            lb = await self._set(lb, LinkbackState.DELETED if shown else LinkbackState.FAILED,
+                                 outcome.reason)
+            answer = Answer.NO_LINK if kind == OutcomeKind.NO_LINK else Answer.MISSING
+        if job_id is not None:
+            await self.store.complete_job(job_id)
+        log.info("linkback_verified", state=lb.state.value)
+        return IntakeResult(answer, linkback=lb, message=outcome.reason)
+
+    async def _decide_verified(
+        self, lb: Linkback, outcome: VerifyOutcome | None, reason: str
+    ) -> Linkback:
+        known = await self.store.host_has_approved(lb.source_host)
+        state = state_after_verification(
+            self.settings.moderation, self.live.snapshot.lists, lb.source_host,
+            host_known_good=known,
+        )
+        details = None
+        if outcome is not None and outcome.fields is not None:
+            f = outcome.fields
+            details = SourceDetails(
+                title=f.title, excerpt=f.excerpt, author_name=f.author_name,
+                author_url=f.author_url, author_photo=f.author_photo,
+                published_at=f.published_at, content=f.content, mention_type=f.mention_type,
+            )
+        return await self._set(lb, state, reason, details=details, actor="rule")
+
+    async def _set(
+        self,
+        lb: Linkback,
+        state: LinkbackState,
+        reason: str,
+        *,
+        details: SourceDetails | None = None,
+        actor: str = "verifier",
+    ) -> Linkback:
+        try:
+            return await self.store.set_state(
+                lb.id, state, actor=actor, reason=reason, now=self.clock.now(), details=details
+            )
+        except IllegalTransition:  # someone else decided first (moderator, a parallel run)
+            current = await self.store.get_linkback(lb.id)
+            return current or lb
+
+    async def close(self) -> None:
+        """Cancel background verifications; their jobs finish them after a restart."""
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+

@@ -1,0 +1,112 @@
+"""The durable job queue's worker: claims due jobs with a lease and runs their handler."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+
+import structlog
+
+from linkbridge.clock import Clock
+from linkbridge.model import Job
+from linkbridge.store import Store
+
+logger = structlog.get_logger(__name__)
+
+JobHandler = Callable[[Job], Awaitable[None]]
+"""Runs one job; it completes or reschedules the job itself. An exception retries it."""
+
+
+class JobWorker:
+    """Runs up to `concurrency` jobs at once; idles `idle_s` when nothing is due."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        handlers: dict[str, JobHandler],
+        *,
+        concurrency: int = 4,
+        lease_s: float = 60.0,
+        idle_s: float = 0.5,
+        error_backoff_s: float = 30.0,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.handlers = handlers
+        self.concurrency = concurrency
+        self.lease_s = lease_s
+        self.idle_s = idle_s
+        self.error_backoff_s = error_backoff_s
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Look for due jobs now (a receiver just queued one)."""
+        self._wake.set()
+
+    async def run_once(self) -> bool:
+        """Claim and run one due job; False when none was due (tests and the CLI use this)."""
+        job = await self.store.claim_job(self.clock.now(), self.lease_s)
+        if job is None:
+            return False
+        await self._run(job)
+        return True
+
+    async def _run(self, job: Job) -> None:
+        handler = self.handlers.get(job.kind)
+        log = logger.bind(job_id=job.id, kind=job.kind, attempts=job.attempts)
+        if handler is None:
+            log.error("job_kind_unknown")
+            await self.store.retry_job(job.id, self.clock.now() + timedelta(days=1), "unknown kind")
+            return
+        try:
+            await handler(job)
+        except Exception as exc:
+            log.exception("job_failed")
+            delay = self.error_backoff_s * 2 ** min(job.attempts - 1, 10)
+            await self.store.retry_job(
+                job.id, self.clock.now() + timedelta(seconds=delay), f"{type(exc).__name__}: {exc}"
+            )
+
+    async def _loop(self) -> None:
+        slots = asyncio.Semaphore(self.concurrency)
+        running: set[asyncio.Task[None]] = set()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            running.discard(task)
+            slots.release()
+
+        try:
+            while True:
+                await slots.acquire()
+                try:
+                    job = await self.store.claim_job(self.clock.now(), self.lease_s)
+                except Exception:
+                    logger.exception("job_claim_failed")
+                    job = None
+                if job is None:
+                    slots.release()
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.idle_s)
+                    continue
+                task = asyncio.create_task(self._run(job))
+                running.add(task)
+                task.add_done_callback(finished)
+        finally:
+            for task in list(running):
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Run the worker while the context is open; leases of cut-off jobs simply expire."""
+        task = asyncio.create_task(self._loop())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,37 @@
+"""Every typed key of the application and request state, in one place."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from linkbridge.clock import Clock
+from linkbridge.feeds.serve import FeedCache
+from linkbridge.intake import Intake
+from linkbridge.jobs import JobWorker
+from linkbridge.live import LiveState
+from linkbridge.ratelimit import RateLimiter, RepeatWindow
+from linkbridge.retire.hits import HitCounter
+from linkbridge.retire.proxy import OriginProxy
+from linkbridge.settings import Settings
+from linkbridge.store import Store
+from linkbridge.verify import SafeFetcher, Verifier
+
+SETTINGS = web.AppKey("settings", Settings)
+STORE = web.AppKey("store", Store)
+CLOCK = web.AppKey("clock", Clock)
+FETCHER = web.AppKey("fetcher", SafeFetcher)
+VERIFIER = web.AppKey("verifier", Verifier)
+LIVE = web.AppKey("live", LiveState)
+INTAKE = web.AppKey("intake", Intake)
+WORKER = web.AppKey("worker", JobWorker)
+HITS = web.AppKey("hits", HitCounter)
+PROXY = web.AppKey("proxy", OriginProxy)
+FEED_CACHE = web.AppKey("feed_cache", FeedCache)
+WEBMENTION_REPEATS = web.AppKey("webmention_repeats", RepeatWindow)
+LOGIN_LIMITER = web.AppKey("login_limiter", RateLimiter)
+SITEMAPS = web.AppKey("sitemaps", dict[int, dict[str, bytes]])
+
+REQUEST_ID = web.RequestKey("request_id", str)
+CLIENT_IP = web.RequestKey("client_ip", str)
+LOG_SAMPLE_RATE = web.RequestKey("log_sample_rate", float)
+"""Set by a handler whose canonical log line should be sampled (the redirect hot path)."""

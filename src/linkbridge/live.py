@@ -1,0 +1,97 @@
+"""The in-memory view of the store that requests read: swapped whole when the version moves."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import structlog
+
+from linkbridge.moderation.rules import HostLists
+from linkbridge.posts.registry import PostRegistry
+from linkbridge.retire.table import RedirectTable
+from linkbridge.settings import Settings
+from linkbridge.store import Store
+from linkbridge.urls import Canonicaliser
+
+logger = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the hot paths read, built from one store version."""
+
+    version: int
+    registry: PostRegistry
+    table: RedirectTable
+    lists: HostLists
+
+
+def make_canonicaliser(settings: Settings) -> Canonicaliser:
+    """The site's canonicaliser from its settings."""
+    return Canonicaliser.for_site(
+        settings.site.public_base_url, settings.site.hosts, settings.site.significant_query_params
+    )
+
+
+class LiveState:
+    """Holds the current Snapshot; `refresh` rebuilds it when the store's version changed."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self.canonicaliser = make_canonicaliser(settings)
+        self._snapshot: Snapshot | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def snapshot(self) -> Snapshot:
+        if self._snapshot is None:
+            raise RuntimeError("live: not loaded yet")
+        return self._snapshot
+
+    @property
+    def loaded(self) -> bool:
+        return self._snapshot is not None
+
+    async def refresh(self, *, force: bool = False) -> bool:
+        """Rebuild from the store if its version moved; True when something changed."""
+        async with self._lock:
+            version = await self.store.version()
+            if not force and self._snapshot is not None and self._snapshot.version == version:
+                return False
+            posts = await self.store.all_posts()
+            mappings = await self.store.list_mappings()
+            blocked = await self.store.list_hosts("block")
+            allowed = await self.store.list_hosts("allow")
+            blog_paths = [b.path for b in self.settings.site.blogs]
+            self._snapshot = Snapshot(
+                version=version,
+                registry=PostRegistry(posts, self.canonicaliser, blog_paths),
+                table=RedirectTable.build(self.settings, self.canonicaliser, mappings),
+                lists=HostLists.build(self.settings.moderation, blocked, allowed),
+            )
+            logger.info("live_state_loaded", version=version, posts=len(posts),
+                        mappings=len(mappings))
+            return True
+
+    @contextlib.asynccontextmanager
+    async def polling(self) -> AsyncIterator[None]:
+        """Poll the store's version every `store.poll_interval_s` while the context is open."""
+        task = asyncio.create_task(self._poll())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.store.poll_interval_s)
+            try:
+                await self.refresh()
+            except Exception:  # keep serving the last good snapshot
+                logger.exception("live_state_refresh_failed")

@@ -1,0 +1,269 @@
+"""Domain records: posts, linkbacks and their states, redirect mappings, hits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class LinkbackState(StrEnum):
+    """Where a linkback stands (DESIGN.md, "Linkbacks")."""
+
+    UNVERIFIED = "unverified"
+    HELD = "held"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SPAM = "spam"
+    FAILED = "failed"
+    DELETED = "deleted"
+
+
+VERIFIED_STATES = frozenset(
+    {LinkbackState.HELD, LinkbackState.APPROVED, LinkbackState.REJECTED, LinkbackState.SPAM}
+)
+"""States that count as "already registered": only these answer a re-send as a duplicate."""
+
+ALLOWED_TRANSITIONS: dict[LinkbackState, frozenset[LinkbackState]] = {
+    LinkbackState.UNVERIFIED: frozenset(
+        {LinkbackState.HELD, LinkbackState.APPROVED, LinkbackState.FAILED, LinkbackState.DELETED}
+    ),
+    LinkbackState.HELD: frozenset(
+        {
+            LinkbackState.APPROVED,
+            LinkbackState.REJECTED,
+            LinkbackState.SPAM,
+            LinkbackState.UNVERIFIED,
+            LinkbackState.DELETED,
+        }
+    ),
+    LinkbackState.APPROVED: frozenset(
+        {
+            LinkbackState.REJECTED,
+            LinkbackState.SPAM,
+            LinkbackState.UNVERIFIED,
+            LinkbackState.DELETED,
+        }
+    ),
+    LinkbackState.REJECTED: frozenset({LinkbackState.APPROVED, LinkbackState.SPAM}),
+    LinkbackState.SPAM: frozenset({LinkbackState.APPROVED, LinkbackState.REJECTED}),
+    LinkbackState.FAILED: frozenset({LinkbackState.UNVERIFIED}),
+    LinkbackState.DELETED: frozenset({LinkbackState.UNVERIFIED}),
+}
+"""The state machine. Rejected/spam may be reversed by a moderator who changes their mind."""
+
+
+def can_transition(old: LinkbackState, new: LinkbackState) -> bool:
+    """True when the state machine allows `old` -> `new` (staying put is always allowed)."""
+    return old == new or new in ALLOWED_TRANSITIONS[old]
+
+
+class LinkbackProtocol(StrEnum):
+    """How the linkback reached us."""
+
+    PINGBACK = "pingback"
+    TRACKBACK = "trackback"
+    WEBMENTION = "webmention"
+
+
+@dataclass(frozen=True)
+class Category:
+    """A WordPress category or tag as the WXR names it."""
+
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class PostKey:
+    """A post's identity: (sub-blog path, WordPress post id)."""
+
+    blog: str
+    post_id: int
+
+
+@dataclass(frozen=True)
+class Post:
+    """One post or page of the old blog, as imported from its WXR export."""
+
+    blog: str
+    """Sub-blog path, e.g. "/innovation/"; "/" for the network root blog."""
+    post_id: int
+    permalink: str
+    """Absolute URL as the old blog published it."""
+    path: str
+    """Canonical path of the permalink (see urls.canonical_path)."""
+    slug: str
+    title: str
+    excerpt: str = ""
+    author: str = ""
+    """Author login (dc:creator)."""
+    published_at: datetime | None = None
+    modified_at: datetime | None = None
+    status: str = "publish"
+    comment_status: str = "open"
+    ping_status: str = "open"
+    post_type: str = "post"
+    categories: tuple[Category, ...] = ()
+    human_comments: int = 0
+    """Approved human comments, counted (not stored)."""
+    tombstone: bool = False
+    """Trashed, drafted, or missing from a later import: known, but not a live post."""
+
+    @property
+    def key(self) -> PostKey:
+        return PostKey(self.blog, self.post_id)
+
+    @property
+    def pings_open(self) -> bool:
+        return self.ping_status == "open"
+
+
+@dataclass(frozen=True)
+class Linkback:
+    """One row per (canonical source, post), across protocols."""
+
+    id: int
+    blog: str
+    post_id: int
+    source_url: str
+    source_canonical: str
+    source_host: str
+    protocol: LinkbackProtocol
+    state: LinkbackState
+    created_at: datetime
+    updated_at: datetime
+    title: str = ""
+    excerpt: str = ""
+    blog_name: str = ""
+    author_name: str = ""
+    author_url: str = ""
+    author_photo: str = ""
+    published_at: datetime | None = None
+    mention_type: str = "mention"
+    target_url: str = ""
+    reason: str = ""
+    """Why the last verification or decision came out as it did."""
+    public_id: str | None = None
+    """Random id of the webmention status resource, when there is one."""
+    client_ip: str = ""
+    verified_at: datetime | None = None
+    content: str = ""
+    """Sanitised h-entry content (webmention), may be empty."""
+    resend_from: LinkbackState | None = None
+    """The state a re-send moved the row from (decides delete vs fail on re-verification)."""
+
+    @property
+    def post_key(self) -> PostKey:
+        return PostKey(self.blog, self.post_id)
+
+    @property
+    def display_name(self) -> str:
+        """What a feed or page calls the source: its title, else blog name, else host."""
+        return self.title or self.blog_name or self.source_host
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A recorded state change: who, when, why."""
+
+    linkback_id: int
+    old_state: LinkbackState
+    new_state: LinkbackState
+    actor: str
+    """"rule", "import", "verifier" or a moderator's name."""
+    reason: str
+    at: datetime
+
+
+class RuleKind(StrEnum):
+    """Which rule answered a retired URL."""
+
+    EXACT = "exact"
+    PREFIX = "prefix"
+    DEFAULT = "default"
+    UNRESOLVED = "unresolved"
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A redirect-table row: `source` is a canonical path or "/prefix/*".
+
+    `target` is an absolute URL, "web", "social", "gone", or "" for unresolved.
+    """
+
+    source: str
+    target: str
+    origin: str = "config"
+    """"config", "store" (CSV import, admin page) - the store wins."""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A counted request after the instant, keyed by day, canonical path, status and rule."""
+
+    day: str
+    path: str
+    status: int
+    rule: RuleKind
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class Job:
+    """A durable unit of background work, claimed with a lease."""
+
+    id: int
+    kind: str
+    payload: dict[str, object] = field(hash=False)
+    attempts: int
+    run_after: datetime
+    lease_until: datetime | None = None
+    last_error: str = ""
+
+
+@dataclass(frozen=True)
+class LinkbackDraft:
+    """What a receiver (or an import) knows about a linkback before it is stored."""
+
+    blog: str
+    post_id: int
+    source_url: str
+    source_canonical: str
+    source_host: str
+    protocol: LinkbackProtocol
+    target_url: str = ""
+    title: str = ""
+    excerpt: str = ""
+    blog_name: str = ""
+    client_ip: str = ""
+    public_id: str | None = None
+    state: LinkbackState = LinkbackState.UNVERIFIED
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SourceDetails:
+    """What verification learnt about the source page, stored on the row."""
+
+    title: str = ""
+    excerpt: str = ""
+    author_name: str = ""
+    author_url: str = ""
+    author_photo: str = ""
+    published_at: datetime | None = None
+    content: str = ""
+    mention_type: str = "mention"
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """The answer of Store.record_linkback."""
+
+    linkback: Linkback
+    created: bool
+    """A new row was inserted."""
+    duplicate: bool
+    """A verified row already existed and the protocol treats a re-send as a duplicate."""
+    job_id: int | None = None

@@ -1,0 +1,1 @@
+"""Moderation: who is held, approved or refused, and the lists behind it."""

@@ -1,0 +1,65 @@
+"""What one URL does at one instant: `linkbridge redirects check` and the admin form."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from linkbridge.errors import LinkbridgeError
+from linkbridge.feeds.grammar import parse_feed_path
+from linkbridge.model import Mapping
+from linkbridge.phase import Phase, phase_at
+from linkbridge.retire.table import RedirectTable
+from linkbridge.settings import Settings
+from linkbridge.urls import Canonicaliser
+
+RESERVED = ("/xmlrpc.php", "/xmlrpc", "/webmention", "/healthz", "/readyz", "/notice",
+            "/notice.json", "/robots.txt", "/sitemap.xml")
+
+
+def explain_url(
+    settings: Settings,
+    canonicaliser: Canonicaliser,
+    mappings: Iterable[Mapping],
+    url: str,
+    at: datetime,
+) -> dict[str, Any]:
+    """Outcome, status, Location and rule for a GET of `url` at instant `at`."""
+    phase = phase_at(at, settings.site.shutdown_at)
+    out: dict[str, Any] = {"url": url, "at": at.isoformat(), "phase": phase.value}
+    if not canonicaliser.is_own(url):
+        out.update(outcome="foreign", status=None, detail="not one of this site's hosts")
+        return out
+    try:
+        key = canonicaliser.path_key(url)
+    except LinkbridgeError as exc:
+        out.update(outcome="bad_request", status=400, detail=exc.message)
+        return out
+    out["canonical"] = key
+    path = key.partition("?")[0]
+    query = dict(canonicaliser.split(url).query)
+    if path in RESERVED or path.endswith("/xmlrpc.php"):
+        out.update(outcome="endpoint", status=None, detail="served by linkbridge itself")
+        return out
+    feed = parse_feed_path(path, query, (b.path for b in settings.site.blogs))
+    if feed is not None:
+        mode = "served" if phase == Phase.BEFORE else settings.retire.feeds_after_shutdown
+        out.update(outcome="feed", status=None, detail=f"feed ({feed.scope.value}): {mode}")
+        return out
+    if phase == Phase.BEFORE:
+        origin = settings.site.origin_url
+        out.update(outcome="proxy" if origin else "not_found", status=None if origin else 404,
+                   detail=f"proxied to {origin}" if origin else "no origin_url set")
+        return out
+    table = RedirectTable.build(settings, canonicaliser, mappings)
+    outcome = table.lookup(key)
+    out.update(outcome=outcome.kind, status=outcome.status, location=outcome.location,
+               rule=outcome.rule.value, matched=outcome.matched or "(site default)")
+    return out
+
+
+def host_of_url(url: str) -> str:
+    """The host of a URL, for display."""
+    return urlsplit(url).hostname or ""

@@ -1,0 +1,166 @@
+"""The Store protocol every backend implements (SQLite now, PostgreSQL later)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from linkbridge.errors import ConfigError
+from linkbridge.model import (
+    Decision,
+    Hit,
+    Job,
+    Linkback,
+    LinkbackDraft,
+    LinkbackState,
+    Mapping,
+    Post,
+    RecordResult,
+    SourceDetails,
+)
+
+
+class Store(Protocol):
+    """Everything the service keeps. Every method is one transaction; writes commit first."""
+
+    async def open(self) -> None:
+        """Connect and apply pending migrations."""
+
+    async def close(self) -> None:
+        """Finish pending writes and disconnect."""
+
+    async def ping(self) -> bool:
+        """True when the store answers (readiness)."""
+
+    # -- version: bumped on every change feeds, the redirect table or lists depend on
+    async def version(self) -> int: ...
+
+    async def bump_version(self) -> int: ...
+
+    # -- posts
+    async def import_posts(
+        self, blog: str, posts: Sequence[Post], linkbacks: Sequence[LinkbackDraft], now: datetime
+    ) -> tuple[int, int]:
+        """Replace one sub-blog's posts atomically (missing ones become tombstones) and add
+        imported linkbacks that are not there yet. Returns (posts, new linkbacks)."""
+
+    async def all_posts(self) -> list[Post]: ...
+
+    # -- linkbacks
+    async def record_linkback(
+        self,
+        draft: LinkbackDraft,
+        now: datetime,
+        *,
+        resend_is_duplicate: bool,
+        job_kind: str | None = None,
+        job_run_after: datetime | None = None,
+    ) -> RecordResult:
+        """Insert or reuse the (canonical source, post) row, and enqueue its verification job,
+        in one commit. A verified row with `resend_is_duplicate` is returned untouched."""
+
+    async def get_linkback(self, linkback_id: int) -> Linkback | None: ...
+
+    async def get_linkback_by_public_id(self, public_id: str) -> Linkback | None: ...
+
+    async def find_linkback(self, source_canonical: str, blog: str, post_id: int) -> (
+        Linkback | None
+    ): ...
+
+    async def set_state(
+        self,
+        linkback_id: int,
+        new_state: LinkbackState,
+        *,
+        actor: str,
+        reason: str,
+        now: datetime,
+        details: SourceDetails | None = None,
+    ) -> Linkback:
+        """Move a row through the state machine, recording who, when and why."""
+
+    async def count_attempt(self, linkback_id: int, reason: str, now: datetime) -> int:
+        """Record one more failed (transient) verification attempt; return the count."""
+
+    async def list_linkbacks(
+        self,
+        *,
+        states: Iterable[LinkbackState] | None = None,
+        blog: str | None = None,
+        post_id: int | None = None,
+        host: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Linkback]:
+        """Newest first."""
+
+    async def decisions(self, linkback_id: int) -> list[Decision]: ...
+
+    async def host_has_approved(self, host: str) -> bool: ...
+
+    async def count_host_since(self, host: str, since: datetime) -> int: ...
+
+    # -- jobs
+    async def enqueue_job(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        run_after: datetime,
+        *,
+        dedupe_key: str | None = None,
+    ) -> int: ...
+
+    async def claim_job(self, now: datetime, lease_s: float) -> Job | None: ...
+
+    async def complete_job(self, job_id: int) -> None: ...
+
+    async def retry_job(self, job_id: int, run_after: datetime, error: str) -> None: ...
+
+    async def count_jobs(self) -> int: ...
+
+    # -- host lists ("block" | "allow")
+    async def list_hosts(self, list_name: str) -> list[str]: ...
+
+    async def add_host(
+        self, host: str, list_name: str, *, reason: str, actor: str, now: datetime
+    ) -> None: ...
+
+    async def remove_host(self, host: str, list_name: str) -> bool: ...
+
+    # -- redirect table and hits
+    async def list_mappings(self) -> list[Mapping]: ...
+
+    async def put_mappings(self, mappings: Sequence[Mapping], now: datetime) -> None: ...
+
+    async def delete_mapping(self, source: str) -> bool: ...
+
+    async def add_hits(self, hits: Sequence[Hit]) -> None: ...
+
+    async def top_hits(self, *, limit: int, exclude_rules: Iterable[str] = ()) -> list[Hit]:
+        """Most-hit (path, status, rule) over all days, counts summed, most first."""
+
+    # -- admin key/values (password hash, secrets)
+    async def get_setting(self, key: str) -> str | None: ...
+
+    async def put_setting(self, key: str, value: str) -> None: ...
+
+
+def open_store(url: str, *, busy_timeout_ms: int = 5000) -> Store:
+    """Make the Store for a `store.url` (not yet opened)."""
+    if url.startswith("sqlite:"):
+        from linkbridge.store.sqlite import SqliteStore
+
+        return SqliteStore(sqlite_path(url), busy_timeout_ms=busy_timeout_ms)
+    raise ConfigError(f"store: unsupported store URL {url!r} (PostgreSQL is not built yet)")
+
+
+def sqlite_path(url: str) -> Path:
+    """`sqlite:rel/path` (working directory) or `sqlite:///abs/path`."""
+    rest = url.removeprefix("sqlite:")
+    if rest.startswith("///"):
+        return Path(rest[2:])
+    if rest.startswith("//"):
+        raise ConfigError(f"store: use sqlite:PATH or sqlite:///ABS/PATH, not {url!r}")
+    return Path(rest)

@@ -1,0 +1,42 @@
+"""The embedded SQLite Store (WAL, one writer thread, numbered migrations)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from linkbridge.store.sqlite.engine import SqliteEngine, bump_version
+from linkbridge.store.sqlite.jobs import JobRows
+from linkbridge.store.sqlite.linkbacks import LinkbackRows
+from linkbridge.store.sqlite.lists import ListRows
+from linkbridge.store.sqlite.posts import PostRows
+
+
+class SqliteStore(LinkbackRows, PostRows, JobRows, ListRows):
+    """Store on one SQLite file; several processes may share it (CLI beside the server)."""
+
+    def __init__(self, path: Path, *, busy_timeout_ms: int = 5000) -> None:
+        self.path = path
+        self.engine = SqliteEngine(path, busy_timeout_ms=busy_timeout_ms)
+
+    async def open(self) -> None:
+        await self.engine.open()
+
+    async def close(self) -> None:
+        await self.engine.close()
+
+    async def ping(self) -> bool:
+        try:
+            await self.engine.read(lambda conn: conn.execute("SELECT 1").fetchone())
+        except (sqlite3.Error, RuntimeError):
+            return False
+        return True
+
+    async def version(self) -> int:
+        def q(conn: sqlite3.Connection) -> int:
+            return int(conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0])
+
+        return await self.engine.read(q)
+
+    async def bump_version(self) -> int:
+        return await self.engine.write(bump_version)

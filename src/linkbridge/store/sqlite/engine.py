@@ -1,0 +1,141 @@
+"""SQLite plumbing: one writer thread, one reader thread, migrations, time columns.
+
+We run each transaction as one synchronous function on a dedicated thread instead of using
+aiosqlite: aiosqlite hops threads per statement, so two coroutines' transactions could
+interleave on its single connection, and every statement would cost a hop. Here a whole
+transaction is one hop, and the single writer thread is the "one writer" of DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import TypeVar
+
+import structlog
+
+logger = structlog.get_logger(__name__)
+_T = TypeVar("_T")
+
+
+def ts(value: datetime | None) -> str | None:
+    """Aware datetime -> sortable UTC text."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("sqlite: naive datetime")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def dt(value: str | None) -> datetime | None:
+    """Stored text -> aware datetime."""
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def dt_required(value: str) -> datetime:
+    """Stored text of a NOT NULL column -> aware datetime."""
+    return datetime.fromisoformat(value)
+
+
+def migrations() -> list[tuple[int, str]]:
+    """The numbered migration scripts shipped in the package, in order."""
+    folder = resources.files("linkbridge.store") / "migrations"
+    out = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            out.append((int(name[:4]), entry.read_text(encoding="utf-8")))
+    return sorted(out)
+
+
+class SqliteEngine:
+    """Owns the two connections and their threads."""
+
+    def __init__(self, path: Path, *, busy_timeout_ms: int) -> None:
+        self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
+        self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        self._reader_pool = ThreadPoolExecutor(1, thread_name_prefix="sqlite-reader")
+        self._writer: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        # FULL: a committed linkback survives power loss, not only a killed process.
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    async def open(self) -> None:
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        loop = asyncio.get_running_loop()
+        self._writer = await loop.run_in_executor(self._writer_pool, self._connect)
+        await loop.run_in_executor(self._writer_pool, self._migrate, self._writer)
+        self._reader = await loop.run_in_executor(self._reader_pool, self._connect)
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY)")
+        done = {row[0] for row in conn.execute("SELECT number FROM schema_migrations")}
+        for number, script in migrations():
+            if number in done:
+                continue
+            # executescript commits what is pending; wrap the script in its own transaction.
+            conn.executescript(
+                "BEGIN IMMEDIATE;\n"
+                + script
+                + f"\nINSERT INTO schema_migrations (number) VALUES ({number});\nCOMMIT;"
+            )
+            logger.info("migration_applied", number=number, path=str(self.path))
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        for conn, pool in ((self._reader, self._reader_pool), (self._writer, self._writer_pool)):
+            if conn is not None:
+                await loop.run_in_executor(pool, conn.close)
+            pool.shutdown(wait=True)
+        self._reader = self._writer = None
+
+    async def write(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run `fn` in one IMMEDIATE transaction on the writer thread; commit before return."""
+        conn = self._writer
+        if conn is None:
+            raise RuntimeError("sqlite: store is not open")
+
+        def run() -> _T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        return await asyncio.get_running_loop().run_in_executor(self._writer_pool, run)
+
+    async def read(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run `fn` on the reader thread (sees committed data only, thanks to WAL)."""
+        conn = self._reader
+        if conn is None:
+            raise RuntimeError("sqlite: store is not open")
+        return await asyncio.get_running_loop().run_in_executor(
+            self._reader_pool, lambda: fn(conn)
+        )
+
+
+def bump_version(conn: sqlite3.Connection) -> int:
+    """Increment the version row inside the caller's transaction."""
+    conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
+    row = conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+    return int(row[0])

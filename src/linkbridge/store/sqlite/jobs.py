@@ -1,0 +1,79 @@
+"""The durable job queue: claimed with a lease, retried with backoff, kept across restarts."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timedelta
+from typing import Any
+
+from linkbridge.model import Job
+from linkbridge.store.sqlite.engine import SqliteEngine, dt, dt_required, ts
+from linkbridge.store.sqlite.linkbacks import _enqueue
+
+
+class JobRows:
+    """Store methods for jobs (mixed into SqliteStore)."""
+
+    engine: SqliteEngine
+
+    async def enqueue_job(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        run_after: datetime,
+        *,
+        dedupe_key: str | None = None,
+    ) -> int:
+        return await self.engine.write(
+            lambda conn: _enqueue(conn, kind, payload, run_after, dedupe_key, run_after)
+        )
+
+    async def claim_job(self, now: datetime, lease_s: float) -> Job | None:
+        def tx(conn: sqlite3.Connection) -> Job | None:
+            row = conn.execute(
+                "SELECT * FROM jobs WHERE run_after <= ? AND (lease_until IS NULL"
+                " OR lease_until <= ?) ORDER BY run_after, id LIMIT 1",
+                (ts(now), ts(now)),
+            ).fetchone()
+            if row is None:
+                return None
+            lease = now + timedelta(seconds=lease_s)
+            conn.execute(
+                "UPDATE jobs SET lease_until = ?, attempts = attempts + 1 WHERE id = ?",
+                (ts(lease), row["id"]),
+            )
+            return Job(
+                id=row["id"],
+                kind=row["kind"],
+                payload=json.loads(row["payload"]),
+                attempts=row["attempts"] + 1,
+                run_after=dt_required(row["run_after"]),
+                lease_until=lease,
+                last_error=row["last_error"],
+            )
+
+        return await self.engine.write(tx)
+
+    async def complete_job(self, job_id: int) -> None:
+        await self.engine.write(lambda conn: conn.execute("DELETE FROM jobs WHERE id = ?",
+                                                          (job_id,)))
+
+    async def retry_job(self, job_id: int, run_after: datetime, error: str) -> None:
+        await self.engine.write(
+            lambda conn: conn.execute(
+                "UPDATE jobs SET run_after = ?, lease_until = NULL, last_error = ? WHERE id = ?",
+                (ts(run_after), error, job_id),
+            )
+        )
+
+    async def count_jobs(self) -> int:
+        return await self.engine.read(
+            lambda conn: int(conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+        )
+
+    async def next_job_at(self) -> datetime | None:
+        """When the earliest job becomes due (None: no jobs)."""
+        return await self.engine.read(
+            lambda conn: dt(conn.execute("SELECT MIN(run_after) FROM jobs").fetchone()[0])
+        )

@@ -1,0 +1,125 @@
+"""Host lists, redirect mappings, hit counters and admin key/values."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from linkbridge.model import Hit, Mapping, RuleKind
+from linkbridge.store.sqlite.engine import SqliteEngine, bump_version, ts
+
+
+class ListRows:
+    """Store methods for lists, mappings, hits and settings (mixed into SqliteStore)."""
+
+    engine: SqliteEngine
+
+    async def list_hosts(self, list_name: str) -> list[str]:
+        return await self.engine.read(
+            lambda conn: [
+                r[0]
+                for r in conn.execute(
+                    "SELECT host FROM host_lists WHERE list = ? ORDER BY host", (list_name,)
+                )
+            ]
+        )
+
+    async def add_host(
+        self, host: str, list_name: str, *, reason: str, actor: str, now: datetime
+    ) -> None:
+        def tx(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO host_lists (host, list, reason, actor, created_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (host, list) DO UPDATE SET"
+                " reason = excluded.reason, actor = excluded.actor",
+                (host, list_name, reason, actor, ts(now)),
+            )
+            bump_version(conn)
+
+        await self.engine.write(tx)
+
+    async def remove_host(self, host: str, list_name: str) -> bool:
+        def tx(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "DELETE FROM host_lists WHERE host = ? AND list = ?", (host, list_name)
+            )
+            if cur.rowcount:
+                bump_version(conn)
+            return cur.rowcount > 0
+
+        return await self.engine.write(tx)
+
+    async def list_mappings(self) -> list[Mapping]:
+        return await self.engine.read(
+            lambda conn: [
+                Mapping(r["source"], r["target"], origin="store", note=r["note"])
+                for r in conn.execute("SELECT source, target, note FROM mappings ORDER BY source")
+            ]
+        )
+
+    async def put_mappings(self, mappings: Sequence[Mapping], now: datetime) -> None:
+        def tx(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "INSERT INTO mappings (source, target, note, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (source) DO UPDATE SET target = excluded.target,"
+                " note = excluded.note, updated_at = excluded.updated_at",
+                [(m.source, m.target, m.note, ts(now)) for m in mappings],
+            )
+            bump_version(conn)
+
+        await self.engine.write(tx)
+
+    async def delete_mapping(self, source: str) -> bool:
+        def tx(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute("DELETE FROM mappings WHERE source = ?", (source,))
+            if cur.rowcount:
+                bump_version(conn)
+            return cur.rowcount > 0
+
+        return await self.engine.write(tx)
+
+    async def add_hits(self, hits: Sequence[Hit]) -> None:
+        if not hits:
+            return
+        await self.engine.write(
+            lambda conn: conn.executemany(
+                "INSERT INTO hits (day, path, status, rule, count) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (day, path, status, rule) DO UPDATE SET"
+                " count = count + excluded.count",
+                [(h.day, h.path, h.status, h.rule.value, h.count) for h in hits],
+            )
+        )
+
+    async def top_hits(self, *, limit: int, exclude_rules: Iterable[str] = ()) -> list[Hit]:
+        excluded = list(exclude_rules)
+        where = f"WHERE rule NOT IN ({', '.join('?' for _ in excluded)})" if excluded else ""
+
+        def q(conn: sqlite3.Connection) -> list[Hit]:
+            rows = conn.execute(
+                f"SELECT MAX(day) AS day, path, status, rule, SUM(count) AS total FROM hits"
+                f" {where} GROUP BY path, status, rule ORDER BY total DESC, path LIMIT ?",
+                (*excluded, limit),
+            )
+            return [
+                Hit(r["day"], r["path"], r["status"], RuleKind(r["rule"]), r["total"])
+                for r in rows
+            ]
+
+        return await self.engine.read(q)
+
+    async def get_setting(self, key: str) -> str | None:
+        def q(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute("SELECT value FROM admin_kv WHERE key = ?", (key,)).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self.engine.read(q)
+
+    async def put_setting(self, key: str, value: str) -> None:
+        await self.engine.write(
+            lambda conn: conn.execute(
+                "INSERT INTO admin_kv (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+        )

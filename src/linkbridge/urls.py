@@ -1,0 +1,152 @@
+"""The one URL canonicaliser, shared by the post registry, verification and retirement.
+
+Two URLs that a reader would call "the same page" get the same key: scheme and www/alias
+host folded, fragment and trailing slash dropped, case folded, percent-encoded and literal
+letters equal (NFC), and only significant query parameters kept, sorted.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit
+
+from linkbridge.errors import UndecodableURL
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+TRACKING_PREFIXES = ("utm_",)
+
+
+def fold_host(host: str) -> str:
+    """Lower-case, drop a trailing dot and a leading "www."."""
+    host = host.lower().rstrip(".")
+    return host.removeprefix("www.")
+
+
+def _decode(text: str) -> str:
+    try:
+        decoded = unquote(text, errors="strict")
+    except UnicodeDecodeError:
+        raise UndecodableURL(f"urls: undecodable percent-escape in {text[:200]!r}") from None
+    return _normalise(decoded)
+
+
+def _normalise(decoded: str) -> str:
+    """Refuse control characters; NFC-normalise and case-fold already decoded text."""
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in decoded):
+        raise UndecodableURL("urls: control character in URL")
+    return unicodedata.normalize("NFC", decoded).casefold()
+
+
+def canonical_path(path: str) -> str:
+    """Decode, NFC-normalise, case-fold, collapse "//", drop the trailing slash ("/" stays)."""
+    decoded = _decode(path or "/")
+    parts = [seg for seg in decoded.split("/") if seg]
+    return "/" + "/".join(parts)
+
+
+@dataclass(frozen=True)
+class SplitURL:
+    """A URL taken apart once: folded host (empty when relative), canonical path and query."""
+
+    scheme: str
+    host: str
+    port: int | None
+    path: str
+    query: tuple[tuple[str, str], ...]
+
+    def key(self) -> str:
+        """Path plus the kept query, e.g. "/innovation?p=12"."""
+        if not self.query:
+            return self.path
+        return f"{self.path}?{urlencode(self.query)}"
+
+
+class Canonicaliser:
+    """Knows which hosts are ours and which query parameters matter."""
+
+    def __init__(self, site_hosts: Iterable[str], significant_params: Iterable[str]) -> None:
+        self.site_hosts = frozenset(fold_host(h) for h in site_hosts if h)
+        self.significant = frozenset(p.lower() for p in significant_params)
+
+    @classmethod
+    def for_site(
+        cls, public_base_url: str, aliases: Iterable[str], significant: Iterable[str]
+    ) -> Canonicaliser:
+        """Build from settings values: the base URL's host plus every alias."""
+        hosts = [urlsplit(public_base_url).hostname or ""]
+        for alias in aliases:
+            hosts.append(urlsplit(alias).hostname or "" if "//" in alias else alias)
+        return cls(hosts, significant)
+
+    def split(self, url: str, *, keep_all_params: bool = False) -> SplitURL:
+        """Take `url` (absolute or a path) apart into canonical pieces."""
+        url = url.strip()
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            raise UndecodableURL(f"urls: not a URL: {url[:200]!r}") from None
+        scheme = parts.scheme.lower()
+        host = fold_host(parts.hostname or "")
+        if port is not None and DEFAULT_PORTS.get(scheme) == port:
+            port = None
+        path = canonical_path(parts.path)
+        query: list[tuple[str, str]] = []
+        try:  # parse_qsl decodes the escapes itself: decoding again would decode twice
+            pairs = parse_qsl(parts.query, keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError:
+            raise UndecodableURL(f"urls: undecodable query in {url[:200]!r}") from None
+        for name, value in pairs:
+            name_c, value_c = _normalise(name), _normalise(value)
+            is_ours = not host or host in self.site_hosts
+            if is_ours and not keep_all_params and name_c not in self.significant:
+                continue
+            if not is_ours and name_c.startswith(TRACKING_PREFIXES):
+                continue
+            query.append((name_c, value_c))
+        return SplitURL(scheme, host, port, path, tuple(sorted(query)))
+
+    def is_own(self, url: str) -> bool:
+        """True when `url` is on one of our hosts (relative URLs count as ours)."""
+        try:
+            host = urlsplit(url.strip()).hostname
+        except ValueError:
+            raise UndecodableURL(f"urls: not a URL: {url[:200]!r}") from None
+        return host is None or fold_host(host) in self.site_hosts
+
+    def path_key(self, url: str) -> str:
+        """Canonical key of one of our URLs: path plus significant query."""
+        return self.split(url).key()
+
+    def canonical(self, url: str) -> str:
+        """Canonical key of any absolute URL: "host[:port]/path?query" (scheme folded)."""
+        s = self.split(url)
+        host = s.host
+        if host in self.site_hosts:
+            host = min(self.site_hosts)  # one spelling for all our aliases
+        netloc = f"{host}:{s.port}" if s.port else host
+        return f"{netloc}{s.key()}"
+
+    def same_page(self, a: str, b: str) -> bool:
+        """True when both URLs canonicalise to the same key."""
+        return self.canonical(a) == self.canonical(b)
+
+
+def absolute(base: str, ref: str) -> str:
+    """Resolve `ref` against `base` as a browser would."""
+    return urljoin(base, ref.strip())
+
+
+def public_url(public_base_url: str, path: str) -> str:
+    """An absolute URL under the configured base (never built from the request's Host)."""
+    return public_base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def host_of(url: str) -> str:
+    """The URL's host, lower-case, no trailing dot ("" when there is none or it is garbage)."""
+    try:
+        return (urlsplit(url.strip()).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return ""

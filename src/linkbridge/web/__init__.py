@@ -1,0 +1,1 @@
+"""HTTP layer: the route table and middleware."""

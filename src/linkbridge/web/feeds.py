@@ -1,0 +1,132 @@
+"""Feed requests: cached representations, conditional GET, and the after-shutdown rule."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from linkbridge import keys
+from linkbridge.feeds.build import BuiltFeed, build_comments_feed, build_posts_feed
+from linkbridge.feeds.context import context_for
+from linkbridge.feeds.grammar import (
+    COMMENT_SCOPES,
+    FeedRequest,
+    FeedScope,
+    feed_path,
+    nearest_known,
+)
+from linkbridge.feeds.serve import Representation, conditional_response
+from linkbridge.model import LinkbackState, Post, PostKey
+from linkbridge.phase import Phase, phase_at
+from linkbridge.urls import public_url
+from linkbridge.web.body import method_not_allowed
+
+
+def _redirect(location: str, status: int = 301) -> web.Response:
+    return web.Response(status=status, headers={"Location": location})
+
+
+def _find_post(request: web.Request, feed: FeedRequest) -> Post | None:
+    registry = request.app[keys.LIVE].snapshot.registry
+    if feed.post_id is not None:
+        post = registry.get(PostKey(feed.blog, feed.post_id))
+    else:
+        base = request.app[keys.SETTINGS].site.public_base_url
+        found = registry.resolve(public_url(base, feed.path + "/"))
+        post = found.post
+    return None if post is None or post.tombstone else post
+
+
+def _posts_for(request: web.Request, feed: FeedRequest) -> tuple[list[Post], str]:
+    """The posts a posts feed lists, and the title qualifier (category or author)."""
+    registry = request.app[keys.LIVE].snapshot.registry
+    posts = [p for p in registry.posts(None if feed.blog == "/" else feed.blog)
+             if p.post_type == "post" and not p.tombstone]
+    if feed.scope == FeedScope.CATEGORY:
+        posts = [p for p in posts if any(c.slug.casefold() == feed.slug for c in p.categories)]
+        names = {c.name for p in posts for c in p.categories if c.slug.casefold() == feed.slug}
+        return posts, next(iter(names), feed.slug)
+    if feed.scope == FeedScope.AUTHOR:
+        posts = [p for p in posts if p.author.casefold() == feed.slug]
+        return posts, feed.slug
+    return posts, ""
+
+
+async def serve_feed(request: web.Request, feed: FeedRequest) -> web.StreamResponse:
+    """GET/HEAD of any feed-shaped path: a feed, a redirect to one, or 410 — never HTML."""
+    if request.method not in ("GET", "HEAD"):
+        return method_not_allowed(("GET", "HEAD"))
+    app = request.app
+    settings = app[keys.SETTINGS]
+    base = settings.site.public_base_url
+    phase = phase_at(app[keys.CLOCK].now(), settings.site.shutdown_at)
+    if phase == Phase.AFTER:
+        mode = settings.retire.feeds_after_shutdown
+        if mode == "redirect":
+            return _redirect(settings.retire.successor_feed_url or settings.successors.web,
+                             settings.retire.redirect_status)
+        if mode == "gone":
+            return web.Response(status=410, text="this feed has closed\n",
+                                content_type="text/plain")
+    post: Post | None = None
+    if feed.scope in (FeedScope.POST, FeedScope.COMMENTS_POST):
+        post = _find_post(request, feed)
+    qualifier = ""
+    posts: list[Post] = []
+    if feed.scope not in COMMENT_SCOPES and feed.scope != FeedScope.UNKNOWN:
+        posts, qualifier = _posts_for(request, feed)
+    known = feed.scope != FeedScope.UNKNOWN and (
+        post is not None
+        or feed.scope not in (FeedScope.POST, FeedScope.COMMENTS_POST)
+    ) and (feed.scope not in (FeedScope.CATEGORY, FeedScope.AUTHOR) or posts)
+    if not known:
+        return _redirect(public_url(base, feed_path(nearest_known(feed))))
+    rep = await _representation(request, feed, phase, post, posts, qualifier)
+    status, headers, body = conditional_response(
+        rep,
+        method=request.method,
+        if_none_match=request.headers.get("If-None-Match"),
+        if_modified_since=request.headers.get("If-Modified-Since"),
+        accept_encoding=request.headers.get("Accept-Encoding"),
+        max_age_s=settings.feeds.max_age_s,
+    )
+    response = web.Response(status=status, body=body or None, headers=headers)
+    if request.method == "HEAD":  # keep the full length, as for GET
+        response.headers["Content-Length"] = headers.get("Content-Length", "0")
+    return response
+
+
+async def _representation(
+    request: web.Request,
+    feed: FeedRequest,
+    phase: Phase,
+    post: Post | None,
+    posts: list[Post],
+    qualifier: str,
+) -> Representation:
+    app = request.app
+    settings = app[keys.SETTINGS]
+    snapshot = app[keys.LIVE].snapshot
+    cache = app[keys.FEED_CACHE]
+    cache_key = (feed.key, snapshot.version, phase.value, feed.format.value)
+    if cache_key in cache:
+        return cache.get_or_build(cache_key, _unreachable)
+    ctx = context_for(settings, feed, farewell=phase == Phase.AFTER,
+                      html_url=post.permalink if post else None)
+    limit = settings.feeds.items
+    built: BuiltFeed
+    if feed.scope in COMMENT_SCOPES:
+        blog = None if feed.scope == FeedScope.COMMENTS_NETWORK else feed.blog
+        linkbacks = await app[keys.STORE].list_linkbacks(
+            states=[LinkbackState.APPROVED], blog=post.blog if post else blog,
+            post_id=post.post_id if post else None, limit=limit,
+        )
+        posts_by_key = {p.key: p for p in snapshot.registry.posts()}
+        built = build_comments_feed(linkbacks, posts_by_key, ctx, fmt=feed.format, post=post,
+                                    limit=limit)
+    else:
+        built = build_posts_feed(posts, ctx, fmt=feed.format, qualifier=qualifier, limit=limit)
+    return cache.get_or_build(cache_key, lambda: Representation.of_feed(built))
+
+
+def _unreachable() -> Representation:
+    raise AssertionError("feeds: cache entry vanished")  # pragma: no cover

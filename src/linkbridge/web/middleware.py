@@ -1,0 +1,103 @@
+"""Request context (id, client IP, one canonical log line) and error rendering."""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Iterable
+
+import structlog
+from aiohttp import web
+
+from linkbridge import keys
+from linkbridge.errors import LinkbridgeError
+
+logger = structlog.get_logger("linkbridge.request")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def client_ip(peer: str, forwarded_for: str | None, trusted: Iterable[Network]) -> str:
+    """The client's address: X-Forwarded-For is believed only from trusted proxies.
+
+    Walks the X-Forwarded-For chain from the right, skipping trusted proxies, so a client
+    cannot forge its address by sending its own header through a trusted proxy.
+    """
+    chain = [peer] if not forwarded_for else [
+        *(p.strip() for p in forwarded_for.split(",")), peer
+    ]
+    trusted = tuple(trusted)
+    last = peer
+    for candidate in reversed(chain):
+        try:
+            address = ipaddress.ip_address(candidate)
+        except ValueError:
+            return last
+        if not any(address in net for net in trusted):
+            return candidate
+        last = candidate
+    return last
+
+
+def wants_json(request: web.Request) -> bool:
+    """True when the client asked for JSON first."""
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept.split(",")[0]
+
+
+def error_response(request: web.Request, status: int, reason: str, message: str) -> web.Response:
+    """Plain text, or JSON when asked."""
+    if wants_json(request):
+        return web.json_response({"error": reason, "message": message}, status=status)
+    return web.Response(status=status, text=f"{message}\n", content_type="text/plain")
+
+
+def make_middlewares(
+    trusted_proxies: Iterable[str],
+) -> list[Callable[..., Awaitable[web.StreamResponse]]]:
+    """The middleware chain, outermost first."""
+    networks = [ipaddress.ip_network(c, strict=False) for c in trusted_proxies]
+
+    @web.middleware
+    async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        request_id = request.headers.get("X-Request-Id", "")[:64] or secrets.token_hex(8)
+        peer = request.remote or ""
+        request[keys.REQUEST_ID] = request_id
+        request[keys.CLIENT_IP] = client_ip(peer, request.headers.get("X-Forwarded-For"),
+                                            networks)
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            response.headers.setdefault("X-Request-Id", request_id)
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            rate = request.get(keys.LOG_SAMPLE_RATE, 1.0)
+            if rate >= 1.0 or random.random() < rate:  # noqa: S311 - sampling, not security
+                logger.info(
+                    "request_finished",
+                    request_id=request_id,
+                    client_ip=request[keys.CLIENT_IP],
+                    method=request.method,
+                    path=request.path,
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                )
+
+    @web.middleware
+    async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except LinkbridgeError as exc:
+            return error_response(request, exc.status, exc.reason, exc.message)
+        except web.HTTPRequestEntityTooLarge:
+            return error_response(request, 413, "body_too_large", "request body too large")
+
+    return [request_context, errors]

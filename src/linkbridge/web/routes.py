@@ -1,0 +1,39 @@
+"""The one route table. Reserved paths win over the catch-all; every 405 carries Allow."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from linkbridge.web import health, notice, pingback, site, webmention
+from linkbridge.web.body import method_not_allowed
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def read_only(handler: Handler) -> Handler:
+    """GET and HEAD go to `handler`; anything else is 405 (not the catch-all's proxy)."""
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        if request.method not in ("GET", "HEAD"):
+            return method_not_allowed(("GET", "HEAD"))
+        return await handler(request)
+
+    return guarded
+
+
+def add_routes(app: web.Application) -> None:
+    """Register every route; the catch-all goes last."""
+    r = app.router
+    r.add_route("*", "/healthz", read_only(health.get_healthz))
+    r.add_route("*", "/readyz", read_only(health.get_readyz))
+    r.add_route("*", "/notice", read_only(notice.get_notice))
+    r.add_route("*", "/notice.json", read_only(notice.get_notice_json))
+    r.add_route("*", "/robots.txt", read_only(notice.get_robots))
+    r.add_route("*", r"/{name:sitemap(-\d+)?\.xml}", read_only(notice.get_sitemap))
+    for path in ("/xmlrpc.php", "/xmlrpc", "/{blog}/xmlrpc.php"):
+        r.add_route("*", path, pingback.handle_xmlrpc)
+    r.add_route("*", "/webmention", webmention.handle_webmention)
+    r.add_route("*", "/webmention/{public_id}", read_only(webmention.get_status))
+    r.add_route("*", "/{tail:.*}", site.handle_any)

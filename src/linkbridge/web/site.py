@@ -1,0 +1,70 @@
+"""The catch-all: feeds, trackback ping URLs, then the blog (before) or retirement (after)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from linkbridge import keys
+from linkbridge.feeds.grammar import parse_feed_path
+from linkbridge.phase import Phase, phase_at
+from linkbridge.retire.pages import render_gone_page
+from linkbridge.retire.proxy import discovery_headers
+from linkbridge.urls import public_url
+from linkbridge.web.body import method_not_allowed
+from linkbridge.web.feeds import serve_feed
+from linkbridge.web.trackback import handle_trackback
+
+READ_METHODS = ("GET", "HEAD")
+
+
+async def handle_any(request: web.Request) -> web.StreamResponse:
+    """Every path that is not one of linkbridge's reserved ones."""
+    app = request.app
+    settings = app[keys.SETTINGS]
+    live = app[keys.LIVE]
+    key = live.canonicaliser.path_key(request.raw_path)  # undecodable: 400 via middleware
+    path = key.partition("?")[0]
+    feed = parse_feed_path(path, request.query, (b.path for b in settings.site.blogs))
+    if feed is not None:
+        return await serve_feed(request, feed)
+    if path.endswith(("/trackback", "/wp-trackback.php")):
+        return await handle_trackback(request, key)
+    if phase_at(app[keys.CLOCK].now(), settings.site.shutdown_at) == Phase.BEFORE:
+        return await _before(request)
+    return retire(request, key)
+
+
+async def _before(request: web.Request) -> web.StreamResponse:
+    """Pass the reader through to the still-running blog, or 404 without an origin."""
+    app = request.app
+    settings = app[keys.SETTINGS]
+    proxy = app.get(keys.PROXY)
+    if proxy is not None:
+        return await proxy.forward(
+            request,
+            extra_headers=discovery_headers(settings.site.public_base_url,
+                                            settings.site.shutdown_at),
+            client_ip=request[keys.CLIENT_IP],
+        )
+    if request.method not in READ_METHODS:
+        return method_not_allowed(READ_METHODS)
+    return web.Response(status=404, text="not found\n", content_type="text/plain")
+
+
+def retire(request: web.Request, key: str) -> web.StreamResponse:
+    """The redirect hot path: one lookup, no I/O, no await; counted in memory."""
+    if request.method not in READ_METHODS:
+        return method_not_allowed(READ_METHODS)
+    app = request.app
+    settings = app[keys.SETTINGS]
+    request[keys.LOG_SAMPLE_RATE] = settings.retire.log_sample_rate
+    outcome = app[keys.LIVE].snapshot.table.lookup(key)
+    app[keys.HITS].count(key, outcome.status, outcome.rule)
+    cache = f"public, max-age={settings.retire.cache_max_age_s}"
+    if outcome.location is not None:
+        return web.Response(status=outcome.status,
+                            headers={"Location": outcome.location, "Cache-Control": cache})
+    body = render_gone_page(settings, public_url(settings.site.public_base_url,
+                                                 request.raw_path))
+    return web.Response(status=410, body=body, content_type="text/html", charset="utf-8",
+                        headers={"Cache-Control": cache})

@@ -1,0 +1,95 @@
+"""TrackBack endpoint: `/<post path>/trackback/` and `/<sub-blog>/wp-trackback.php?p=ID`."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from linkbridge import keys
+from linkbridge.intake import Answer, Incoming, Refusal
+from linkbridge.model import LinkbackProtocol, Post, PostKey
+from linkbridge.phase import Phase, phase_at
+from linkbridge.posts.registry import ResolutionKind
+from linkbridge.receive.trackback_wire import (
+    TrackbackError,
+    parse_trackback,
+    render_trackback_error,
+    render_trackback_ok,
+)
+from linkbridge.urls import public_url
+from linkbridge.web.body import BodyTooLarge, method_not_allowed, read_body
+
+_MESSAGES: dict[Refusal, str] = {
+    Refusal.TARGET_FOREIGN: "Sorry, this post does not accept trackbacks.",
+    Refusal.TARGET_NOT_POST: "Sorry, this post does not accept trackbacks.",
+    Refusal.TARGET_UNKNOWN: "I really need an ID for this to work.",
+    Refusal.TARGET_TOMBSTONE: "This post no longer exists.",
+    Refusal.PINGS_CLOSED: "Sorry, trackbacks are closed for this item.",
+    Refusal.SAME_POST: "The trackback points at the post itself.",
+    Refusal.BAD_SOURCE: "The url is not an http(s) URL.",
+    Refusal.BLOCKED: "Trackbacks from this site are not accepted.",
+    Refusal.RATE_LIMITED: "Too many trackbacks; try again later.",
+    Refusal.DAILY_CAP: "Too many trackbacks from this site today.",
+}
+
+
+def _xml(body: bytes) -> web.Response:
+    return web.Response(body=body, content_type="text/xml", charset="utf-8")
+
+
+def find_post(request: web.Request, path_key: str) -> Post | str | None:
+    """The post a ping URL names; None when it names nothing, "tombstone" for a gone post."""
+    live = request.app[keys.LIVE]
+    registry = live.snapshot.registry
+    if path_key.endswith("/wp-trackback.php") or "/wp-trackback.php?" in path_key:
+        blog = path_key.split("wp-trackback.php", 1)[0] or "/"
+        try:
+            post_id = int(request.query.get("p", request.query.get("page_id", "")))
+        except ValueError:
+            return None
+        post = registry.get(PostKey(blog, post_id))
+    else:
+        base = request.app[keys.SETTINGS].site.public_base_url
+        found = registry.resolve(public_url(base, path_key.removesuffix("/trackback") + "/"))
+        if found.kind == ResolutionKind.TOMBSTONE:
+            return "tombstone"
+        post = found.post if found.kind == ResolutionKind.POST else None
+    if post is not None and post.tombstone:
+        return "tombstone"
+    return post
+
+
+async def handle_trackback(request: web.Request, path_key: str) -> web.StreamResponse:
+    """POST only; answers the TrackBack XML with error 0 or 1 and a message."""
+    if request.method != "POST":
+        return method_not_allowed(["POST"])
+    app = request.app
+    settings = app[keys.SETTINGS]
+    if phase_at(app[keys.CLOCK].now(), settings.site.shutdown_at) == Phase.AFTER:
+        successor = app[keys.INTAKE].successor_for(path_key.removesuffix("/trackback"))
+        return _xml(render_trackback_error(f"This blog has closed; see {successor}"))
+    try:
+        body = await read_body(request, settings.trackback.max_body_bytes)
+        ping = parse_trackback(body, request.headers.get("Content-Type"),
+                               max_body_bytes=settings.trackback.max_body_bytes)
+    except TrackbackError as exc:
+        return _xml(render_trackback_error(exc.detail))
+    except BodyTooLarge:
+        return _xml(render_trackback_error("The trackback is too large."))
+    post = find_post(request, path_key)
+    if post == "tombstone":
+        return _xml(render_trackback_error(_MESSAGES[Refusal.TARGET_TOMBSTONE]))
+    if not isinstance(post, Post):
+        return _xml(render_trackback_error(_MESSAGES[Refusal.TARGET_UNKNOWN]))
+    result = await app[keys.INTAKE].receive(
+        Incoming(LinkbackProtocol.TRACKBACK, ping.url, post.permalink,
+                 client_ip=request[keys.CLIENT_IP], title=ping.title, excerpt=ping.excerpt,
+                 blog_name=ping.blog_name, post=post)
+    )
+    if result.answer == Answer.REFUSED and result.refusal is not None:
+        if result.refusal == Refusal.AFTER_SHUTDOWN:
+            return _xml(render_trackback_error(f"This blog has closed; see {result.successor}"))
+        return _xml(render_trackback_error(_MESSAGES[result.refusal]))
+    if result.answer == Answer.DUPLICATE:
+        return _xml(render_trackback_error("We already have a ping from that URL for this post."))
+    app[keys.WORKER].wake()
+    return _xml(render_trackback_ok())

@@ -1,0 +1,115 @@
+"""Webmention endpoint (W3C): 201 + Location of a status resource; verification queued."""
+
+from __future__ import annotations
+
+import html
+
+from aiohttp import web
+
+from linkbridge import keys
+from linkbridge.intake import Answer, Incoming, Refusal
+from linkbridge.model import Linkback, LinkbackProtocol, LinkbackState
+from linkbridge.receive.webmention_wire import WebmentionError, parse_webmention
+from linkbridge.urls import public_url
+from linkbridge.web.body import BodyTooLarge, method_not_allowed, read_body
+from linkbridge.web.middleware import error_response, wants_json
+
+STATUS_WORDS: dict[LinkbackState, str] = {
+    LinkbackState.UNVERIFIED: "queued",
+    LinkbackState.HELD: "verified-held",
+    LinkbackState.APPROVED: "approved",
+    LinkbackState.REJECTED: "rejected",
+    LinkbackState.SPAM: "rejected",
+    LinkbackState.FAILED: "failed",
+    LinkbackState.DELETED: "deleted",
+}
+"""What the status resource says for each state (spam shows as rejected)."""
+
+_REFUSAL_STATUS: dict[Refusal, int] = {
+    Refusal.AFTER_SHUTDOWN: 410,
+    Refusal.RATE_LIMITED: 429,
+    Refusal.DAILY_CAP: 429,
+}
+
+
+def _bad(request: web.Request, status: int, reason: str, message: str) -> web.Response:
+    return error_response(request, status, reason, message)
+
+
+async def handle_webmention(request: web.Request) -> web.StreamResponse:
+    """POST /webmention: synchronous checks only; the handler never fetches."""
+    if request.method != "POST":
+        return method_not_allowed(["POST"])
+    app = request.app
+    settings = app[keys.SETTINGS]
+    try:
+        body = await read_body(request, settings.webmention.max_body_bytes)
+        mention = parse_webmention(body, request.headers.get("Content-Type"),
+                                   max_body_bytes=settings.webmention.max_body_bytes)
+    except WebmentionError as exc:
+        return _bad(request, 400, exc.reason, exc.message)
+    except BodyTooLarge as exc:
+        return _bad(request, 413, exc.reason, exc.message)
+    pair = f"{mention.source}\n{mention.target}"
+    if app[keys.WEBMENTION_REPEATS].seen_recently(pair):
+        return _bad(request, 429, "repeat_too_soon",
+                    f"webmention: same source and target again within "
+                    f"{settings.webmention.repeat_window_s:g} s")
+    result = await app[keys.INTAKE].receive(
+        Incoming(LinkbackProtocol.WEBMENTION, mention.source, mention.target,
+                 client_ip=request[keys.CLIENT_IP])
+    )
+    if result.answer == Answer.REFUSED and result.refusal is not None:
+        status = _REFUSAL_STATUS.get(result.refusal, 400)
+        message = result.message
+        if result.refusal == Refusal.AFTER_SHUTDOWN:
+            message = f"{message}; see {result.successor}"
+        return _bad(request, status, result.refusal.value, f"webmention: {message}")
+    lb = result.linkback
+    assert lb is not None
+    assert lb.public_id is not None
+    app[keys.WORKER].wake()
+    location = public_url(settings.site.public_base_url, f"webmention/{lb.public_id}")
+    return _status_response(request, lb, status=201, location=location)
+
+
+async def get_status(request: web.Request) -> web.StreamResponse:
+    """GET /webmention/<id>: JSON or HTML by Accept."""
+    lb = await request.app[keys.STORE].get_linkback_by_public_id(request.match_info["public_id"])
+    if lb is None or lb.protocol != LinkbackProtocol.WEBMENTION:
+        return _bad(request, 404, "not_found", "webmention: no such webmention")
+    return _status_response(request, lb, status=200)
+
+
+def status_document(lb: Linkback) -> dict[str, object]:
+    """The status resource's fields."""
+    doc: dict[str, object] = {
+        "status": STATUS_WORDS[lb.state],
+        "source": lb.source_url,
+        "target": lb.target_url,
+        "received": lb.created_at.isoformat(),
+        "updated": lb.updated_at.isoformat(),
+    }
+    if lb.state in (LinkbackState.FAILED, LinkbackState.DELETED):
+        doc["reason"] = lb.reason
+    return doc
+
+
+def _status_response(
+    request: web.Request, lb: Linkback, *, status: int, location: str | None = None
+) -> web.Response:
+    headers = {"Location": location} if location else {}
+    headers["Cache-Control"] = "no-store"
+    doc = status_document(lb)
+    if wants_json(request):
+        return web.json_response(doc, status=status, headers=headers)
+    rows = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in doc.items()
+    )
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>Webmention: {html.escape(str(doc['status']))}</title></head>"
+        f"<body><h1>Webmention status</h1><table>{rows}</table></body></html>"
+    )
+    return web.Response(status=status, text=page, content_type="text/html", headers=headers)
