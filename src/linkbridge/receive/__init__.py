@@ -1,0 +1,1 @@
+"""Wire formats of the three linkback protocols: parse request bodies, render responses."""
