@@ -9,13 +9,12 @@ from pathlib import Path
 
 import structlog
 
-from linkbridge.errors import RejectedImport
+from linkbridge.errors import LinkbridgeError, RejectedImport
 from linkbridge.live import make_canonicaliser
 from linkbridge.model import LinkbackDraft
 from linkbridge.posts.wxr import WxrExport, parse_wxr
 from linkbridge.settings import Settings
 from linkbridge.store import Store
-from linkbridge.urls import host_of
 
 logger = structlog.get_logger(__name__)
 
@@ -36,24 +35,9 @@ def linkback_drafts(settings: Settings, export: WxrExport) -> list[LinkbackDraft
     drafts = []
     for item in export.linkbacks:
         try:
-            canonical = canon.canonical(item.source_url)
-        except Exception:
-            canonical = item.source_url
-        drafts.append(
-            LinkbackDraft(
-                blog=item.blog,
-                post_id=item.post_id,
-                source_url=item.source_url,
-                source_canonical=canonical,
-                source_host=host_of(item.source_url),
-                protocol=item.protocol,
-                title=item.title,
-                excerpt=item.excerpt,
-                blog_name=item.title,
-                state=item.state,
-                created_at=item.created_at,
-            )
-        )
+            drafts.append(item.draft(canon))
+        except LinkbridgeError:  # an undecodable old source URL must not stop the import
+            logger.warning("wxr_linkback_skipped", source=item.source_url[:200])
     return drafts
 
 
