@@ -78,8 +78,11 @@ async def serve_feed(request: web.Request, feed: FeedRequest) -> web.StreamRespo
         post is not None
         or feed.scope not in (FeedScope.POST, FeedScope.COMMENTS_POST)
     ) and (feed.scope not in (FeedScope.CATEGORY, FeedScope.AUTHOR) or posts)
-    if not known:
+    if not known and phase == Phase.BEFORE:
         return _redirect(public_url(base, feed_path(nearest_known(feed))))
+    if not known:  # after the instant: the nearest feed's farewell here, no hop to a retired URL
+        feed, post = nearest_known(feed), None
+        posts, qualifier = _posts_for(request, feed)
     rep = await _representation(request, feed, phase, post, posts, qualifier)
     status, headers, body = conditional_response(
         rep,
@@ -108,25 +111,26 @@ async def _representation(
     snapshot = app[keys.LIVE].snapshot
     cache = app[keys.FEED_CACHE]
     cache_key = (feed.key, snapshot.version, phase.value, feed.format.value)
-    if cache_key in cache:
-        return cache.get_or_build(cache_key, _unreachable)
+    cached = cache.get(cache_key)
+    if cached is not None:
+        return cached
     ctx = context_for(settings, feed, farewell=phase == Phase.AFTER,
                       html_url=post.permalink if post else None)
     limit = settings.feeds.items
     built: BuiltFeed
     if feed.scope in COMMENT_SCOPES:
-        blog = None if feed.scope == FeedScope.COMMENTS_NETWORK else feed.blog
-        linkbacks = await app[keys.STORE].list_linkbacks(
-            states=[LinkbackState.APPROVED], blog=post.blog if post else blog,
-            post_id=post.post_id if post else None, limit=limit,
+        store = app[keys.STORE]
+        blog = post.blog if post else (None if feed.scope == FeedScope.COMMENTS_NETWORK
+                                       else feed.blog)
+        post_id = post.post_id if post else None
+        linkbacks = await store.list_linkbacks(
+            states=[LinkbackState.APPROVED], blog=blog, post_id=post_id, limit=limit
         )
         posts_by_key = {p.key: p for p in snapshot.registry.posts()}
-        built = build_comments_feed(linkbacks, posts_by_key, ctx, fmt=feed.format, post=post,
-                                    limit=limit)
+        built = build_comments_feed(
+            linkbacks, posts_by_key, ctx, fmt=feed.format, post=post, limit=limit,
+            changed_at=await store.last_change(blog=blog, post_id=post_id),
+        )
     else:
         built = build_posts_feed(posts, ctx, fmt=feed.format, qualifier=qualifier, limit=limit)
     return cache.get_or_build(cache_key, lambda: Representation.of_feed(built))
-
-
-def _unreachable() -> Representation:
-    raise AssertionError("feeds: cache entry vanished")  # pragma: no cover
