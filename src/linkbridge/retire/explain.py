@@ -15,8 +15,17 @@ from linkbridge.retire.table import RedirectTable
 from linkbridge.settings import Settings
 from linkbridge.urls import Canonicaliser
 
-RESERVED = ("/xmlrpc.php", "/xmlrpc", "/webmention", "/healthz", "/readyz", "/notice",
-            "/notice.json", "/robots.txt", "/sitemap.xml")
+RESERVED = (
+    "/xmlrpc.php",
+    "/xmlrpc",
+    "/webmention",
+    "/healthz",
+    "/readyz",
+    "/notice",
+    "/notice.json",
+    "/robots.txt",
+    "/sitemap.xml",
+)
 
 
 def explain_url(
@@ -50,13 +59,21 @@ def explain_url(
         return out
     if phase == Phase.BEFORE:
         origin = settings.site.origin_url
-        out.update(outcome="proxy" if origin else "not_found", status=None if origin else 404,
-                   detail=f"proxied to {origin}" if origin else "no origin_url set")
+        out.update(
+            outcome="proxy" if origin else "not_found",
+            status=None if origin else 404,
+            detail=f"proxied to {origin}" if origin else "no origin_url set",
+        )
         return out
     table = RedirectTable.build(settings, canonicaliser, mappings)
     outcome = table.lookup(key)
-    out.update(outcome=outcome.kind, status=outcome.status, location=outcome.location,
-               rule=outcome.rule.value, matched=outcome.matched or "(site default)")
+    out.update(
+        outcome=outcome.kind,
+        status=outcome.status,
+        location=outcome.location,
+        rule=outcome.rule.value,
+        matched=outcome.matched or "(site default)",
+    )
     return out
 
 

@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 from linkbridge.errors import LinkbridgeError
 from linkbridge.live import make_canonicaliser
-from linkbridge.model import Mapping
+from linkbridge.model import Mapping, SuccessorCheck
 from linkbridge.retire.table import RedirectTable
 from linkbridge.settings import Settings
 from linkbridge.verify import SafeFetcher
 
-
-@dataclass(frozen=True)
-class SuccessorCheck:
-    """One target's answer."""
-
-    url: str
-    ok: bool
-    status: int | None
-    detail: str
-    checked_at: str
+__all__ = ["SuccessorCheck", "check_successors"]
 
 
 async def check_successors(
@@ -34,7 +24,9 @@ async def check_successors(
     for url in table.targets():
         try:
             fetched = await fetcher.fetch(
-                url, max_bytes=16384, max_redirects=settings.retire.check_max_redirects,
+                url,
+                max_bytes=16384,
+                max_redirects=settings.retire.check_max_redirects,
                 protocol="successor",
             )
         except LinkbridgeError as exc:

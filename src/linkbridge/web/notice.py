@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from aiohttp import web
 
 from linkbridge import keys
@@ -48,7 +50,7 @@ def sitemap_documents(request: web.Request) -> dict[str, bytes]:
         paths = set(snap.table.redirect_paths())
         for post in snap.registry.posts():
             if not post.tombstone and snap.table.lookup(post.path).kind == "redirect":
-                paths.add(post.path)
+                paths.add(urlsplit(post.permalink).path or post.path)
         cache.clear()
         cache[snap.version] = build_sitemaps(app[keys.SETTINGS].site.public_base_url,
                                              sorted(paths))

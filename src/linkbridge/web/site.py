@@ -22,7 +22,9 @@ async def handle_any(request: web.Request) -> web.StreamResponse:
     app = request.app
     settings = app[keys.SETTINGS]
     live = app[keys.LIVE]
-    key = live.canonicaliser.path_key(request.raw_path)  # undecodable: 400 via middleware
+    # Under the public base URL: a raw "//x/y" would otherwise parse as host "x", path "/y".
+    # Undecodable: 400 via the middleware.
+    key = live.canonicaliser.path_key(public_url(settings.site.public_base_url, request.raw_path))
     path = key.partition("?")[0]
     feed = parse_feed_path(path, request.query, (b.path for b in settings.site.blogs))
     if feed is not None:

@@ -1,0 +1,1 @@
+"""Retirement: the redirect table, its outcomes, Sunset headers and the origin proxy."""

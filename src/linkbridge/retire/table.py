@@ -1,0 +1,263 @@
+"""The redirect table: every retired URL's outcome, precomputed so a lookup is a dict get."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from linkbridge import model
+from linkbridge.errors import ConfigError, LinkbridgeError, RejectedImport
+from linkbridge.settings import Settings
+from linkbridge.urls import Canonicaliser
+
+KEYWORDS = ("web", "social", "gone", "")
+"""Targets that are not URLs: the two successors, 410, and unresolved (410, counted)."""
+
+
+class BadRuleError(ValueError):
+    """A mapping's source or target cannot be used; callers turn it into their own error."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetireOutcome:
+    """What a retired URL does. `location` always comes from the table, never the request."""
+
+    kind: str
+    """"redirect" or "gone"."""
+    status: int
+    location: str | None
+    rule: model.RuleKind
+    matched: str
+    """The rule's source ("/a/b", "/a/*"); empty for the site default."""
+
+    @property
+    def unmapped(self) -> bool:
+        """No exact mapping answered: a moderator should look at this path."""
+        return self.rule is not model.RuleKind.EXACT
+
+
+# ---------------------------------------------------------------- sources and targets
+
+
+def canonical_source(raw: str, canonicaliser: Canonicaliser) -> str:
+    """An old path or URL on our hosts as a table key; "/a/b/*" stays a prefix ("/a/b/*")."""
+    text = raw.strip()
+    prefix = text.endswith("/*")
+    body = text[:-1] if prefix else text
+    if "*" in body:
+        raise BadRuleError(f"'*' is only allowed as a final '/*': {raw[:200]!r}")
+    absolute = body[:8].lower().startswith(("http://", "https://"))
+    if not absolute and not (body.startswith("/") and not body.startswith("//")):
+        raise BadRuleError(f"not a path or an absolute URL: {raw[:200]!r}")
+    try:
+        parts = canonicaliser.split(body)
+    except LinkbridgeError as exc:
+        raise BadRuleError(exc.message) from None
+    if absolute and parts.host not in canonicaliser.site_hosts:
+        raise BadRuleError(f"not one of this site's hosts: {parts.host[:200]!r}")
+    if "?" in parts.path or "#" in parts.path:
+        raise BadRuleError(f"an encoded '?' or '#' in the path: {raw[:200]!r}")
+    if prefix:
+        if parts.query:
+            raise BadRuleError(f"a prefix rule cannot carry a query: {raw[:200]!r}")
+        return parts.path.rstrip("/") + "/*"
+    key = parts.key()
+    if "*" in key:
+        raise BadRuleError(f"'*' is only allowed as a final '/*': {raw[:200]!r}")
+    return key
+
+
+class TargetPolicy:
+    """Which redirect targets are allowed: absolute http(s) URLs on the allowed hosts."""
+
+    def __init__(self, allowed_hosts: Iterable[str]) -> None:
+        self.allowed = tuple(sorted({fold(h) for h in allowed_hosts if fold(h)}))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TargetPolicy:
+        """`retire.allowed_target_hosts` plus the host of `retire.archive_url_template`."""
+        hosts = list(settings.retire.allowed_target_hosts)
+        template = settings.retire.archive_url_template
+        if template:
+            hosts.append(urlsplit(template.replace("{url}", "")).hostname or "")
+        return cls(hosts)
+
+    def host_allowed(self, host: str) -> bool:
+        """An entry matches itself and its subdomains."""
+        host = fold(host)
+        return any(host == entry or host.endswith("." + entry) for entry in self.allowed)
+
+    def check_url(self, url: str) -> str:
+        """Return `url` when it may be a Location, else raise BadRuleError saying why."""
+        if not url or any(not 0x21 <= ord(ch) <= 0x7E for ch in url):
+            raise BadRuleError(f"not a printable ASCII URL: {url[:200]!r}")
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname or ""
+            _ = parts.port
+        except ValueError:
+            raise BadRuleError(f"not a URL: {url[:200]!r}") from None
+        if parts.scheme.lower() not in ("http", "https") or not host:
+            raise BadRuleError(f"not an absolute http(s) URL: {url[:200]!r}")
+        if parts.username is not None or parts.password is not None:
+            raise BadRuleError(f"credentials in a target URL: {url[:200]!r}")
+        if not self.host_allowed(host):
+            raise BadRuleError(f"target host {host!r} is not in retire.allowed_target_hosts")
+        return url
+
+    def check_target(self, target: str) -> str:
+        """A mapping target: a keyword ("web", "social", "gone", "") or an allowed URL."""
+        target = target.strip()
+        if target.lower() in KEYWORDS:
+            return target.lower()
+        return self.check_url(target)
+
+
+def fold(host: str) -> str:
+    """Lower-case and drop a trailing dot (no "www." folding: that is a subdomain here)."""
+    return host.strip().lower().rstrip(".")
+
+
+# ---------------------------------------------------------------- the table
+
+
+class RedirectTable:
+    """Exact keys, prefix keys and a default, each already an outcome."""
+
+    def __init__(
+        self,
+        exact: dict[str, RetireOutcome],
+        prefixes: dict[str, RetireOutcome],
+        default: RetireOutcome,
+    ) -> None:
+        self._exact = exact
+        self._prefixes = prefixes
+        self._default = default
+        self._max_depth = max((p.count("/") for p in prefixes if p != "/"), default=0)
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        canonicaliser: Canonicaliser,
+        store_mappings: Iterable[model.Mapping] = (),
+        blog_successors: MappingABC[str, str] | None = None,
+    ) -> RedirectTable:
+        """Layer the rules: sub-blogs and home, then config mappings, then the store (wins).
+
+        `blog_successors` (blog path -> successor) replaces `site.blogs`' successors when given.
+        Raises ConfigError for a bad config row, RejectedImport for a bad store row.
+        """
+        policy = TargetPolicy.from_settings(settings)
+        builder = _Builder(settings, policy)
+        web = builder.resolve(settings.successors.web, "successors.web", ConfigError)
+        builder.resolve(settings.social_url, "successors.social", ConfigError)
+        successors = dict(blog_successors or {})
+        for i, blog in enumerate(settings.site.blogs):
+            where = f"site.blogs[{i}].successor"
+            target = successors.pop(blog.path, blog.successor)
+            builder.add(f"{blog.path.rstrip('/')}/*", target, where, ConfigError, canonicaliser)
+        for path, target in successors.items():
+            builder.add(
+                f"{path.rstrip('/')}/*", target, f"blog {path!r}", ConfigError, canonicaliser
+            )
+        builder.add("/", "web", "home page", ConfigError, canonicaliser)
+        for i, row in enumerate(settings.retire.mappings):
+            builder.add(row.source, row.to, f"retire.mappings[{i}]", ConfigError, canonicaliser)
+        for stored in store_mappings:
+            builder.add(
+                stored.source,
+                stored.target,
+                f"store mapping {stored.source[:200]!r}",
+                RejectedImport,
+                canonicaliser,
+            )
+        default = RetireOutcome(
+            "redirect", settings.retire.redirect_status, web, model.RuleKind.DEFAULT, ""
+        )
+        return cls(builder.exact, builder.prefixes, default)
+
+    def lookup(self, path_key: str) -> RetireOutcome:
+        """Exact key, then the longest matching prefix rule, then the site default."""
+        outcome = self._exact.get(path_key)
+        if outcome is not None:
+            return outcome
+        prefixes = self._prefixes
+        if not prefixes:
+            return self._default
+        path = path_key.partition("?")[0]
+        if path.count("/") > self._max_depth:  # nothing deeper can match: cut once
+            path = "/".join(path.split("/", self._max_depth + 1)[: self._max_depth + 1]) or "/"
+        while True:
+            outcome = prefixes.get(path)
+            if outcome is not None:
+                return outcome
+            if len(path) <= 1:
+                return self._default
+            path = path[: path.rfind("/")] or "/"
+
+    def redirect_paths(self) -> list[str]:
+        """Exact keys that redirect (for the sitemap), sorted."""
+        return sorted(k for k, o in self._exact.items() if o.kind == "redirect")
+
+    def targets(self) -> list[str]:
+        """Every distinct Location the table can answer with (for check-successors), sorted."""
+        outcomes = [*self._exact.values(), *self._prefixes.values(), self._default]
+        return sorted({o.location for o in outcomes if o.location})
+
+    def rules(self) -> list[RetireOutcome]:
+        """Every exact and prefix rule's outcome, exact first, each group sorted by source."""
+        exact = sorted(self._exact.values(), key=lambda o: o.matched)
+        return exact + sorted(self._prefixes.values(), key=lambda o: o.matched)
+
+    def __len__(self) -> int:
+        return len(self._exact) + len(self._prefixes)
+
+
+class _Builder:
+    """Collects rules, later ones replacing earlier ones with the same source."""
+
+    def __init__(self, settings: Settings, policy: TargetPolicy) -> None:
+        self.settings = settings
+        self.policy = policy
+        self.exact: dict[str, RetireOutcome] = {}
+        self.prefixes: dict[str, RetireOutcome] = {}
+
+    def resolve(self, target: str, where: str, error: type[LinkbridgeError]) -> str:
+        """Keyword or URL -> an allowed keyword or Location."""
+        try:
+            checked = self.policy.check_target(target)
+            if checked in ("web", "social"):
+                checked = self.policy.check_url(self.settings.successor_url(checked))
+        except BadRuleError as exc:
+            raise error(f"table: {where}: {exc}") from None
+        return checked
+
+    def add(
+        self,
+        source: str,
+        target: str,
+        where: str,
+        error: type[LinkbridgeError],
+        canonicaliser: Canonicaliser,
+    ) -> None:
+        try:
+            key = canonical_source(source, canonicaliser)
+        except BadRuleError as exc:
+            raise error(f"table: {where}: {exc}") from None
+        location = self.resolve(target, where, error)
+        prefix = key.endswith("/*")
+        kind = model.RuleKind.PREFIX if prefix else model.RuleKind.EXACT
+        if location == "":
+            outcome = RetireOutcome("gone", 410, None, model.RuleKind.UNRESOLVED, key)
+        elif location == "gone":
+            outcome = RetireOutcome("gone", 410, None, kind, key)
+        else:
+            status = self.settings.retire.redirect_status
+            outcome = RetireOutcome("redirect", status, location, kind, key)
+        if prefix:
+            self.prefixes[key[:-2] or "/"] = outcome
+        else:
+            self.exact[key] = outcome

@@ -1,0 +1,117 @@
+"""The in-memory hit counter: keys, cap, ignore list and drain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from linkbridge.clock import ManualClock
+from linkbridge.model import Hit, RuleKind
+from linkbridge.retire.hits import HitCounter, is_ignored
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime.fromisoformat("2018-02-01T12:00:00+01:00"))
+
+
+def test_counts_by_day_path_status_rule(clock: ManualClock) -> None:
+    hits = HitCounter(100, clock)
+    hits.count("/innovation/x", 301, RuleKind.PREFIX)
+    hits.count("/innovation/x", 301, RuleKind.PREFIX)
+    hits.count("/innovation/x", 410, RuleKind.UNRESOLVED)
+    clock.advance(86400)
+    hits.count("/innovation/x", 301, RuleKind.PREFIX)
+    assert hits.pending() == 3
+    assert sorted(hits.drain(), key=lambda h: (h.day, h.status)) == [
+        Hit("2018-02-01", "/innovation/x", 301, RuleKind.PREFIX, 2),
+        Hit("2018-02-01", "/innovation/x", 410, RuleKind.UNRESOLVED, 1),
+        Hit("2018-02-02", "/innovation/x", 301, RuleKind.PREFIX, 1),
+    ]
+
+
+def test_day_is_utc() -> None:
+    clock = ManualClock(datetime.fromisoformat("2018-02-01T00:30:00+01:00"))
+    hits = HitCounter(10, clock)
+    hits.count("/", 301, RuleKind.EXACT)
+    assert hits.drain()[0].day == "2018-01-31"
+
+
+def test_cap_at_the_edge(clock: ManualClock) -> None:
+    hits = HitCounter(2, clock)
+    hits.count("/a", 301, RuleKind.DEFAULT)
+    hits.count("/b", 301, RuleKind.DEFAULT)
+    assert (hits.pending(), hits.overflow) == (2, 0)
+    hits.count("/c", 301, RuleKind.DEFAULT)  # a third key: not stored
+    hits.count("/a", 301, RuleKind.DEFAULT)  # a known key still counts
+    assert (hits.pending(), hits.overflow) == (2, 1)
+    drained = {h.path: h.count for h in hits.drain()}
+    assert drained == {"/a": 2, "/b": 1}
+    hits.count("/c", 301, RuleKind.DEFAULT)  # room again after the drain
+    assert hits.pending() == 1
+
+
+def test_zero_cap_stores_nothing(clock: ManualClock) -> None:
+    hits = HitCounter(0, clock)
+    hits.count("/a", 301, RuleKind.DEFAULT)
+    assert (hits.pending(), hits.overflow, hits.drain()) == (0, 1, [])
+
+
+def test_drain_swaps_out(clock: ManualClock) -> None:
+    hits = HitCounter(10, clock)
+    hits.count("/a", 301, RuleKind.DEFAULT)
+    assert len(hits.drain()) == 1
+    assert hits.drain() == []
+    assert hits.pending() == 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/favicon.ico",
+        "/innovation/favicon.ico",
+        "/robots.txt",
+        "/apple-touch-icon.png",
+        "/apple-touch-icon-precomposed.png",
+        "/apple-touch-icon-120x120",
+        "/wp-content/themes/a/style.css",
+        "/wp-includes/js/jquery.js",
+        "/innovation/files/2013/10/bild.jpg",
+        "/a.jpeg",
+        "/b.gif",
+        "/c.svg",
+        "/d.png",
+        "/font.woff",
+        "/font.woff2",
+        "/wp-login.php",
+        "/innovation/wp-login.php",
+        "/wp-admin",
+        "/wp-admin/admin-ajax.php",
+        "/innovation/wp-admin/x",
+        "/xmlrpc.php",
+        "/innovation/xmlrpc.php",
+        "/style.css?ver=4.9",
+    ],
+)
+def test_ignored(clock: ManualClock, path: str) -> None:
+    assert is_ignored(path)
+    hits = HitCounter(10, clock)
+    hits.count(path, 301, RuleKind.DEFAULT)
+    assert (hits.pending(), hits.ignored) == (0, 1)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/innovation/om",
+        "/innovation/wp-administration-av-bloggen",
+        "/innovation/jsfiddle",
+        "/innovation/css-tips",
+        "/innovation?p=12",
+        "/feed/atom",
+    ],
+)
+def test_counted(path: str) -> None:
+    assert not is_ignored(path)

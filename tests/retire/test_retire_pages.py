@@ -1,0 +1,110 @@
+"""The 410 page, the notice (HTML fragment and JSON) and the plain error page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import lxml.html
+import pytest
+
+from linkbridge.retire.pages import (
+    notice_json,
+    old_url_for,
+    render_error_page,
+    render_gone_page,
+    render_notice_fragment,
+)
+from linkbridge.settings import Settings
+
+OLD = "http://www.naringsbloggen.se/innovation/innovationsstrategi/innovationsupphandling-pa-frammarsch/"
+WEB = "https://www.regeringen.se/naringsdepartementet/"
+SOCIAL = "https://x.com/naringsdep"
+EVIL = '<script>alert("x")</script>'
+
+
+def _hrefs(doc: lxml.html.HtmlElement) -> list[str]:
+    return [str(a.get("href")) for a in doc.iter("a")]
+
+
+def test_gone_page_structure(settings: Settings) -> None:
+    doc = lxml.html.document_fromstring(render_gone_page(settings, OLD))
+    assert doc.get("lang") == "sv"
+    english = doc.xpath('//section[@lang="en"]')
+    assert len(english) == 1
+    assert "has closed" in english[0].text_content()
+    text = doc.text_content()
+    assert "Näringsbloggen har stängt." in text
+    assert "tomas.engholm@regeringskansliet.se" in text
+    hrefs = _hrefs(doc)
+    assert WEB in hrefs
+    assert SOCIAL in hrefs
+    assert f"https://web.archive.org/web/2017/{OLD}" in hrefs
+    assert doc.xpath('//meta[@name="viewport"]')
+    assert doc.xpath("//style")
+
+
+def test_english_section_has_its_own_links(settings: Settings) -> None:
+    doc = lxml.html.document_fromstring(render_gone_page(settings, OLD))
+    section = doc.xpath('//section[@lang="en"]')[0]
+    assert {WEB, SOCIAL} <= set(_hrefs(section))
+
+
+def test_no_archive_link_without_template(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings('[retire]\narchive_url_template = ""\n')
+    doc = lxml.html.document_fromstring(render_gone_page(settings, OLD))
+    assert not [h for h in _hrefs(doc) if "archive" in h]
+    assert set(_hrefs(doc)) == {WEB, SOCIAL}
+
+
+def test_script_in_notice_text_is_escaped(make_settings: Callable[..., Settings]) -> None:
+    overlay = (
+        f"[site]\ntitle = '{EVIL}'\n[notice]\nsv = '{EVIL}'\nen = '{EVIL}'\ncontact = '{EVIL}'\n"
+    )
+    settings = make_settings(overlay)
+    for page in (
+        render_gone_page(settings, OLD),
+        render_notice_fragment(settings),
+        render_error_page(502, EVIL, EVIL),
+    ):
+        doc = lxml.html.document_fromstring(page)
+        assert not list(doc.iter("script"))
+        assert EVIL in doc.text_content()
+
+
+def test_hostile_old_url_is_escaped_and_encoded(settings: Settings) -> None:
+    old = old_url_for(settings, '/x/"><script>alert(1)</script>?a=<b>')
+    assert old.startswith("http://www.naringsbloggen.se/x/")
+    doc = lxml.html.document_fromstring(render_gone_page(settings, old))
+    assert not list(doc.iter("script"))
+    archive = [h for h in _hrefs(doc) if h.startswith("https://web.archive.org/")]
+    assert archive
+    assert all(ch not in archive[0] for ch in '<>" ')
+
+
+def test_old_url_built_from_public_base_not_host(settings: Settings) -> None:
+    assert old_url_for(settings, "/innovation/om/") == "http://www.naringsbloggen.se/innovation/om/"
+
+
+def test_notice_fragment(settings: Settings) -> None:
+    fragment = lxml.html.fragment_fromstring(render_notice_fragment(settings))
+    assert fragment.tag == "aside"
+    assert fragment.get("lang") == "sv"
+    assert {WEB, SOCIAL} <= set(_hrefs(fragment))
+    assert fragment.xpath('.//p[@lang="en"]')
+
+
+def test_notice_json(settings: Settings) -> None:
+    assert notice_json(settings) == {
+        "sv": "Näringsbloggen har stängt.",
+        "en": "Näringsbloggen has closed.",
+        "contact": "Frågor: tomas.engholm@regeringskansliet.se",
+        "successors": {"web": WEB, "social": SOCIAL},
+        "shutdown_at": "2018-02-01T00:00:00+01:00",
+    }
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_error_page(status: int) -> None:
+    doc = lxml.html.document_fromstring(render_error_page(status, "Bad Gateway", "Origin down."))
+    assert doc.get("lang") == "sv"
+    assert f"{status} Bad Gateway" in doc.findtext(".//h1", "")
