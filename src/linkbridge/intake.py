@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, timedelta
 from enum import StrEnum
 from urllib.parse import urlsplit
@@ -28,7 +29,7 @@ from linkbridge.posts.registry import ResolutionKind
 from linkbridge.ratelimit import RateLimiter
 from linkbridge.settings import Settings
 from linkbridge.store import Store
-from linkbridge.urls import host_of
+from linkbridge.urls import fold_host, host_of
 from linkbridge.verify import OutcomeKind, Verifier, VerifyOutcome
 
 logger = structlog.get_logger(__name__)
@@ -127,8 +128,12 @@ class Intake:
         live: LiveState,
         verifier: Verifier,
         clock: Clock,
+        *,
+        notify: Callable[[Linkback], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
+        self.notify = notify
+        """Called after every state change the pipeline makes (the webhook notifier)."""
         self.store = store
         self.live = live
         self.verifier = verifier
@@ -140,6 +145,7 @@ class Intake:
             LinkbackProtocol.WEBMENTION: RateLimiter(settings.webmention.rate_per_min),
         }
         self._background: set[asyncio.Task[IntakeResult]] = set()
+        self._in_flight: dict[tuple[str, str, str], asyncio.Task[IntakeResult]] = {}
 
     # ------------------------------------------------------------ target checks
     def successor_for(self, target_url: str) -> str:
@@ -157,7 +163,10 @@ class Intake:
                                 successor=self.successor_for(incoming.target_url))
         post = incoming.post
         if post is None:
-            res = self.live.snapshot.registry.resolve(incoming.target_url)
+            try:
+                res = self.live.snapshot.registry.resolve(incoming.target_url)
+            except LinkbridgeError:  # not decodable as a URL
+                return self._refuse(Refusal.TARGET_UNKNOWN, "the target is not a usable URL")
             if res.kind == ResolutionKind.FOREIGN:
                 return self._refuse(Refusal.TARGET_FOREIGN, "the target is not on this site")
             if res.kind == ResolutionKind.NOT_A_POST:
@@ -180,15 +189,57 @@ class Intake:
     async def receive(
         self, incoming: Incoming, *, inline_budget_s: float | None = None
     ) -> IntakeResult:
-        """Check, store (committed before any answer), then verify inline or queue."""
+        """Check, store (committed before any answer), then verify inline or queue.
+
+        The same linkback arriving again while the first is in flight waits for it: "already
+        registered" when the first verified (protocols where a re-send is a duplicate), else the
+        first's own answer. One row, one fetch, one decision.
+        """
+        key = self._flight_key(incoming)
+        first = self._in_flight.get(key) if key else None
+        if first is not None:
+            result = await asyncio.shield(first)
+            resend_is_duplicate = self.profiles[incoming.protocol].resend_is_duplicate
+            if result.answer == Answer.VERIFIED and resend_is_duplicate:
+                return IntakeResult(Answer.DUPLICATE, linkback=result.linkback,
+                                    message="already registered")
+            return result
+        if key is None:
+            return await self._receive(incoming, inline_budget_s)
+        task = asyncio.create_task(self._receive(incoming, inline_budget_s))
+        self._in_flight[key] = task
+        task.add_done_callback(lambda done: self._landed(key, done))
+        return await asyncio.shield(task)
+
+    def _flight_key(self, incoming: Incoming) -> tuple[str, str, str] | None:
+        canon = self.live.canonicaliser
+        try:
+            target = (f"{incoming.post.blog}?p={incoming.post.post_id}" if incoming.post
+                      else canon.canonical(incoming.target_url))
+            return incoming.protocol.value, canon.canonical(incoming.source_url), target
+        except (LinkbridgeError, ValueError):
+            return None
+
+    def _landed(self, key: tuple[str, str, str], task: asyncio.Task[IntakeResult]) -> None:
+        if self._in_flight.get(key) is task:
+            del self._in_flight[key]
+        if not task.cancelled():
+            task.exception()  # retrieved: the first caller may have gone
+
+    async def _receive(self, incoming: Incoming, inline_budget_s: float | None) -> IntakeResult:
         target = self.resolve_target(incoming)
         if isinstance(target, IntakeResult):
             return target
         post = target
-        host = host_of(incoming.source_url)
-        if urlsplit(incoming.source_url).scheme not in ("http", "https") or not host:
+        host = fold_host(host_of(incoming.source_url))
+        # host first: host_of is "" for what urlsplit refuses ("http://[::1/")
+        if not host or urlsplit(incoming.source_url).scheme not in ("http", "https"):
             return self._refuse(Refusal.BAD_SOURCE, "the source is not an http(s) URL")
-        res = self.live.snapshot.registry.resolve(incoming.source_url)
+        try:
+            res = self.live.snapshot.registry.resolve(incoming.source_url)
+            source_canonical = self.live.canonicaliser.canonical(incoming.source_url)
+        except LinkbridgeError:  # not decodable as a URL
+            return self._refuse(Refusal.BAD_SOURCE, "the source is not a usable URL")
         if res.post is not None and res.post.key == post.key:
             return self._refuse(Refusal.SAME_POST, "the source and target are the same post")
         if self.live.snapshot.lists.is_blocked(host, incoming.source_url):
@@ -209,7 +260,7 @@ class Intake:
             blog=post.blog,
             post_id=post.post_id,
             source_url=incoming.source_url,
-            source_canonical=self.live.canonicaliser.canonical(incoming.source_url),
+            source_canonical=source_canonical,
             source_host=host,
             protocol=incoming.protocol,
             target_url=incoming.target_url or post.permalink,
@@ -325,19 +376,20 @@ class Intake:
     async def _decide_verified(
         self, lb: Linkback, outcome: VerifyOutcome | None, reason: str
     ) -> Linkback:
-        known = await self.store.host_has_approved(lb.source_host)
+        # a re-sent mention that was shown counts as its host's earlier approval
+        known = lb.resend_from == LinkbackState.APPROVED or await self.store.host_has_approved(
+            lb.source_host
+        )
         state = state_after_verification(
             self.settings.moderation, self.live.snapshot.lists, lb.source_host,
             host_known_good=known,
         )
         details = None
         if outcome is not None and outcome.fields is not None:
-            f = outcome.fields
-            details = SourceDetails(
-                title=f.title, excerpt=f.excerpt, author_name=f.author_name,
-                author_url=f.author_url, author_photo=f.author_photo,
-                published_at=f.published_at, content=f.content, mention_type=f.mention_type,
-            )
+            details = outcome.fields.to_details()
+            if lb.protocol == LinkbackProtocol.TRACKBACK:  # the sender's own words stay
+                details = replace(details, title=lb.title or details.title,
+                                  excerpt=lb.excerpt or details.excerpt)
         return await self._set(lb, state, reason, details=details, actor="rule")
 
     async def _set(
@@ -350,12 +402,18 @@ class Intake:
         actor: str = "verifier",
     ) -> Linkback:
         try:
-            return await self.store.set_state(
+            changed = await self.store.set_state(
                 lb.id, state, actor=actor, reason=reason, now=self.clock.now(), details=details
             )
         except IllegalTransition:  # someone else decided first (moderator, a parallel run)
             current = await self.store.get_linkback(lb.id)
             return current or lb
+        if self.notify is not None and changed.state != lb.state:
+            try:
+                await self.notify(changed)
+            except Exception:  # a notification never undoes or blocks a decision
+                logger.exception("linkback_notify_failed", linkback_id=lb.id)
+        return changed
 
     async def close(self) -> None:
         """Cancel background verifications; their jobs finish them after a restart."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from linkbridge import keys
+from linkbridge.errors import LinkbridgeError
 from linkbridge.intake import Answer, Incoming, IntakeResult, Refusal
 from linkbridge.model import LinkbackProtocol, LinkbackState
 from linkbridge.posts.registry import ResolutionKind
@@ -111,8 +112,11 @@ async def _ping(request: web.Request, source: str, target: str) -> str:
 
 async def _get_pingbacks(request: web.Request, url: str) -> list[XmlRpcValue]:
     app = request.app
-    resolution = app[keys.LIVE].snapshot.registry.resolve(url)
-    if resolution.kind != ResolutionKind.POST or resolution.post is None:
+    try:
+        resolution = app[keys.LIVE].snapshot.registry.resolve(url)
+    except LinkbridgeError:  # not decodable as a URL
+        resolution = None
+    if resolution is None or resolution.kind != ResolutionKind.POST or resolution.post is None:
         raise XmlRpcFault(PingbackFault.TARGET_NOT_USABLE,
                           "The specified target URL cannot be used as a target.")
     post = resolution.post
