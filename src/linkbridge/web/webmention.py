@@ -7,12 +7,11 @@ import html
 from aiohttp import web
 
 from linkbridge import keys
-from linkbridge.intake import Answer, Incoming, Refusal
+from linkbridge.intake import Answer, Incoming, IntakeResult, Refusal
 from linkbridge.model import Linkback, LinkbackProtocol, LinkbackState
-from linkbridge.receive.webmention_wire import WebmentionError, parse_webmention
+from linkbridge.receive.webmention_wire import WebmentionError, parse_webmention, wants_json
 from linkbridge.urls import public_url
 from linkbridge.web.body import BodyTooLarge, method_not_allowed, read_body
-from linkbridge.web.middleware import error_response, wants_json
 
 STATUS_WORDS: dict[LinkbackState, str] = {
     LinkbackState.UNVERIFIED: "queued",
@@ -25,6 +24,9 @@ STATUS_WORDS: dict[LinkbackState, str] = {
 }
 """What the status resource says for each state (spam shows as rejected)."""
 
+_VERIFIED_SHOWN = frozenset({LinkbackState.HELD, LinkbackState.APPROVED})
+"""States whose status document also shows what verification read from the source."""
+
 _REFUSAL_STATUS: dict[Refusal, int] = {
     Refusal.AFTER_SHUTDOWN: 410,
     Refusal.RATE_LIMITED: 429,
@@ -32,8 +34,15 @@ _REFUSAL_STATUS: dict[Refusal, int] = {
 }
 
 
+def _json_asked(request: web.Request) -> bool:
+    return wants_json(request.headers.get("Accept"))
+
+
 def _bad(request: web.Request, status: int, reason: str, message: str) -> web.Response:
-    return error_response(request, status, reason, message)
+    """A refusal: a short reason as text/plain, or JSON when asked; never a Location."""
+    if _json_asked(request):
+        return web.json_response({"error": reason, "message": message}, status=status)
+    return web.Response(status=status, text=f"{message}\n", content_type="text/plain")
 
 
 async def handle_webmention(request: web.Request) -> web.StreamResponse:
@@ -50,15 +59,18 @@ async def handle_webmention(request: web.Request) -> web.StreamResponse:
         return _bad(request, 400, exc.reason, exc.message)
     except BodyTooLarge as exc:
         return _bad(request, 413, exc.reason, exc.message)
-    pair = f"{mention.source}\n{mention.target}"
-    if app[keys.WEBMENTION_REPEATS].seen_recently(pair):
-        return _bad(request, 429, "repeat_too_soon",
-                    f"webmention: same source and target again within "
-                    f"{settings.webmention.repeat_window_s:g} s")
-    result = await app[keys.INTAKE].receive(
-        Incoming(LinkbackProtocol.WEBMENTION, mention.source, mention.target,
-                 client_ip=request[keys.CLIENT_IP])
-    )
+    incoming = Incoming(LinkbackProtocol.WEBMENTION, mention.source, mention.target,
+                        client_ip=request[keys.CLIENT_IP])
+    intake = app[keys.INTAKE]
+    target = intake.resolve_target(incoming)  # refused targets never enter the repeat window
+    result = target if isinstance(target, IntakeResult) else None
+    if result is None:
+        pair = f"{mention.source}\n{mention.target}"
+        if app[keys.WEBMENTION_REPEATS].seen_recently(pair):
+            return _bad(request, 429, "repeat_too_soon",
+                        f"webmention: same source and target again within "
+                        f"{settings.webmention.repeat_window_s:g} s")
+        result = await intake.receive(incoming)
     if result.answer == Answer.REFUSED and result.refusal is not None:
         status = _REFUSAL_STATUS.get(result.refusal, 400)
         message = result.message
@@ -92,6 +104,13 @@ def status_document(lb: Linkback) -> dict[str, object]:
     }
     if lb.state in (LinkbackState.FAILED, LinkbackState.DELETED):
         doc["reason"] = lb.reason
+    if lb.verified_at is not None and lb.state in _VERIFIED_SHOWN:
+        doc["type"] = lb.mention_type
+        author = {"name": lb.author_name, "url": lb.author_url, "photo": lb.author_photo}
+        if any(author.values()):
+            doc["author"] = author
+        if lb.published_at is not None:
+            doc["published"] = lb.published_at.isoformat()
     return doc
 
 
@@ -101,7 +120,7 @@ def _status_response(
     headers = {"Location": location} if location else {}
     headers["Cache-Control"] = "no-store"
     doc = status_document(lb)
-    if wants_json(request):
+    if _json_asked(request):
         return web.json_response(doc, status=status, headers=headers)
     rows = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in doc.items()
