@@ -16,6 +16,7 @@ from linkbridge.intake import VERIFY_JOB, Intake
 from linkbridge.jobs import JobWorker
 from linkbridge.live import LiveState
 from linkbridge.model import Job
+from linkbridge.moderation.webhook import WEBHOOK_JOB, WebhookNotifier, WebhookSender
 from linkbridge.posts.importer import import_configured_wxr
 from linkbridge.ratelimit import RateLimiter, RepeatWindow
 from linkbridge.retire.hits import HitCounter
@@ -39,7 +40,9 @@ def make_app(settings: Settings, *, store: Store, fetcher: SafeFetcher, clock: C
     )
     live = LiveState(settings, store)
     verifier = Verifier(fetcher)
-    intake = Intake(settings, store, live, verifier, clock)
+    notifier = WebhookNotifier(settings, store, clock)
+    intake = Intake(settings, store, live, verifier, clock, notify=notifier.linkback_changed)
+    webhooks = WebhookSender(settings.webhook, store, clock)
 
     async def run_verify(job: Job) -> None:
         await intake.run_verify_job(int(str(job.payload["linkback_id"])), job.id)
@@ -51,13 +54,15 @@ def make_app(settings: Settings, *, store: Store, fetcher: SafeFetcher, clock: C
     app[keys.VERIFIER] = verifier
     app[keys.LIVE] = live
     app[keys.INTAKE] = intake
+    app[keys.WEBHOOKS] = webhooks
     app[keys.WORKER] = JobWorker(
-        store, clock, {VERIFY_JOB: run_verify},
-        concurrency=settings.fetch.global_concurrency,
-        lease_s=settings.fetch.timeout_s * 3,
+        store, clock, {VERIFY_JOB: run_verify, WEBHOOK_JOB: webhooks.run_job},
+        concurrency=settings.jobs.workers,
+        lease_s=max(settings.jobs.lease_s, settings.fetch.timeout_s * 2),
+        idle_s=settings.jobs.idle_poll_s,
     )
     app[keys.HITS] = HitCounter(settings.retire.hit_keys_max, clock)
-    app[keys.FEED_CACHE] = FeedCache()
+    app[keys.FEED_CACHE] = FeedCache(settings.feeds.cache_entries)
     app[keys.WEBMENTION_REPEATS] = RepeatWindow(settings.webmention.repeat_window_s)
     app[keys.LOGIN_LIMITER] = RateLimiter(settings.admin.login_attempts_per_min)
     app[keys.SITEMAPS] = {}
@@ -69,7 +74,7 @@ def make_app(settings: Settings, *, store: Store, fetcher: SafeFetcher, clock: C
             max_body_bytes=settings.server.origin_max_body_bytes,
         )
     app.cleanup_ctx.extend(
-        [_store_ctx, _live_ctx, _fetcher_ctx, _worker_ctx, _hits_ctx, _proxy_ctx]
+        [_store_ctx, _live_ctx, _fetcher_ctx, _webhooks_ctx, _worker_ctx, _hits_ctx, _proxy_ctx]
     )
     add_routes(app)
     return app
@@ -99,6 +104,14 @@ async def _fetcher_ctx(app: web.Application) -> AsyncIterator[None]:
     finally:
         await app[keys.INTAKE].close()
         await app[keys.FETCHER].close()
+
+
+async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
+    await app[keys.WEBHOOKS].start()
+    try:
+        yield
+    finally:
+        await app[keys.WEBHOOKS].close()
 
 
 async def _worker_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -102,7 +102,13 @@ class JobWorker:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Run the worker while the context is open; leases of cut-off jobs simply expire."""
+        """Run the worker while the context is open; leases of cut-off jobs simply expire.
+
+        With `concurrency` 0 this instance runs no jobs (another instance, or a test, does).
+        """
+        if self.concurrency <= 0:
+            yield
+            return
         task = asyncio.create_task(self._loop())
         try:
             yield

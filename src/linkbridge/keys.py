@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from linkbridge.admin.passwords import AdminGate
 from linkbridge.clock import Clock
 from linkbridge.feeds.serve import FeedCache
 from linkbridge.intake import Intake
 from linkbridge.jobs import JobWorker
 from linkbridge.live import LiveState
+from linkbridge.model import AdminSession
+from linkbridge.moderation.webhook import WebhookSender
 from linkbridge.ratelimit import RateLimiter, RepeatWindow
 from linkbridge.retire.hits import HitCounter
 from linkbridge.retire.proxy import OriginProxy
@@ -30,8 +33,12 @@ FEED_CACHE = web.AppKey("feed_cache", FeedCache)
 WEBMENTION_REPEATS = web.AppKey("webmention_repeats", RepeatWindow)
 LOGIN_LIMITER = web.AppKey("login_limiter", RateLimiter)
 SITEMAPS = web.AppKey("sitemaps", dict[int, dict[str, bytes]])
+ADMIN_GATE = web.AppKey("admin_gate", AdminGate)
+WEBHOOKS = web.AppKey("webhooks", WebhookSender)
 
 REQUEST_ID = web.RequestKey("request_id", str)
 CLIENT_IP = web.RequestKey("client_ip", str)
 LOG_SAMPLE_RATE = web.RequestKey("log_sample_rate", float)
 """Set by a handler whose canonical log line should be sampled (the redirect hot path)."""
+ADMIN_SESSION = web.RequestKey("admin_session", AdminSession)
+"""The logged-in moderator's session, set by the admin guard."""

@@ -267,3 +267,40 @@ class RecordResult:
     duplicate: bool
     """A verified row already existed and the protocol treats a re-send as a duplicate."""
     job_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AdminSession:
+    """A moderator's login: only the hash of the cookie's token is stored."""
+
+    token_hash: str
+    username: str
+    csrf_token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One webhook notification and how its delivery attempts went."""
+
+    id: int
+    event: str
+    payload: str
+    """The exact JSON body that is signed and sent."""
+    status: str
+    """"pending", "delivered" or "failed" (attempts ran out)."""
+    attempts: int
+    last_error: str
+    created_at: datetime
+    delivered_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SuccessorCheck:
+    """One redirect target's answer to `check-successors`."""
+
+    url: str
+    ok: bool
+    status: int | None
+    detail: str
+    checked_at: str

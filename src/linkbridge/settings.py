@@ -154,6 +154,15 @@ class FetchSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class JobsSettings:
+    workers: int = setting(
+        4, "Jobs this instance runs at once; 0: it runs none (another instance does)."
+    )
+    lease_s: float = setting(60.0, "How long a claimed job is reserved before others may take it, s.")
+    idle_poll_s: float = setting(0.5, "How often an idle worker looks for due jobs, s.")
+
+
+@dataclass(frozen=True, kw_only=True)
 class PingbackSettings:
     inline_budget_s: float = setting(2.5, 'Time to verify inline before answering "queued", s.')
     max_bytes: int = setting(153600, "Bytes of a source page read to verify a pingback.")
@@ -257,6 +266,7 @@ class Settings:
     posts: PostsSettings = field(default_factory=PostsSettings, metadata={"help": "Post registry."})
     store: StoreSettings = field(default_factory=StoreSettings, metadata={"help": "Storage."})
     fetch: FetchSettings = field(default_factory=FetchSettings, metadata={"help": "Safe fetcher."})
+    jobs: JobsSettings = field(default_factory=JobsSettings, metadata={"help": "Job queue."})
     pingback: PingbackSettings = field(
         default_factory=PingbackSettings, metadata={"help": "Pingback receiver."}
     )

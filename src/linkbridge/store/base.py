@@ -9,16 +9,20 @@ from typing import Any, Protocol
 
 from linkbridge.errors import ConfigError
 from linkbridge.model import (
+    AdminSession,
     Decision,
     Hit,
     Job,
     Linkback,
     LinkbackDraft,
+    LinkbackProtocol,
     LinkbackState,
     Mapping,
     Post,
     RecordResult,
     SourceDetails,
+    SuccessorCheck,
+    WebhookDelivery,
 )
 
 
@@ -93,10 +97,16 @@ class Store(Protocol):
         host: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        protocol: LinkbackProtocol | None = None,
     ) -> list[Linkback]:
         """Newest first."""
 
     async def decisions(self, linkback_id: int) -> list[Decision]: ...
+
+    async def last_change(self, *, blog: str | None = None, post_id: int | None = None) -> (
+        datetime | None
+    ):
+        """When any linkback of the scope last changed (a feed's Last-Modified floor)."""
 
     async def host_has_approved(self, host: str) -> bool: ...
 
@@ -145,6 +155,44 @@ class Store(Protocol):
     async def get_setting(self, key: str) -> str | None: ...
 
     async def put_setting(self, key: str, value: str) -> None: ...
+
+    # -- moderators, sessions, webhook deliveries, successor checks (store/sqlite/admin.py)
+    async def set_admin_password(self, username: str, password_hash: str) -> None:
+        """Store a moderator's password hash, end their sessions, and bump the version."""
+
+    async def admin_password_hash(self, username: str) -> str | None: ...
+
+    async def admin_users(self) -> list[str]: ...
+
+    async def create_admin_session(self, session: AdminSession, now: datetime) -> None:
+        """Store a new session (and drop expired ones)."""
+
+    async def get_admin_session(self, token_hash: str, now: datetime) -> AdminSession | None:
+        """The unexpired session with this token hash."""
+
+    async def delete_admin_session(self, token_hash: str) -> bool: ...
+
+    async def enqueue_webhook(
+        self, event: str, payload: str, now: datetime, *, job_kind: str
+    ) -> int:
+        """Record a pending delivery and queue its job in one commit; return the delivery id."""
+
+    async def get_webhook_delivery(self, delivery_id: int) -> WebhookDelivery | None: ...
+
+    async def record_webhook_attempt(
+        self, delivery_id: int, *, status: str, error: str, now: datetime
+    ) -> WebhookDelivery:
+        """Count one delivery attempt and set the delivery's status ("delivered" sets when)."""
+
+    async def list_webhook_deliveries(self, *, limit: int, offset: int = 0) -> (
+        list[WebhookDelivery]
+    ):
+        """Newest first."""
+
+    async def put_successor_checks(self, checks: Sequence[SuccessorCheck]) -> None:
+        """Replace the stored successor check results with these."""
+
+    async def list_successor_checks(self) -> list[SuccessorCheck]: ...
 
 
 def open_store(url: str, *, busy_timeout_ms: int = 5000) -> Store:

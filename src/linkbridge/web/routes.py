@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from linkbridge.admin.routes import add_admin_routes
 from linkbridge.web import health, notice, pingback, site, webmention
 from linkbridge.web.body import method_not_allowed
 
@@ -36,4 +37,5 @@ def add_routes(app: web.Application) -> None:
         r.add_route("*", path, pingback.handle_xmlrpc)
     r.add_route("*", "/webmention", webmention.handle_webmention)
     r.add_route("*", "/webmention/{public_id}", read_only(webmention.get_status))
-    r.add_route("*", "/{tail:.*}", site.handle_any)
+    add_admin_routes(app)
+    r.add_route("*", r"/{tail:[\s\S]*}", site.handle_any)  # also a decoded "\n" in the path

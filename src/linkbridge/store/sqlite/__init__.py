@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from linkbridge.store.sqlite.admin import AdminRows
 from linkbridge.store.sqlite.engine import SqliteEngine, bump_version
 from linkbridge.store.sqlite.jobs import JobRows
 from linkbridge.store.sqlite.linkbacks import LinkbackRows
@@ -12,7 +13,7 @@ from linkbridge.store.sqlite.lists import ListRows
 from linkbridge.store.sqlite.posts import PostRows
 
 
-class SqliteStore(LinkbackRows, PostRows, JobRows, ListRows):
+class SqliteStore(LinkbackRows, PostRows, JobRows, ListRows, AdminRows):
     """Store on one SQLite file; several processes may share it (CLI beside the server)."""
 
     def __init__(self, path: Path, *, busy_timeout_ms: int = 5000) -> None:

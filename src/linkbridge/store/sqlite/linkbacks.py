@@ -282,6 +282,7 @@ class LinkbackRows:
         host: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        protocol: LinkbackProtocol | None = None,
     ) -> list[Linkback]:
         where: list[str] = []
         params: list[object] = []
@@ -289,7 +290,9 @@ class LinkbackRows:
             wanted = [s.value for s in states]
             where.append(f"state IN ({', '.join('?' for _ in wanted)})")
             params.extend(wanted)
-        for column, value in (("blog", blog), ("post_id", post_id), ("source_host", host)):
+        proto = protocol.value if protocol is not None else None
+        for column, value in (("blog", blog), ("post_id", post_id), ("source_host", host),
+                              ("protocol", proto)):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
@@ -315,6 +318,20 @@ class LinkbackRows:
             ]
 
         return await self.engine.read(q)
+
+    async def last_change(self, *, blog: str | None = None, post_id: int | None = None) -> (
+        datetime | None
+    ):
+        where: list[str] = []
+        params: list[object] = []
+        for column, value in (("blog", blog), ("post_id", post_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        sql = "SELECT MAX(updated_at) FROM linkbacks"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return await self.engine.read(lambda conn: dt(conn.execute(sql, params).fetchone()[0]))
 
     async def host_has_approved(self, host: str) -> bool:
         def q(conn: sqlite3.Connection) -> bool:

@@ -1,0 +1,135 @@
+"""Rendering admin pages: the Jinja2 environment (autoescape on), security headers, forms."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from linkbridge import keys
+from linkbridge.errors import BadRequest
+
+NAV = (
+    ("/admin/", "Queue"),
+    ("/admin/linkbacks", "Linkbacks"),
+    ("/admin/hosts", "Hosts"),
+    ("/admin/redirects", "Redirects"),
+    ("/admin/hits", "Unmapped"),
+    ("/admin/successors", "Successors"),
+    ("/admin/explain", "Explain"),
+    ("/admin/webhooks", "Webhooks"),
+)
+
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
+
+
+def http_url(value: object) -> str:
+    """A URL fit for an href: http(s) only; anything else (javascript:, data:) becomes "#"."""
+    text = str(value or "")
+    try:
+        scheme = urlsplit(text).scheme.lower()
+    except ValueError:
+        return "#"
+    return text if scheme in ("http", "https") else "#"
+
+
+def when(value: object) -> str:
+    """A stored instant for people: UTC, to the second."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+    return str(value or "")
+
+
+def setup_templates(app: web.Application) -> None:
+    """aiohttp-jinja2 on the package's templates, autoescaping everything."""
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.PackageLoader("linkbridge.admin", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["http_url"] = http_url
+    env.filters["when"] = when
+
+
+def harden(response: web.StreamResponse) -> web.StreamResponse:
+    """No caching, no framing, no scripts, no referrer for links out to sources."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def not_found() -> web.Response:
+    """What every /admin path answers while no password is set."""
+    return web.Response(status=404, text="not found\n", content_type="text/plain")
+
+
+def render(
+    request: web.Request, template: str, context: dict[str, Any], *, status: int = 200
+) -> web.Response:
+    """A page with the layout's context: the moderator, the CSRF token, the navigation."""
+    session = request.get(keys.ADMIN_SESSION)
+    base: dict[str, Any] = {
+        "user": session.username if session else "",
+        "csrf": session.csrf_token if session else "",
+        "nav": NAV,
+        "path": request.path,
+        "here": request.path_qs,
+        "error": "",
+        "message": "",
+    }
+    base.update(context)
+    return aiohttp_jinja2.render_template(template, request, base, status=status)
+
+
+def see_other(location: str) -> web.Response:
+    """303 after a POST (the browser then GETs the page)."""
+    return web.Response(status=303, headers={"Location": location})
+
+
+def field(
+    form: MultiDictProxy[Any], name: str, *, required: bool = False, max_chars: int = 2000
+) -> str:
+    """One text field of a form, stripped; BadRequest when required and empty or too long."""
+    value = form.get(name, "")
+    text = value.strip() if isinstance(value, str) else ""
+    if required and not text:
+        raise BadRequest(f"admin: the form needs {name!r}")
+    if len(text) > max_chars:
+        raise BadRequest(f"admin: {name!r} is longer than {max_chars} characters")
+    return text
+
+
+def back_to(form: MultiDictProxy[Any], default: str) -> str:
+    """The form's `next` when it is an admin path (never another site), else `default`."""
+    target = form.get("next", "")
+    if (
+        isinstance(target, str)
+        and target.startswith("/admin/")
+        and "\\" not in target
+        and all(0x21 <= ord(ch) <= 0x7E for ch in target)
+    ):
+        return target
+    return default
+
+
+def page_number(request: web.Request) -> int:
+    """`?page=N` (1-based), bad values read as 1."""
+    try:
+        return max(1, min(int(request.query.get("page", "1")), 100000))
+    except ValueError:
+        return 1

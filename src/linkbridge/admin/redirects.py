@@ -1,0 +1,146 @@
+"""The redirect table page (add, edit, delete, CSV import/export) and unmapped hits."""
+
+from __future__ import annotations
+
+import structlog
+from aiohttp import web
+
+from linkbridge import keys
+from linkbridge.admin.page import back_to, field, render, see_other
+from linkbridge.errors import BadRequest, RejectedImport
+from linkbridge.model import Mapping, RuleKind
+from linkbridge.retire.csvio import export_mappings_csv, parse_mappings_csv
+from linkbridge.retire.table import BadRuleError, TargetPolicy, canonical_source
+
+logger = structlog.get_logger(__name__)
+
+MAX_CSV_BYTES = 1_000_000
+"""Bounded anyway by server.max_body_bytes; a table of the whole network is far smaller."""
+
+
+async def _table_context(request: web.Request) -> dict[str, object]:
+    app = request.app
+    stored = await app[keys.STORE].list_mappings()
+    overridden = {m.source for m in stored}
+    config_rows = [
+        (row.source, row.to, row.source in overridden) for row in app[keys.SETTINGS].retire.mappings
+    ]
+    return {"stored": stored, "config_rows": config_rows}
+
+
+async def get_redirects(request: web.Request) -> web.StreamResponse:
+    """The store's mappings (editable; they win) and the config's (read-only)."""
+    return render(request, "redirects.html", await _table_context(request))
+
+
+def checked_mapping(request: web.Request, source: str, target: str, note: str) -> Mapping:
+    """A mapping whose source and target pass the same checks as the CSV import."""
+    app = request.app
+    try:
+        key = canonical_source(source, app[keys.LIVE].canonicaliser)
+        to = TargetPolicy.from_settings(app[keys.SETTINGS]).check_target(target)
+    except BadRuleError as exc:
+        raise BadRequest(f"admin: {exc}") from None
+    return Mapping(source=key, target=to, origin="store", note=note)
+
+
+async def _save(request: web.Request, mappings: list[Mapping], event: str) -> None:
+    app = request.app
+    await app[keys.STORE].put_mappings(mappings, app[keys.CLOCK].now())
+    await app[keys.LIVE].refresh()
+    logger.info(
+        event,
+        count=len(mappings),
+        actor=request[keys.ADMIN_SESSION].username,
+        sources=[m.source for m in mappings[:20]],
+    )
+
+
+async def post_mapping(request: web.Request) -> web.StreamResponse:
+    """Add a mapping, or change one (same source)."""
+    form = await request.post()
+    mapping = checked_mapping(
+        request,
+        field(form, "source", required=True),
+        field(form, "target"),
+        field(form, "note", max_chars=500),
+    )
+    await _save(request, [mapping], "mapping_saved")
+    return see_other(back_to(form, "/admin/redirects"))
+
+
+async def post_delete(request: web.Request) -> web.StreamResponse:
+    """Delete one store mapping (config rows are changed in the config file)."""
+    app = request.app
+    form = await request.post()
+    source = field(form, "source", required=True)
+    if await app[keys.STORE].delete_mapping(source):
+        await app[keys.LIVE].refresh()
+        logger.info("mapping_deleted", source=source, actor=request[keys.ADMIN_SESSION].username)
+    return see_other("/admin/redirects")
+
+
+async def post_import(request: web.Request) -> web.StreamResponse:
+    """A CSV upload (`old,new[,note]`): every row checked, then all stored, or none."""
+    form = await request.post()
+    upload = form.get("file")
+    if isinstance(upload, web.FileField):
+        data = upload.file.read(MAX_CSV_BYTES + 1)
+    elif isinstance(upload, str):
+        data = upload.encode("utf-8")
+    else:
+        raise BadRequest("admin: choose a CSV file to import")
+    if len(data) > MAX_CSV_BYTES:
+        raise BadRequest(f"admin: the CSV file is larger than {MAX_CSV_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("admin: the CSV file is not UTF-8") from None
+    app = request.app
+    try:
+        mappings = parse_mappings_csv(text, app[keys.SETTINGS], app[keys.LIVE].canonicaliser)
+    except RejectedImport as exc:
+        raise BadRequest(exc.message) from None
+    if mappings:
+        await _save(request, mappings, "mappings_imported")
+    context = await _table_context(request)
+    return render(
+        request, "redirects.html", {**context, "message": f"Imported {len(mappings)} mappings."}
+    )
+
+
+async def get_export(request: web.Request) -> web.StreamResponse:
+    """The store's mappings as CSV, the same format the import reads."""
+    body = export_mappings_csv(await request.app[keys.STORE].list_mappings())
+    return web.Response(
+        text=body,
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": 'attachment; filename="linkbridge-redirects.csv"'},
+    )
+
+
+async def get_hits(request: web.Request) -> web.StreamResponse:
+    """Paths without an exact mapping, most hit first, each with a "map to" form."""
+    app = request.app
+    size = app[keys.SETTINGS].admin.page_items
+    table = app[keys.LIVE].snapshot.table
+    hits = await app[keys.STORE].top_hits(
+        limit=size + len(table), exclude_rules=[RuleKind.EXACT.value]
+    )
+    unmapped = [h for h in hits if table.lookup(h.path).rule is not RuleKind.EXACT][:size]
+    rows = [(h, table.lookup(h.path)) for h in unmapped]
+    return render(request, "hits.html", {"rows": rows})
+
+
+async def post_map_hit(request: web.Request) -> web.StreamResponse:
+    """Write a store mapping for one unmapped path."""
+    form = await request.post()
+    mapping = checked_mapping(
+        request,
+        field(form, "path", required=True),
+        field(form, "target"),
+        field(form, "note", max_chars=500),
+    )
+    await _save(request, [mapping], "hit_mapped")
+    return see_other(back_to(form, "/admin/hits"))

@@ -1,0 +1,48 @@
+"""The /admin route table, registered before the catch-all so no /admin path leaks past it."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from linkbridge import keys
+from linkbridge.admin import auth, redirects, tools, views
+from linkbridge.admin.page import not_found, setup_templates
+from linkbridge.admin.passwords import AdminGate
+
+ID = r"{id:\d{1,18}}"
+
+
+async def _unknown(request: web.Request) -> web.StreamResponse:
+    """Any other /admin path (or method): behind the guard, then 404."""
+    return not_found()
+
+
+def add_admin_routes(app: web.Application) -> None:
+    """Templates, the on/off gate, and every /admin route; all but the login are guarded."""
+    setup_templates(app)
+    app[keys.ADMIN_GATE] = AdminGate(app[keys.STORE])
+    p = auth.protect
+    r = app.router
+    r.add_get("/admin/login", auth.get_login)
+    r.add_post("/admin/login", auth.post_login)
+    r.add_post("/admin/logout", p(auth.post_logout))
+    r.add_route("*", "/admin", p(views.go_home))
+    r.add_get("/admin/", p(views.get_queue))
+    r.add_get("/admin/linkbacks", p(views.get_linkbacks))
+    r.add_get(f"/admin/linkbacks/{ID}", p(views.get_linkback))
+    r.add_post(f"/admin/linkbacks/{ID}", p(views.post_decision))
+    r.add_get("/admin/hosts", p(tools.get_hosts))
+    r.add_post("/admin/hosts", p(tools.post_host))
+    r.add_post("/admin/hosts/remove", p(tools.post_host_remove))
+    r.add_get("/admin/redirects", p(redirects.get_redirects))
+    r.add_post("/admin/redirects", p(redirects.post_mapping))
+    r.add_post("/admin/redirects/delete", p(redirects.post_delete))
+    r.add_post("/admin/redirects/import", p(redirects.post_import))
+    r.add_get("/admin/redirects/export.csv", p(redirects.get_export))
+    r.add_get("/admin/hits", p(redirects.get_hits))
+    r.add_post("/admin/hits", p(redirects.post_map_hit))
+    r.add_get("/admin/successors", p(tools.get_successors))
+    r.add_post("/admin/successors", p(tools.post_check_successors))
+    r.add_get("/admin/explain", p(tools.get_explain))
+    r.add_get("/admin/webhooks", p(tools.get_webhooks))
+    r.add_route("*", "/admin/{tail:.*}", p(_unknown))

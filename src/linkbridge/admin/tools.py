@@ -1,0 +1,157 @@
+"""Blocked and allowed hosts, successor checks, "what does this URL do", webhook deliveries."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from linkbridge import keys
+from linkbridge.admin.page import field, page_number, render, see_other
+from linkbridge.errors import BadRequest
+from linkbridge.retire.explain import explain_url
+from linkbridge.retire.successors import check_successors
+from linkbridge.urls import fold_host, host_of
+
+logger = structlog.get_logger(__name__)
+
+LISTS = ("block", "allow")
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+
+
+def _host(text: str) -> str:
+    """A host name from what a moderator typed (a bare host or a URL)."""
+    host = host_of(text) if "://" in text else text.strip().lower().rstrip(".")
+    host = fold_host(host)
+    if not host or len(host) > 253 or not _HOST.match(host):
+        raise BadRequest(f"admin: not a host name: {text[:100]!r}")
+    return host
+
+
+async def get_hosts(request: web.Request) -> web.StreamResponse:
+    """The store's block and allow lists (editable) and the config's (read-only)."""
+    app = request.app
+    store, moderation = app[keys.STORE], app[keys.SETTINGS].moderation
+    return render(
+        request,
+        "hosts.html",
+        {
+            "blocked": await store.list_hosts("block"),
+            "allowed": await store.list_hosts("allow"),
+            "config_blocked": moderation.block_hosts,
+            "config_allowed": moderation.allow_hosts,
+            "patterns": moderation.block_url_patterns,
+        },
+    )
+
+
+def _list_name(value: str) -> str:
+    if value not in LISTS:
+        raise BadRequest(f"admin: no list {value[:20]!r}")
+    return value
+
+
+async def post_host(request: web.Request) -> web.StreamResponse:
+    """Add a host to the block (or allow) list."""
+    app = request.app
+    form = await request.post()
+    host = _host(field(form, "host", required=True, max_chars=300))
+    list_name = _list_name(field(form, "list") or "block")
+    user = request[keys.ADMIN_SESSION].username
+    await app[keys.STORE].add_host(
+        host,
+        list_name,
+        reason=field(form, "reason", max_chars=500),
+        actor=user,
+        now=app[keys.CLOCK].now(),
+    )
+    await app[keys.LIVE].refresh()
+    logger.info(f"host_{list_name}ed", host=host, actor=user)
+    return see_other("/admin/hosts")
+
+
+async def post_host_remove(request: web.Request) -> web.StreamResponse:
+    """Take a host off a list."""
+    app = request.app
+    form = await request.post()
+    host = field(form, "host", required=True, max_chars=300)
+    list_name = _list_name(field(form, "list") or "block")
+    if await app[keys.STORE].remove_host(host, list_name):
+        await app[keys.LIVE].refresh()
+        logger.info(f"host_un{list_name}ed", host=host, actor=request[keys.ADMIN_SESSION].username)
+    return see_other("/admin/hosts")
+
+
+async def get_successors(request: web.Request) -> web.StreamResponse:
+    """The last check of every redirect target, failures first."""
+    checks = await request.app[keys.STORE].list_successor_checks()
+    return render(request, "successors.html", {"checks": checks})
+
+
+async def post_check_successors(request: web.Request) -> web.StreamResponse:
+    """Fetch every redirect target now (through the safe fetcher) and store the answers."""
+    app = request.app
+    store = app[keys.STORE]
+    results = await check_successors(
+        app[keys.SETTINGS], await store.list_mappings(), app[keys.FETCHER], app[keys.CLOCK].now()
+    )
+    await store.put_successor_checks(results)
+    logger.info(
+        "successors_checked",
+        targets=len(results),
+        failed=sum(1 for r in results if not r.ok),
+        actor=request[keys.ADMIN_SESSION].username,
+    )
+    return see_other("/admin/successors")
+
+
+def _instant(text: str, default: datetime) -> datetime:
+    if not text:
+        return default
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(f"admin: not an ISO 8601 instant: {text[:60]!r}") from None
+    if value.tzinfo is None:
+        raise BadRequest("admin: give the instant a timezone offset, e.g. +01:00")
+    return value
+
+
+async def get_explain(request: web.Request) -> web.StreamResponse:
+    """What a GET of a URL does at an instant (a read-only form: no token in the URL)."""
+    app = request.app
+    url = request.query.get("url", "").strip()[:2000]
+    at_text = request.query.get("at", "").strip()[:60]
+    result: dict[str, Any] | None = None
+    if url:
+        at = _instant(at_text, app[keys.CLOCK].now())
+        result = explain_url(
+            app[keys.SETTINGS],
+            app[keys.LIVE].canonicaliser,
+            await app[keys.STORE].list_mappings(),
+            url,
+            at,
+        )
+    return render(request, "explain.html", {"url": url, "at": at_text, "result": result})
+
+
+async def get_webhooks(request: web.Request) -> web.StreamResponse:
+    """The webhook delivery log, newest first."""
+    app = request.app
+    size = app[keys.SETTINGS].admin.page_items
+    page = page_number(request)
+    deliveries = await app[keys.STORE].list_webhook_deliveries(limit=size, offset=(page - 1) * size)
+    return render(
+        request,
+        "webhooks.html",
+        {
+            "deliveries": deliveries,
+            "page": page,
+            "more": len(deliveries) == size,
+            "url": app[keys.SETTINGS].webhook.url,
+            "max_attempts": app[keys.SETTINGS].webhook.max_attempts,
+        },
+    )

@@ -1,0 +1,208 @@
+"""The redirect table page: add, edit, delete, CSV import/export, unmapped hits, explain,
+successor checks."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from aiohttp import FormData, web
+from aiohttp.test_utils import TestServer
+
+from linkbridge import keys
+from linkbridge.model import Hit, Mapping, RuleKind
+from tests.admin.admin_support import Client, login
+
+AdminApp = Callable[..., Awaitable[Client]]
+SourceServer = Callable[[web.Application], Awaitable[TestServer]]
+
+
+async def test_add_edit_delete_a_mapping(admin_app: AdminApp) -> None:
+    client = await admin_app()
+    csrf = await login(client)
+    store = client.app[keys.STORE]
+    response = await client.post(
+        "/admin/redirects",
+        data={
+            "csrf": csrf,
+            "source": "http://www.naringsbloggen.se/Innovation/Gammal-Sida",
+            "target": "social",
+            "note": "old page",
+        },
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    assert await store.list_mappings() == [
+        Mapping("/innovation/gammal-sida", "social", origin="store", note="old page")
+    ]
+    await client.post(
+        "/admin/redirects",
+        data={"csrf": csrf, "source": "/innovation/gammal-sida", "target": "gone", "note": ""},
+    )
+    assert [(m.source, m.target) for m in await store.list_mappings()] == [
+        ("/innovation/gammal-sida", "gone")
+    ]
+    # the live table answers with it at once
+    outcome = client.app[keys.LIVE].snapshot.table.lookup("/innovation/gammal-sida")
+    assert (outcome.status, outcome.rule) == (410, RuleKind.EXACT)
+    page = await (await client.get("/admin/redirects")).text()
+    assert "/innovation/gammal-sida" in page
+    assert "/innovation/author/*" in page  # config rows are listed too
+    await client.post(
+        "/admin/redirects/delete", data={"csrf": csrf, "source": "/innovation/gammal-sida"}
+    )
+    assert await store.list_mappings() == []
+
+
+async def test_bad_mappings_are_refused_with_a_reason(admin_app: AdminApp) -> None:
+    client = await admin_app()
+    csrf = await login(client)
+    for source, target, says in (
+        ("/a/", "https://evil.example/", "allowed_target_hosts"),
+        ("http://elsewhere.example/a/", "web", "not one of this site"),
+        ("/a/*/b", "web", "final"),
+        ("", "web", "needs 'source'"),
+    ):
+        response = await client.post(
+            "/admin/redirects", data={"csrf": csrf, "source": source, "target": target}
+        )
+        assert response.status == 400
+        assert says in html.unescape(await response.text())
+    assert await client.app[keys.STORE].list_mappings() == []
+
+
+async def test_csv_import_and_export_through_the_page(admin_app: AdminApp) -> None:
+    client = await admin_app()
+    csrf = await login(client)
+    csv_in = (
+        "old,new,note\r\n/innovation/a/,web,first\r\n"
+        "http://naringsbloggen.se/transport/b/,https://www.regeringen.se/x/,second\r\n"
+        "/digitalt-forst/c/*,gone,\r\n"
+    )
+    data = FormData()
+    data.add_field("csrf", csrf)
+    data.add_field("file", csv_in.encode(), filename="redirects.csv", content_type="text/csv")
+    response = await client.post("/admin/redirects/import", data=data)
+    assert response.status == 200
+    assert "Imported 3 mappings." in await response.text()
+    exported = await client.get("/admin/redirects/export.csv")
+    assert exported.status == 200
+    assert exported.headers["Content-Type"].startswith("text/csv")
+    assert "attachment" in exported.headers["Content-Disposition"]
+    body = await exported.text()
+    assert body.splitlines() == [
+        "old,new,note",
+        "/digitalt-forst/c/*,gone,",
+        "/innovation/a,web,first",
+        "/transport/b,https://www.regeringen.se/x/,second",
+    ]
+    # the export imports back to the same table
+    data = FormData()
+    data.add_field("csrf", csrf)
+    data.add_field("file", body.encode(), filename="again.csv", content_type="text/csv")
+    before = await client.app[keys.STORE].list_mappings()
+    assert (await client.post("/admin/redirects/import", data=data)).status == 200
+    assert await client.app[keys.STORE].list_mappings() == before
+
+
+async def test_a_bad_csv_row_rejects_the_whole_file(admin_app: AdminApp) -> None:
+    client = await admin_app()
+    csrf = await login(client)
+    data = FormData()
+    data.add_field("csrf", csrf)
+    data.add_field(
+        "file", b"/a/,web\n/b/,https://evil.example/\n", filename="x.csv", content_type="text/csv"
+    )
+    response = await client.post("/admin/redirects/import", data=data)
+    assert response.status == 400
+    assert "line 2" in await response.text()
+    assert await client.app[keys.STORE].list_mappings() == []
+    data = FormData()
+    data.add_field("csrf", csrf)
+    data.add_field("file", b"\xff\xfe/a/,web\n", filename="x.csv", content_type="text/csv")
+    assert (await client.post("/admin/redirects/import", data=data)).status == 400
+    # the upload needs the CSRF token like every other form
+    data = FormData()
+    data.add_field("file", b"/a/,web\n", filename="x.csv", content_type="text/csv")
+    assert (await client.post("/admin/redirects/import", data=data)).status == 403
+
+
+async def test_unmapped_hits_most_first_and_map_to(admin_app: AdminApp) -> None:
+    client = await admin_app()
+    csrf = await login(client)
+    store = client.app[keys.STORE]
+    await store.add_hits(
+        [
+            Hit("2018-03-01", "/innovation/rarely", 301, RuleKind.PREFIX, 2),
+            Hit("2018-03-01", "/innovation/often", 301, RuleKind.PREFIX, 40),
+            Hit("2018-03-02", "/innovation/often", 301, RuleKind.PREFIX, 5),
+            Hit("2018-03-01", "/innovation/om", 301, RuleKind.EXACT, 99),
+        ]
+    )
+    page = await (await client.get("/admin/hits")).text()
+    assert page.index("/innovation/often") < page.index("/innovation/rarely")
+    assert "45 hits" in page
+    assert "/innovation/om" not in page  # exactly mapped: not listed
+    response = await client.post(
+        "/admin/hits",
+        data={"csrf": csrf, "path": "/innovation/often", "target": "social", "note": "popular"},
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    assert [(m.source, m.target) for m in await store.list_mappings()] == [
+        ("/innovation/often", "social")
+    ]
+    page = await (await client.get("/admin/hits")).text()
+    assert "/innovation/often" not in page  # mapped now
+    assert "/innovation/rarely" in page
+
+
+async def test_explain_form(admin_app: AdminApp) -> None:
+    client = await admin_app()
+    await login(client)
+    url = "http://www.naringsbloggen.se/innovation/om/"
+    after = await client.get(
+        "/admin/explain", params={"url": url, "at": "2018-03-01T12:00:00+01:00"}
+    )
+    text = await after.text()
+    assert after.status == 200
+    assert "https://x.com/naringsdep" in text
+    assert "exact" in text
+    before = await (await client.get("/admin/explain", params={"url": url})).text()
+    assert "before" in before  # the app's clock is before the instant
+    bad = await client.get("/admin/explain", params={"url": url, "at": "2018-03-01T12:00"})
+    assert bad.status == 400
+    assert "timezone" in await bad.text()
+
+
+async def test_successor_check_button(admin_app: AdminApp, source_server: SourceServer) -> None:
+    async def ok(_: web.Request) -> web.Response:
+        return web.Response(text="ny sida")
+
+    successor = web.Application()
+    successor.router.add_get("/ny/", ok)
+    server = await source_server(successor)
+    base = f"http://127.0.0.1:{server.port}"
+    client = await admin_app(
+        ports=(server.port,),
+        extra=(
+            f'[successors]\nweb = "{base}/ny/"\nsocial = "{base}/social"\n'
+            '[retire]\nallowed_target_hosts = ["127.0.0.1"]\narchive_url_template = ""\n'
+            '[[site.blogs]]\npath = "/innovation/"\nsuccessor = "web"\n'
+        ),
+    )
+    csrf = await login(client)
+    assert "Not checked yet." in await (await client.get("/admin/successors")).text()
+    client.app[keys.CLOCK].advance(timedelta(minutes=5).total_seconds())
+    response = await client.post("/admin/successors", data={"csrf": csrf}, allow_redirects=False)
+    assert response.status == 303
+    checks = await client.app[keys.STORE].list_successor_checks()
+    assert [(c.url, c.ok, c.status) for c in checks] == [
+        (f"{base}/social", False, 404),
+        (f"{base}/ny/", True, 200),
+    ]
+    assert checks[0].checked_at == client.app[keys.CLOCK].now().isoformat()
+    page = await (await client.get("/admin/successors")).text()
+    assert "broken" in page
+    assert checks[0].checked_at in page
