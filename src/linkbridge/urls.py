@@ -7,15 +7,20 @@ letters equal (NFC), and only significant query parameters kept, sorted.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit
 
 from linkbridge.errors import UndecodableURL
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 TRACKING_PREFIXES = ("utm_",)
+PATH_KEY_CACHE_ENTRIES = 4096
+"""Path keys remembered per canonicaliser: the hot paths ask for the same few URLs again."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def fold_host(host: str) -> str:
@@ -34,7 +39,7 @@ def _decode(text: str) -> str:
 
 def _normalise(decoded: str) -> str:
     """Refuse control characters; NFC-normalise and case-fold already decoded text."""
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in decoded):
+    if _CONTROL.search(decoded):
         raise UndecodableURL("urls: control character in URL")
     return unicodedata.normalize("NFC", decoded).casefold()
 
@@ -69,6 +74,7 @@ class Canonicaliser:
     def __init__(self, site_hosts: Iterable[str], significant_params: Iterable[str]) -> None:
         self.site_hosts = frozenset(fold_host(h) for h in site_hosts if h)
         self.significant = frozenset(p.lower() for p in significant_params)
+        self._path_keys = lru_cache(maxsize=PATH_KEY_CACHE_ENTRIES)(self._path_key)
 
     @classmethod
     def for_site(
@@ -117,7 +123,10 @@ class Canonicaliser:
         return host is None or fold_host(host) in self.site_hosts
 
     def path_key(self, url: str) -> str:
-        """Canonical key of one of our URLs: path plus significant query."""
+        """Canonical key of one of our URLs: path plus significant query (memoised, bounded)."""
+        return self._path_keys(url)
+
+    def _path_key(self, url: str) -> str:
         return self.split(url).key()
 
     def canonical(self, url: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from urllib.parse import quote
 
 
@@ -95,7 +96,9 @@ def blog_key(blog_path: str) -> str:
     return "/" + "/".join(segs) + "/" if segs else "/"
 
 
-def _blog_table(blog_paths: Iterable[str]) -> dict[tuple[str, ...], str]:
+@lru_cache(maxsize=8)
+def _blog_table(blog_paths: tuple[str, ...]) -> Mapping[tuple[str, ...], str]:
+    """Sub-blog segments -> blog key; built once per configured list (read-only, shared)."""
     table: dict[tuple[str, ...], str] = {}
     for blog_path in blog_paths:
         segs = tuple(_segments(blog_path))
@@ -134,13 +137,13 @@ def parse_feed_path(
         fmt, comments = _COMMENT_TYPES[query_type], True
     elif query_type:
         unknown_type = True
-    blog, rest = _split_blog(segs, _blog_table(blog_paths))
+    blog, rest = _split_blog(segs, _blog_table(tuple(blog_paths)))
     if unknown_type:
         return FeedRequest(FeedScope.UNKNOWN, blog, fmt)
     return _classify(blog, rest, fmt, comments=comments, post_param=query.get("p"))
 
 
-def _split_blog(segs: list[str], blogs: dict[tuple[str, ...], str]) -> tuple[str, list[str]]:
+def _split_blog(segs: list[str], blogs: Mapping[tuple[str, ...], str]) -> tuple[str, list[str]]:
     """The longest configured sub-blog that prefixes `segs`, and what follows it."""
     for size in range(len(segs), 0, -1):
         blog = blogs.get(tuple(segs[:size]))

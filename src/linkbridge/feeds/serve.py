@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from functools import cached_property
 
 from linkbridge.feeds.build import BuiltFeed
 from linkbridge.feeds.grammar import FeedFormat
@@ -57,6 +58,11 @@ class Representation:
             last_modified=last_modified.astimezone(UTC).replace(microsecond=0),
             content_type=content_type,
         )
+
+    @cached_property
+    def last_modified_http(self) -> str:
+        """`last_modified` as an HTTP date, formatted once."""
+        return http_date(self.last_modified)
 
     @classmethod
     def of_feed(cls, feed: BuiltFeed) -> Representation:
@@ -149,6 +155,8 @@ def _qvalue(params: str) -> float | None:
 
 def etag_matches(if_none_match: str, etag: str) -> bool:
     """Weak comparison of `etag` against an If-None-Match list ("*" matches anything)."""
+    if if_none_match == etag:  # the usual case: a reader echoing our one ETag
+        return True
     wanted = etag.removeprefix("W/")
     for item in _ETAG_ITEM.findall(if_none_match):
         if item == "*":
@@ -212,7 +220,7 @@ def conditional_response(
     body = rep.gzip_body if use_gzip else rep.body
     headers["Content-Type"] = rep.content_type
     headers["Content-Length"] = str(len(body))
-    headers["Last-Modified"] = http_date(rep.last_modified)
+    headers["Last-Modified"] = rep.last_modified_http
     if use_gzip:
         headers["Content-Encoding"] = "gzip"
     return 200, headers, b"" if method == "HEAD" else body

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from linkbridge.errors import LinkbridgeError
 from linkbridge.feeds.grammar import parse_feed_path
@@ -15,17 +16,19 @@ from linkbridge.retire.table import RedirectTable
 from linkbridge.settings import Settings
 from linkbridge.urls import Canonicaliser
 
-RESERVED = (
-    "/xmlrpc.php",
-    "/xmlrpc",
-    "/webmention",
-    "/healthz",
-    "/readyz",
-    "/notice",
-    "/notice.json",
-    "/robots.txt",
-    "/sitemap.xml",
+RESERVED = re.compile(
+    r"/(?:xmlrpc\.php|xmlrpc|[^/]+/xmlrpc\.php|webmention(?:/[^/]+)?|healthz|readyz|notice"
+    r"|notice\.json|robots\.txt|sitemap(?:-\d+)?\.xml|admin(?:/.*)?)",
+    re.DOTALL,
 )
+"""Paths of web/routes.py's own routes, matched like the router: decoded, case as sent."""
+
+
+def is_reserved(url: str) -> bool:
+    """True when the route table answers `url` itself, before the catch-all."""
+    raw = urlsplit(url.strip()).path or "/"
+    routed = "%2F".join(unquote(part) for part in re.split("%2[fF]", raw))  # as yarl's path_safe
+    return RESERVED.fullmatch(routed) is not None
 
 
 def explain_url(
@@ -41,6 +44,9 @@ def explain_url(
     if not canonicaliser.is_own(url):
         out.update(outcome="foreign", status=None, detail="not one of this site's hosts")
         return out
+    if is_reserved(url):  # the router answers these before any canonicalisation
+        out.update(outcome="endpoint", status=None, detail="served by linkbridge itself")
+        return out
     try:
         key = canonicaliser.path_key(url)
     except LinkbridgeError as exc:
@@ -49,13 +55,13 @@ def explain_url(
     out["canonical"] = key
     path = key.partition("?")[0]
     query = dict(canonicaliser.split(url).query)
-    if path in RESERVED or path.endswith("/xmlrpc.php"):
-        out.update(outcome="endpoint", status=None, detail="served by linkbridge itself")
-        return out
     feed = parse_feed_path(path, query, (b.path for b in settings.site.blogs))
     if feed is not None:
         mode = "served" if phase == Phase.BEFORE else settings.retire.feeds_after_shutdown
         out.update(outcome="feed", status=None, detail=f"feed ({feed.scope.value}): {mode}")
+        return out
+    if path.endswith(("/trackback", "/wp-trackback.php")):  # as web/site.py: POST only
+        out.update(outcome="endpoint", status=None, detail="TrackBack ping URL (POST)")
         return out
     if phase == Phase.BEFORE:
         origin = settings.site.origin_url

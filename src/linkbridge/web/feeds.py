@@ -67,23 +67,29 @@ async def serve_feed(request: web.Request, feed: FeedRequest) -> web.StreamRespo
         if mode == "gone":
             return web.Response(status=410, text="this feed has closed\n",
                                 content_type="text/plain")
-    post: Post | None = None
-    if feed.scope in (FeedScope.POST, FeedScope.COMMENTS_POST):
-        post = _find_post(request, feed)
-    qualifier = ""
-    posts: list[Post] = []
-    if feed.scope not in COMMENT_SCOPES and feed.scope != FeedScope.UNKNOWN:
-        posts, qualifier = _posts_for(request, feed)
-    known = feed.scope != FeedScope.UNKNOWN and (
-        post is not None
-        or feed.scope not in (FeedScope.POST, FeedScope.COMMENTS_POST)
-    ) and (feed.scope not in (FeedScope.CATEGORY, FeedScope.AUTHOR) or posts)
-    if not known and phase == Phase.BEFORE:
-        return _redirect(public_url(base, feed_path(nearest_known(feed))))
-    if not known:  # after the instant: the nearest feed's farewell here, no hop to a retired URL
-        feed, post = nearest_known(feed), None
-        posts, qualifier = _posts_for(request, feed)
-    rep = await _representation(request, feed, phase, post, posts, qualifier)
+    # A feed is cached only once it was found known at this content version: a hit skips the
+    # post lookups (the hot path of every reader's poll).
+    rep = app[keys.FEED_CACHE].get(
+        (feed.key, app[keys.LIVE].snapshot.version, phase.value, feed.format.value)
+    )
+    if rep is None:
+        post: Post | None = None
+        if feed.scope in (FeedScope.POST, FeedScope.COMMENTS_POST):
+            post = _find_post(request, feed)
+        qualifier = ""
+        posts: list[Post] = []
+        if feed.scope not in COMMENT_SCOPES and feed.scope != FeedScope.UNKNOWN:
+            posts, qualifier = _posts_for(request, feed)
+        known = feed.scope != FeedScope.UNKNOWN and (
+            post is not None
+            or feed.scope not in (FeedScope.POST, FeedScope.COMMENTS_POST)
+        ) and (feed.scope not in (FeedScope.CATEGORY, FeedScope.AUTHOR) or posts)
+        if not known and phase == Phase.BEFORE:
+            return _redirect(public_url(base, feed_path(nearest_known(feed))))
+        if not known:  # after the instant: the nearest feed's farewell, no hop to a retired URL
+            feed, post = nearest_known(feed), None
+            posts, qualifier = _posts_for(request, feed)
+        rep = await _representation(request, feed, phase, post, posts, qualifier)
     status, headers, body = conditional_response(
         rep,
         method=request.method,

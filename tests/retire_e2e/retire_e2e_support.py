@@ -1,0 +1,44 @@
+"""Shared names for the retirement end-to-end tests (the root conftest's, reached by path)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient
+from yarl import URL
+
+import tests.support as _ROOT
+from linkbridge.settings import DEFAULT_CONFIG, load_settings
+
+SEED_POST: str = _ROOT.SEED_POST
+BEFORE: datetime = _ROOT.BEFORE
+AFTER: datetime = _ROOT.AFTER
+require_chromium = _ROOT.require_chromium
+load_test_settings = _ROOT.load_test_settings
+base_overlay = _ROOT.base_overlay
+write_overlay = _ROOT.write_overlay
+page_linking_to = _ROOT.page_linking_to
+
+EXAMPLE = load_settings([DEFAULT_CONFIG])
+INSTANT: datetime = EXAMPLE.site.shutdown_at
+ONE_SECOND = timedelta(seconds=1)
+SEED_PATH = "/innovation/innovationsstrategi/innovationsupphandling-pa-frammarsch/"
+WEB = EXAMPLE.successors.web
+SOCIAL = "https://x.com/naringsdep"
+SUCCESSOR_FEED = EXAMPLE.retire.successor_feed_url
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def retired_headers(host: str = "www.naringsbloggen.se") -> dict[str, str]:
+    """Headers of a reader asking the retired host (the test client's own Host is loopback)."""
+    return {"Host": host}
+
+
+async def raw_request(
+    client: TestClient[Any, Any], method: str, raw: str, **kwargs: Any
+) -> ClientResponse:
+    """Send `raw` (path and query) byte for byte, even "//host/x" that a client would resolve."""
+    url = URL(str(client.make_url("/")).rstrip("/") + raw, encoded=True)
+    return await client.session.request(method, url, allow_redirects=False, **kwargs)

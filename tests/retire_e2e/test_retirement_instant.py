@@ -1,0 +1,138 @@
+"""Both sides of the shutdown instant through the real app, switched over with no restart."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from linkbridge import keys
+from tests.retire_e2e.retire_e2e_support import INSTANT, ONE_SECOND, SEED_PATH, WEB, retired_headers
+
+Client = TestClient[Any, Any]
+AppFactory = Callable[..., Awaitable[Client]]
+
+SUNSET = "Wed, 31 Jan 2018 23:00:00 GMT"
+NOTICE_LINK = '<http://www.naringsbloggen.se/notice>; rel="sunset"'
+WEBMENTION_LINK = '<http://www.naringsbloggen.se/webmention>; rel="webmention"'
+PINGBACK = "http://www.naringsbloggen.se/xmlrpc.php"
+
+
+def origin_overlay(origin: TestServer) -> str:
+    return f'[site]\norigin_url = "http://127.0.0.1:{origin.port}/"\n'
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_one_second_before_is_proxied_with_sunset_and_discovery_headers(
+    lb_app: AppFactory, origin: TestServer
+) -> None:
+    client = await lb_app(at=INSTANT - ONE_SECOND, extra=origin_overlay(origin))
+    resp = await client.get(SEED_PATH + "?utm_source=x", headers=retired_headers())
+    assert resp.status == 200
+    assert "<h1>Innovationsupphandling på frammarsch</h1>" in await resp.text()
+    assert resp.headers["X-Origin-Path"] == SEED_PATH + "?utm_source=x"
+    assert resp.headers["X-Origin-Method"] == "GET"
+    assert resp.headers["Sunset"] == SUNSET
+    assert resp.headers["X-Pingback"] == PINGBACK
+    links = resp.headers.getall("Link")
+    assert NOTICE_LINK in links
+    assert WEBMENTION_LINK in links
+    assert '<http://www.naringsbloggen.se/?p=1>; rel="shortlink"' in links  # the origin's kept
+    assert "Location" not in resp.headers
+
+
+async def test_switch_over_at_the_instant_without_a_restart(
+    lb_app: AppFactory, origin: TestServer
+) -> None:
+    client = await lb_app(at=INSTANT - ONE_SECOND, extra=origin_overlay(origin))
+    clock = client.app[keys.CLOCK]
+    before = await client.get(SEED_PATH, headers=retired_headers(), allow_redirects=False)
+    assert before.status == 200
+    assert before.headers["Sunset"] == SUNSET
+
+    for at in (INSTANT, INSTANT + ONE_SECOND, INSTANT.replace(year=2030)):
+        clock.set(at)  # type: ignore[attr-defined]
+        resp = await client.get(SEED_PATH, headers=retired_headers(), allow_redirects=False)
+        assert resp.status == 301, at
+        assert resp.headers["Location"] == WEB
+        assert "Sunset" not in resp.headers
+        assert "X-Origin-Path" not in resp.headers
+
+
+async def test_post_is_proxied_before_and_refused_after(
+    lb_app: AppFactory, origin: TestServer
+) -> None:
+    client = await lb_app(at=INSTANT - ONE_SECOND, extra=origin_overlay(origin))
+    before = await client.post(SEED_PATH, data=b"comment=hej", headers=retired_headers())
+    assert before.status == 200
+    assert before.headers["X-Origin-Method"] == "POST"
+    assert before.headers["X-Origin-Body"] == str(len(b"comment=hej"))
+
+    client.app[keys.CLOCK].set(INSTANT)  # type: ignore[attr-defined]
+    after = await client.post(SEED_PATH, data=b"comment=hej", allow_redirects=False)
+    assert after.status == 405
+    assert after.headers["Allow"] == "GET, HEAD"
+    assert "Location" not in after.headers
+
+
+async def test_without_origin_before_is_404_and_after_is_retired(lb_app: AppFactory) -> None:
+    client = await lb_app(at=INSTANT - ONE_SECOND)
+    resp = await client.get(SEED_PATH, allow_redirects=False)
+    assert resp.status == 404
+    assert "Location" not in resp.headers
+    client.app[keys.CLOCK].set(INSTANT)  # type: ignore[attr-defined]
+    resp = await client.get(SEED_PATH, allow_redirects=False)
+    assert resp.status == 301
+    assert resp.headers["Location"] == WEB
+
+
+async def test_origin_down_gives_a_clear_502_page_with_sunset(lb_app: AppFactory) -> None:
+    overlay = f'[site]\norigin_url = "http://127.0.0.1:{closed_port()}/"\n'
+    client = await lb_app(at=INSTANT - ONE_SECOND, extra=overlay)
+    resp = await client.get(SEED_PATH)
+    assert resp.status == 502
+    assert resp.content_type == "text/html"
+    text = await resp.text()
+    assert "Bloggen svarar inte just nu" in text
+    assert "The blog is not answering right now" in text
+    assert resp.headers["Sunset"] == SUNSET
+
+
+async def test_robots_and_sitemap_are_proxied_before_the_instant(
+    lb_app: AppFactory, origin: TestServer
+) -> None:
+    client = await lb_app(at=INSTANT - ONE_SECOND, extra=origin_overlay(origin))
+    robots = await client.get("/robots.txt")
+    assert robots.status == 200
+    assert "# origin" in await robots.text()
+    assert robots.headers["Sunset"] == SUNSET
+    sitemap = await client.get("/sitemap.xml")
+    assert sitemap.status == 200
+    assert "<!-- origin -->" in await sitemap.text()
+
+
+async def test_robots_and_sitemap_without_origin_are_404_before_the_instant(
+    lb_app: AppFactory,
+) -> None:
+    client = await lb_app(at=INSTANT - ONE_SECOND)
+    assert (await client.get("/robots.txt")).status == 404
+    assert (await client.get("/sitemap.xml")).status == 404
+    client.app[keys.CLOCK].set(INSTANT)  # type: ignore[attr-defined]
+    assert (await client.get("/robots.txt")).status == 200
+    assert (await client.get("/sitemap.xml")).status == 200
+
+
+async def test_reserved_paths_are_never_proxied(lb_app: AppFactory, origin: TestServer) -> None:
+    client = await lb_app(at=INSTANT - ONE_SECOND, extra=origin_overlay(origin))
+    for path in ("/notice", "/notice.json", "/healthz"):
+        resp = await client.get(path)
+        assert resp.status == 200, path
+        assert "X-Origin-Path" not in resp.headers, path
