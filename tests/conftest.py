@@ -1,9 +1,7 @@
-"""Shared fixtures: settings overlays, a running app on a real SQLite file, source servers."""
+"""Shared fixtures: a running app on a real SQLite file, and loopback source servers."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -16,67 +14,22 @@ from aiohttp.test_utils import TestClient, TestServer
 from linkbridge import __version__
 from linkbridge.app import make_app
 from linkbridge.clock import ManualClock
-from linkbridge.settings import DEFAULT_CONFIG, Settings, load_settings
+from linkbridge.settings import Settings
 from linkbridge.store import open_store
 from linkbridge.verify import SafeFetcher
-
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE_CONFIG = DEFAULT_CONFIG
-SEED_POST = (
-    "http://www.naringsbloggen.se/innovation/innovationsstrategi/"
-    "innovationsupphandling-pa-frammarsch/"
+from tests.support import (  # noqa: F401 - re-exported for tests that still import conftest
+    AFTER,
+    BEFORE,
+    EXAMPLE_CONFIG,
+    ROOT,
+    SEED_POST,
+    base_overlay,
+    load_test_settings,
+    page_linking_to,
+    require,
+    require_chromium,
+    write_overlay,
 )
-BEFORE = datetime.fromisoformat("2017-12-01T12:00:00+01:00")
-AFTER = datetime.fromisoformat("2018-03-01T12:00:00+01:00")
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def require(condition: bool, how_to_enable: str) -> None:
-    """Skip with a how-to when a tool is missing; in CI (CI=true) that is a failure instead."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"missing in CI: {how_to_enable}")
-    pytest.skip(how_to_enable)
-
-
-def require_chromium() -> str:
-    """Debian's chromium and the playwright package, or skip saying how to get them."""
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    require(Path(path).exists(), "needs Debian's chromium: apt-get install -y chromium")
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        require(False, "needs playwright: pip install -e '.[test]'")
-    return path
-
-
-def write_overlay(tmp_path: Path, text: str, name: str = "overlay.toml") -> Path:
-    """Write a TOML overlay file."""
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def base_overlay(tmp_path: Path, ports: tuple[int, ...] = ()) -> str:
-    """The overlay every app test uses: its own SQLite file, loopback sources allowed."""
-    return (
-        f'[store]\nurl = "sqlite:///{tmp_path}/linkbridge.db"\npoll_interval_s = 0.2\n'
-        '[fetch]\nallow_networks = ["127.0.0.0/8"]\n'
-        f"allowed_ports = [80, 443, {', '.join(str(p) for p in ports)}]\n"
-        "timeout_s = 3.0\nretry_base_s = 0.2\n"
-        "[pingback]\nrate_per_min = 10000\n[trackback]\nrate_per_min = 10000\n"
-        "[webmention]\nrate_per_min = 10000\n[moderation]\nper_host_daily_cap = 100000\n"
-    )
-
-
-def load_test_settings(tmp_path: Path, extra: str = "", ports: tuple[int, ...] = ()) -> Settings:
-    """The example config, the test overlay, then `extra` TOML as a third file on top."""
-    files = [EXAMPLE_CONFIG, write_overlay(tmp_path, base_overlay(tmp_path, ports))]
-    if extra:
-        files.append(write_overlay(tmp_path, extra, "extra.toml"))
-    return load_settings(files)
-
 
 AppFactory = Callable[..., Awaitable[TestClient[web.Request, web.Application]]]
 
@@ -122,11 +75,3 @@ async def source_server() -> AsyncIterator[Callable[[web.Application], Awaitable
         await server.close()
 
 
-def page_linking_to(target: str, title: str = "A page that links") -> str:
-    """A realistic HTML page with a link to `target`."""
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
-        f"<body><article><h1>{title}</h1><p>Vi läste om detta hos Näringsdepartementet: "
-        f"<a href='{target}'>Innovationsupphandling på frammarsch</a>, ett bra inlägg.</p>"
-        "</article></body></html>"
-    )

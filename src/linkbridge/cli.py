@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        settings = load_settings([*args.config, *getattr(args, "files", [])])
+        settings = load_settings([*args.config, *getattr(args, "config_files", [])])
     except LinkbridgeError as exc:
         print(exc.message, file=sys.stderr)
         return 2

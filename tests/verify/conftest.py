@@ -11,10 +11,10 @@ import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
 from aiohttp.test_utils import TestServer
-from verify_support import LOOPBACK, PUBLIC_BASE
 
 from linkbridge.settings import FetchSettings
 from linkbridge.verify import SafeFetcher
+from tests.verify.verify_support import LOOPBACK, PUBLIC_BASE
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

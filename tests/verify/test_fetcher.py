@@ -13,7 +13,6 @@ import aiohttp
 import pytest
 import structlog
 from aiohttp import web
-from verify_support import ScriptedResolver, wait_for_flag
 
 from linkbridge.verify import (
     SafeFetcher,
@@ -22,6 +21,7 @@ from linkbridge.verify import (
     SourceUnreachableError,
 )
 from linkbridge.verify.guard import AddressPolicy, AddressRefusedError, socket_factory
+from tests.verify.verify_support import ScriptedResolver, wait_for_flag
 
 MiB = 1024 * 1024
 StartSource = Callable[..., Awaitable[Any]]

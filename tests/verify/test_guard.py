@@ -9,7 +9,6 @@ import socket
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from verify_support import ScriptedResolver
 from yarl import URL
 
 from linkbridge.verify.guard import (
@@ -20,6 +19,7 @@ from linkbridge.verify.guard import (
     host_literal,
     socket_factory,
 )
+from tests.verify.verify_support import ScriptedResolver
 
 STRICT = AddressPolicy((), (80, 443))
 

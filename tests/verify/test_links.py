@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from verify_support import PUBLIC_BASE, TARGET, target_predicate
 
 from linkbridge.urls import Canonicaliser
 from linkbridge.verify.links import LinkReport, inspect
 from linkbridge.verify.outcome import MentionType
+from tests.verify.verify_support import PUBLIC_BASE, TARGET, target_predicate
 
 PAGE = "http://blogg.example/2013/10/omvarldsspaning/"
 IS_TARGET = target_predicate()

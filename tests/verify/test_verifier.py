@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from verify_support import TARGET, ScriptedResolver, target_predicate
 
 from linkbridge.verify import MentionType, OutcomeKind, SafeFetcher, Verifier, VerifyOutcome
+from tests.verify.verify_support import TARGET, ScriptedResolver, target_predicate
 
 MiB = 1024 * 1024
 StartSource = Callable[..., Awaitable[Any]]

@@ -12,7 +12,8 @@ def register(
 ) -> None:
     p = sub.add_parser("check-config", parents=[common],
                        help="check the configuration (errors print one line naming the key)")
-    p.add_argument("files", nargs="*", metavar="FILE", help="config files (same as --config)")
+    p.add_argument("config_files", nargs="*", metavar="FILE",
+                   help="config files (same as --config)")
     p.set_defaults(handler=check_config)
 
 

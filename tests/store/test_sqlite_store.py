@@ -1,0 +1,482 @@
+"""The SQLite store against real files: migrations, linkback rows, transitions, jobs, lists."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from linkbridge.errors import IllegalTransition
+from linkbridge.model import (
+    ALLOWED_TRANSITIONS,
+    Category,
+    Decision,
+    Hit,
+    LinkbackDraft,
+    LinkbackProtocol,
+    LinkbackState,
+    Mapping,
+    Post,
+    RuleKind,
+)
+from linkbridge.store.sqlite import SqliteStore
+
+NOW = datetime(2017, 12, 1, 11, 0, tzinfo=UTC)
+BLOG = "/innovation/"
+S = LinkbackState
+
+
+def draft(
+    n: int = 1,
+    *,
+    state: LinkbackState = S.UNVERIFIED,
+    protocol: LinkbackProtocol = LinkbackProtocol.PINGBACK,
+    post_id: int = 2187,
+    host: str = "www.logistikfokus.se",
+) -> LinkbackDraft:
+    return LinkbackDraft(
+        blog=BLOG,
+        post_id=post_id,
+        source_url=f"http://{host}/2013/11/spaning-{n}/",
+        source_canonical=f"{host.removeprefix('www.')}/2013/11/spaning-{n}",
+        source_host=host,
+        protocol=protocol,
+        title=f"Spaning {n}",
+        state=state,
+    )
+
+
+def post(post_id: int, title: str = "Ett inlägg", **over: object) -> Post:
+    fields: dict[str, object] = {
+        "blog": BLOG,
+        "post_id": post_id,
+        "permalink": f"http://www.naringsbloggen.se/innovation/kat/inlagg-{post_id}/",
+        "path": f"/innovation/kat/inlagg-{post_id}",
+        "slug": f"inlagg-{post_id}",
+        "title": title,
+        "published_at": datetime(2013, 10, 8, 13, 41, tzinfo=UTC),
+        "categories": (Category("kat", "Kategori"),),
+    }
+    fields.update(over)
+    return Post(**fields)  # type: ignore[arg-type]
+
+
+def raw(path: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
+    """Read the file with a separate plain sqlite3 connection (what another process sees)."""
+    conn = sqlite3.connect(path)
+    try:
+        return list(conn.execute(sql, params))
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "sub" / "linkbridge.db"
+
+
+@pytest.fixture
+async def store(db_path: Path) -> AsyncIterator[SqliteStore]:
+    s = SqliteStore(db_path)
+    await s.open()
+    yield s
+    await s.close()
+
+
+# ------------------------------------------------------------------ migrations, WAL
+
+
+async def test_migrations_applied_once_and_wal_on(store: SqliteStore, db_path: Path) -> None:
+    assert db_path.exists()  # the missing parent folder was created
+    assert raw(db_path, "SELECT number FROM schema_migrations") == [(1,)]
+    assert raw(db_path, "PRAGMA journal_mode") == [("wal",)]
+    await store.bump_version()
+    version = await store.version()
+    await store.close()
+
+    again = SqliteStore(db_path)
+    await again.open()  # reopening does not re-apply 0001 (it would fail on CREATE TABLE)
+    try:
+        assert raw(db_path, "SELECT number FROM schema_migrations") == [(1,)]
+        assert await again.version() == version
+        assert await again.ping()
+    finally:
+        await again.close()
+
+
+async def test_closed_store_is_not_ready(db_path: Path) -> None:
+    s = SqliteStore(db_path)
+    assert not await s.ping()
+
+
+# ------------------------------------------------------------------ record_linkback
+
+
+async def test_new_row_is_unverified_with_its_job_in_the_same_commit(
+    store: SqliteStore, db_path: Path
+) -> None:
+    result = await store.record_linkback(draft(), NOW, resend_is_duplicate=True, job_kind="verify")
+    assert result.created
+    assert not result.duplicate
+    assert result.linkback.state == S.UNVERIFIED
+    assert result.job_id is not None
+    # visible to another connection right away: committed before the call returned
+    rows = raw(db_path, "SELECT id, kind, payload FROM jobs")
+    assert rows == [(result.job_id, "verify", json.dumps({"linkback_id": result.linkback.id}))]
+    assert raw(db_path, "SELECT state FROM linkbacks") == [("unverified",)]
+
+
+async def test_resend_of_pending_row_reuses_it_and_its_job(store: SqliteStore) -> None:
+    first = await store.record_linkback(draft(), NOW, resend_is_duplicate=True, job_kind="verify")
+    again = await store.record_linkback(
+        draft(), NOW + timedelta(seconds=5), resend_is_duplicate=True, job_kind="verify"
+    )
+    assert not again.created
+    assert not again.duplicate
+    assert again.linkback.id == first.linkback.id
+    assert again.job_id == first.job_id
+    assert await store.count_jobs() == 1
+
+
+@pytest.mark.parametrize("state", [S.HELD, S.APPROVED, S.REJECTED, S.SPAM])
+async def test_resend_of_verified_row_is_a_duplicate_and_untouched(
+    store: SqliteStore, state: LinkbackState
+) -> None:
+    first = await store.record_linkback(draft(state=state), NOW, resend_is_duplicate=True)
+    version = await store.version()
+    again = await store.record_linkback(
+        draft(), NOW + timedelta(hours=1), resend_is_duplicate=True, job_kind="verify"
+    )
+    assert again.duplicate
+    assert not again.created
+    assert again.job_id is None
+    assert again.linkback == first.linkback
+    assert await store.get_linkback(first.linkback.id) == first.linkback
+    assert await store.count_jobs() == 0
+    assert await store.version() == version
+
+
+@pytest.mark.parametrize("state", [S.FAILED, S.DELETED])
+async def test_resend_of_failed_or_deleted_row_reuses_it_unverified(
+    store: SqliteStore, state: LinkbackState
+) -> None:
+    first = await store.record_linkback(draft(state=state), NOW, resend_is_duplicate=True)
+    later = NOW + timedelta(hours=1)
+    again = await store.record_linkback(draft(), later, resend_is_duplicate=True, job_kind="verify")
+    assert not again.duplicate
+    assert not again.created
+    assert again.linkback.id == first.linkback.id
+    assert again.linkback.state == S.UNVERIFIED
+    assert again.linkback.resend_from is None
+    assert again.linkback.updated_at == later
+    assert again.job_id is not None
+    decisions = await store.decisions(first.linkback.id)
+    assert decisions[-1] == Decision(
+        first.linkback.id, state, S.UNVERIFIED, "sender", "re-sent", later
+    )
+
+
+@pytest.mark.parametrize("state", [S.APPROVED, S.HELD])
+async def test_webmention_resend_of_shown_or_held_row_goes_unverified(
+    store: SqliteStore, state: LinkbackState
+) -> None:
+    first = await store.record_linkback(
+        draft(state=state, protocol=LinkbackProtocol.WEBMENTION), NOW, resend_is_duplicate=False
+    )
+    version = await store.version()
+    again = await store.record_linkback(
+        draft(protocol=LinkbackProtocol.WEBMENTION),
+        NOW + timedelta(minutes=1),
+        resend_is_duplicate=False,
+        job_kind="verify",
+    )
+    assert not again.duplicate
+    assert again.linkback.id == first.linkback.id
+    assert again.linkback.state == S.UNVERIFIED
+    assert again.linkback.resend_from == state
+    assert again.job_id is not None
+    # leaving `approved` changes what feeds show: the version moves; held is not shown
+    expected = version + 1 if state == S.APPROVED else version
+    assert await store.version() == expected
+
+
+@pytest.mark.parametrize("state", [S.REJECTED, S.SPAM])
+async def test_webmention_resend_of_rejected_or_spam_stays(
+    store: SqliteStore, state: LinkbackState
+) -> None:
+    first = await store.record_linkback(draft(state=state), NOW, resend_is_duplicate=False)
+    again = await store.record_linkback(
+        draft(), NOW + timedelta(minutes=1), resend_is_duplicate=False, job_kind="verify"
+    )
+    assert again.duplicate
+    assert await store.get_linkback(first.linkback.id) == first.linkback
+    assert await store.count_jobs() == 0
+
+
+async def test_one_row_per_canonical_source_and_post(store: SqliteStore) -> None:
+    a = await store.record_linkback(draft(1), NOW, resend_is_duplicate=True)
+    b = await store.record_linkback(draft(1, post_id=12), NOW, resend_is_duplicate=True)
+    c = await store.record_linkback(draft(2), NOW, resend_is_duplicate=True)
+    assert len({a.linkback.id, b.linkback.id, c.linkback.id}) == 3
+    found = await store.find_linkback(draft(1).source_canonical, BLOG, 12)
+    assert found == b.linkback
+
+
+# ------------------------------------------------------------------ state machine
+
+PAIRS = [(old, new) for old, new in itertools.product(S, S) if old != new]
+
+
+@pytest.mark.parametrize(("old", "new"), PAIRS, ids=[f"{o}->{n}" for o, n in PAIRS])
+async def test_set_state_follows_the_state_machine(
+    store: SqliteStore, old: LinkbackState, new: LinkbackState
+) -> None:
+    lb = (await store.record_linkback(draft(state=old), NOW, resend_is_duplicate=True)).linkback
+    before_decisions = await store.decisions(lb.id)
+    version = await store.version()
+    later = NOW + timedelta(minutes=3)
+    if new in ALLOWED_TRANSITIONS[old]:
+        out = await store.set_state(
+            lb.id, new, actor="moderator-anna", reason="läst och bedömd", now=later
+        )
+        assert out.state == new
+        assert out.updated_at == later
+        decisions = await store.decisions(lb.id)
+        assert decisions == [
+            *before_decisions,
+            Decision(lb.id, old, new, "moderator-anna", "läst och bedömd", later),
+        ]
+        shown = S.APPROVED in (old, new)
+        assert await store.version() == (version + 1 if shown else version)
+    else:
+        with pytest.raises(IllegalTransition, match=r"^store: "):
+            await store.set_state(lb.id, new, actor="moderator-anna", reason="nej", now=later)
+        assert await store.get_linkback(lb.id) == lb
+        assert await store.decisions(lb.id) == before_decisions
+        assert await store.version() == version
+
+
+async def test_staying_put_records_nothing(store: SqliteStore) -> None:
+    lb = (await store.record_linkback(draft(state=S.HELD), NOW, resend_is_duplicate=True)).linkback
+    before = await store.decisions(lb.id)
+    out = await store.set_state(lb.id, S.HELD, actor="anna", reason="", now=NOW)
+    assert out.state == S.HELD
+    assert await store.decisions(lb.id) == before
+
+
+async def test_verification_stamps_verified_at(store: SqliteStore) -> None:
+    lb = (await store.record_linkback(draft(), NOW, resend_is_duplicate=True)).linkback
+    assert lb.verified_at is None
+    later = NOW + timedelta(seconds=2)
+    out = await store.set_state(lb.id, S.HELD, actor="rule", reason="verified", now=later)
+    assert out.verified_at == later
+
+
+async def test_imported_row_records_an_import_decision(store: SqliteStore) -> None:
+    version = await store.version()
+    lb = (
+        await store.record_linkback(draft(state=S.APPROVED), NOW, resend_is_duplicate=True)
+    ).linkback
+    assert [(d.old_state, d.new_state, d.actor) for d in await store.decisions(lb.id)] == [
+        (S.UNVERIFIED, S.APPROVED, "import")
+    ]
+    assert await store.version() == version + 1
+
+
+# ------------------------------------------------------------------ posts
+
+
+async def test_import_posts_is_idempotent_and_updates(store: SqliteStore, db_path: Path) -> None:
+    pings = [draft(1, state=S.APPROVED), draft(2, state=S.HELD)]
+    v0 = await store.version()
+    assert await store.import_posts(BLOG, [post(1), post(2)], pings, NOW) == (2, 2)
+    assert await store.version() > v0
+    assert await store.import_posts(BLOG, [post(1), post(2)], pings, NOW) == (2, 0)
+    assert raw(db_path, "SELECT COUNT(*) FROM posts") == [(2,)]
+    assert raw(db_path, "SELECT COUNT(*) FROM linkbacks") == [(2,)]
+
+    await store.import_posts(
+        BLOG, [post(1, "Ny rubrik", ping_status="closed"), post(2)], pings, NOW
+    )
+    by_id = {p.post_id: p for p in await store.all_posts()}
+    assert by_id[1].title == "Ny rubrik"
+    assert not by_id[1].pings_open
+    assert by_id[1].categories == (Category("kat", "Kategori"),)
+    assert by_id[1].published_at == datetime(2013, 10, 8, 13, 41, tzinfo=UTC)
+    assert raw(db_path, "SELECT COUNT(*) FROM posts") == [(2,)]
+
+
+async def test_posts_missing_from_a_later_import_become_tombstones(store: SqliteStore) -> None:
+    await store.import_posts(BLOG, [post(1), post(2)], [], NOW)
+    await store.import_posts("/transport/", [post(7, blog="/transport/")], [], NOW)
+    await store.import_posts(BLOG, [post(1)], [], NOW)
+    by_key = {(p.blog, p.post_id): p for p in await store.all_posts()}
+    assert len(by_key) == 3
+    assert by_key[(BLOG, 2)].tombstone
+    assert not by_key[(BLOG, 1)].tombstone
+    assert not by_key[("/transport/", 7)].tombstone  # other sub-blogs are left alone
+
+
+async def test_imported_linkback_does_not_override_a_live_row(store: SqliteStore) -> None:
+    live = await store.record_linkback(draft(1), NOW, resend_is_duplicate=True)
+    _, added = await store.import_posts(BLOG, [post(2187)], [draft(1, state=S.APPROVED)], NOW)
+    assert added == 0
+    assert await store.get_linkback(live.linkback.id) == live.linkback
+
+
+# ------------------------------------------------------------------ jobs
+
+
+async def test_job_lease_expiry_restart_retry_and_complete(db_path: Path) -> None:
+    first = SqliteStore(db_path)
+    await first.open()
+    job_id = await first.enqueue_job("verify", {"linkback_id": 1}, NOW)
+    job = await first.claim_job(NOW, lease_s=60)
+    assert job is not None
+    assert job.id == job_id
+    assert job.attempts == 1
+    assert job.lease_until == NOW + timedelta(seconds=60)
+    assert job.payload == {"linkback_id": 1}
+    # leased: nobody else gets it before the lease runs out (edge: one microsecond before)
+    assert (
+        await first.claim_job(NOW + timedelta(seconds=60) - timedelta(microseconds=1), 60) is None
+    )
+    await first.close()  # the process "dies" holding the lease
+
+    second = SqliteStore(db_path)
+    await second.open()
+    try:
+        assert await second.count_jobs() == 1
+        expired = NOW + timedelta(seconds=60)
+        again = await second.claim_job(expired, lease_s=60)
+        assert again is not None
+        assert again.id == job_id
+        assert again.attempts == 2
+
+        later = expired + timedelta(seconds=30)
+        await second.retry_job(job_id, later, "fetcher: source answered 503")
+        assert await second.claim_job(later - timedelta(microseconds=1), 60) is None
+        retried = await second.claim_job(later, lease_s=60)
+        assert retried is not None
+        assert retried.id == job_id
+        assert retried.last_error == "fetcher: source answered 503"
+        assert retried.attempts == 3
+
+        await second.complete_job(job_id)
+        assert await second.count_jobs() == 0
+        assert await second.claim_job(later + timedelta(days=1), 60) is None
+    finally:
+        await second.close()
+
+
+async def test_jobs_are_claimed_in_due_order(store: SqliteStore) -> None:
+    late = await store.enqueue_job("verify", {"n": 2}, NOW + timedelta(seconds=10))
+    early = await store.enqueue_job("verify", {"n": 1}, NOW)
+    assert await store.claim_job(NOW - timedelta(seconds=1), 60) is None  # nothing due yet
+    a = await store.claim_job(NOW + timedelta(seconds=10), 60)
+    b = await store.claim_job(NOW + timedelta(seconds=10), 60)
+    assert (a and a.id, b and b.id) == (early, late)
+
+
+async def test_dedupe_key_reuses_the_job(store: SqliteStore) -> None:
+    a = await store.enqueue_job("verify", {"n": 1}, NOW, dedupe_key="verify:1")
+    b = await store.enqueue_job("verify", {"n": 1}, NOW, dedupe_key="verify:1")
+    assert a == b
+    assert await store.count_jobs() == 1
+
+
+# ------------------------------------------------------------------ two processes
+
+
+async def test_two_store_instances_see_each_others_commits(db_path: Path) -> None:
+    server, cli = SqliteStore(db_path), SqliteStore(db_path)
+    await server.open()
+    await cli.open()
+    try:
+        rec = await server.record_linkback(draft(state=S.HELD), NOW, resend_is_duplicate=True)
+        seen = await cli.get_linkback(rec.linkback.id)
+        assert seen == rec.linkback
+        v = await server.version()
+        await cli.set_state(rec.linkback.id, S.APPROVED, actor="anna", reason="ok", now=NOW)
+        assert await server.version() == v + 1
+        got = await server.get_linkback(rec.linkback.id)
+        assert got is not None
+        assert got.state == S.APPROVED
+        await cli.add_host("spam.example", "block", reason="spam", actor="anna", now=NOW)
+        assert await server.list_hosts("block") == ["spam.example"]
+    finally:
+        await cli.close()
+        await server.close()
+
+
+# ------------------------------------------------------------------ lists, mappings, hits
+
+
+async def test_host_lists_bump_the_version(store: SqliteStore) -> None:
+    v = await store.version()
+    await store.add_host("spam.example", "block", reason="spam", actor="anna", now=NOW)
+    await store.add_host("vän.example", "allow", reason="", actor="anna", now=NOW)
+    assert await store.version() == v + 2
+    assert await store.list_hosts("block") == ["spam.example"]
+    assert await store.list_hosts("allow") == ["vän.example"]
+    assert await store.remove_host("spam.example", "block")
+    assert await store.version() == v + 3
+    assert not await store.remove_host("spam.example", "block")
+    assert await store.version() == v + 3  # nothing removed, nothing bumped
+
+
+async def test_mappings_bump_the_version(store: SqliteStore) -> None:
+    v = await store.version()
+    await store.put_mappings(
+        [Mapping("/innovation/om/", "social"), Mapping("/transport/*", "web", note="hela bloggen")],
+        NOW,
+    )
+    assert await store.version() == v + 1
+    await store.put_mappings([Mapping("/innovation/om/", "gone")], NOW)
+    assert await store.version() == v + 2
+    assert await store.list_mappings() == [
+        Mapping("/innovation/om/", "gone", origin="store"),
+        Mapping("/transport/*", "web", origin="store", note="hela bloggen"),
+    ]
+    assert await store.delete_mapping("/transport/*")
+    assert not await store.delete_mapping("/transport/*")
+    assert await store.version() == v + 3
+
+
+async def test_add_hits_is_additive_and_top_hits_can_exclude_rules(store: SqliteStore) -> None:
+    day1, day2 = "2018-02-01", "2018-02-02"
+    await store.add_hits(
+        [
+            Hit(day1, "/innovation/a", 301, RuleKind.EXACT, 3),
+            Hit(day1, "/innovation/b", 301, RuleKind.PREFIX, 2),
+        ]
+    )
+    await store.add_hits(
+        [
+            Hit(day1, "/innovation/a", 301, RuleKind.EXACT, 1),
+            Hit(day2, "/innovation/b", 301, RuleKind.PREFIX, 5),
+            Hit(day2, "/x", 410, RuleKind.UNRESOLVED, 1),
+        ]
+    )
+    await store.add_hits([])
+    top = await store.top_hits(limit=10)
+    assert [(h.path, h.count, h.day) for h in top] == [
+        ("/innovation/b", 7, day2),
+        ("/innovation/a", 4, day1),
+        ("/x", 1, day2),
+    ]
+    unmapped = await store.top_hits(limit=10, exclude_rules=[RuleKind.EXACT.value])
+    assert [h.path for h in unmapped] == ["/innovation/b", "/x"]
+    assert [h.path for h in await store.top_hits(limit=1)] == ["/innovation/b"]
+
+
+async def test_settings_round_trip(store: SqliteStore) -> None:
+    assert await store.get_setting("admin_password_hash") is None
+    await store.put_setting("admin_password_hash", "x")
+    await store.put_setting("admin_password_hash", "y")
+    assert await store.get_setting("admin_password_hash") == "y"
