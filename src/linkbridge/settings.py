@@ -158,7 +158,7 @@ class JobsSettings:
     workers: int = setting(
         4, "Jobs this instance runs at once; 0: it runs none (another instance does)."
     )
-    lease_s: float = setting(60.0, "How long a claimed job is reserved before others may take it, s.")
+    lease_s: float = setting(60.0, "How long a claimed job stays reserved for its worker, s.")
     idle_poll_s: float = setting(0.5, "How often an idle worker looks for due jobs, s.")
 
 
