@@ -31,6 +31,17 @@ def require(condition: bool, how_to_enable: str) -> None:
     pytest.skip(how_to_enable)
 
 
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+"""Flags for Debian's chromium here: no sandbox as root, no calls home on a closed network."""
+
+
 def require_chromium() -> str:
     """Debian's chromium and the playwright package, or skip saying how to get them."""
     path = shutil.which("chromium") or "/usr/bin/chromium"

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 import structlog
 from aiohttp import web
 
-from linkbridge import keys
+from linkbridge import background, keys
 from linkbridge.clock import Clock
 from linkbridge.feeds.serve import FeedCache
 from linkbridge.intake import VERIFY_JOB, Intake
@@ -132,14 +131,9 @@ async def _hits_ctx(app: web.Application) -> AsyncIterator[None]:
             except Exception:
                 logger.exception("hits_flush_failed")
 
-    task = asyncio.create_task(flush_forever())
-    try:
+    async with background.running(flush_forever()):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await store.add_hits(hits.drain())
+    await store.add_hits(hits.drain())
 
 
 async def _proxy_ctx(app: web.Application) -> AsyncIterator[None]:

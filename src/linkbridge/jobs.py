@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import structlog
 
+from linkbridge import background
 from linkbridge.clock import Clock
 from linkbridge.model import Job
 from linkbridge.store import Store
@@ -109,10 +110,5 @@ class JobWorker:
         if self.concurrency <= 0:
             yield
             return
-        task = asyncio.create_task(self._loop())
-        try:
+        async with background.running(self._loop()):
             yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from linkbridge import background
 from linkbridge.moderation.rules import HostLists
 from linkbridge.posts.registry import PostRegistry
 from linkbridge.retire.table import RedirectTable
@@ -80,13 +81,8 @@ class LiveState:
     @contextlib.asynccontextmanager
     async def polling(self) -> AsyncIterator[None]:
         """Poll the store's version every `store.poll_interval_s` while the context is open."""
-        task = asyncio.create_task(self._poll())
-        try:
+        async with background.running(self._poll()):
             yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     async def _poll(self) -> None:
         while True:

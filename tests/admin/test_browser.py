@@ -21,19 +21,12 @@ from tests.admin.admin_support import (
     pingback_body,
     source_app,
 )
+from tests.support import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
 AdminApp = Callable[..., Awaitable[Client]]
 SourceServer = Callable[[web.Application], Awaitable[TestServer]]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TITLE = "Upphandling som driver innovation"
 OLD_PATH = "/innovation/en-sida-som-ingen-mappat"
 ADMIN_PAGES = [

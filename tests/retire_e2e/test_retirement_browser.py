@@ -11,18 +11,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from linkbridge import keys
 from tests.retire_e2e.retire_e2e_support import AFTER, SEED_PATH, require_chromium
+from tests.support import CHROMIUM_ARGS
 
 Client = TestClient[Any, Any]
 AppFactory = Callable[..., Awaitable[Client]]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def overlay(successor_port: int) -> str:
