@@ -1,69 +1,37 @@
-"""The one pipeline every linkback protocol calls: resolve, refuse, store, verify, decide."""
+"""The one pipeline every linkback protocol calls: resolve, refuse, store, then settle.
+
+Settling (verify, then the state it leads to) lives in settle.py; the answers in answers.py.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, timedelta
-from enum import StrEnum
 from urllib.parse import urlsplit
 
 import structlog
 
+from linkbridge.answers import Answer, IntakeResult, Refusal
 from linkbridge.clock import Clock
-from linkbridge.errors import IllegalTransition, LinkbridgeError
+from linkbridge.errors import LinkbridgeError
 from linkbridge.live import LiveState
 from linkbridge.model import (
-    Linkback,
     LinkbackDraft,
     LinkbackProtocol,
-    LinkbackState,
     Post,
-    SourceDetails,
 )
-from linkbridge.moderation.rules import state_after_verification
 from linkbridge.phase import Phase, phase_at
 from linkbridge.posts.registry import ResolutionKind
 from linkbridge.ratelimit import RateLimiter
 from linkbridge.settings import Settings
+from linkbridge.settle import VERIFY_JOB, Notify, Settler
 from linkbridge.store import Store
 from linkbridge.urls import fold_host, host_of
-from linkbridge.verify import OutcomeKind, Verifier, VerifyOutcome
+from linkbridge.verify import Verifier
 
 logger = structlog.get_logger(__name__)
-
-VERIFY_JOB = "verify"
-
-
-class Refusal(StrEnum):
-    """Why a linkback was refused before anything was stored."""
-
-    TARGET_FOREIGN = "target_foreign"
-    TARGET_NOT_POST = "target_not_post"
-    TARGET_UNKNOWN = "target_unknown"
-    TARGET_TOMBSTONE = "target_tombstone"
-    PINGS_CLOSED = "pings_closed"
-    AFTER_SHUTDOWN = "after_shutdown"
-    SAME_POST = "same_post"
-    BAD_SOURCE = "bad_source"
-    BLOCKED = "blocked"
-    RATE_LIMITED = "rate_limited"
-    DAILY_CAP = "daily_cap"
-
-
-class Answer(StrEnum):
-    """What the intake did with a linkback."""
-
-    REFUSED = "refused"
-    QUEUED = "queued"
-    VERIFIED = "verified"
-    DUPLICATE = "duplicate"
-    NO_LINK = "no_link"
-    MISSING = "missing"
-    GONE = "gone"
-    POLICY = "policy"
 
 
 @dataclass(frozen=True)
@@ -81,43 +49,6 @@ class Incoming:
     """Set when the wire format names the post itself (trackback ping URLs)."""
 
 
-@dataclass(frozen=True)
-class IntakeResult:
-    """The answer a receiver turns into its wire format."""
-
-    answer: Answer
-    refusal: Refusal | None = None
-    linkback: Linkback | None = None
-    message: str = ""
-    successor: str = ""
-
-
-@dataclass(frozen=True)
-class Profile:
-    """Per-protocol limits and behaviour."""
-
-    max_bytes: int
-    max_redirects: int
-    resend_is_duplicate: bool
-    verify: bool = True
-
-
-def profiles(settings: Settings) -> dict[LinkbackProtocol, Profile]:
-    """The three protocols' profiles from settings."""
-    return {
-        LinkbackProtocol.PINGBACK: Profile(
-            settings.pingback.max_bytes, settings.pingback.max_redirects, True
-        ),
-        LinkbackProtocol.TRACKBACK: Profile(
-            settings.trackback.max_bytes, settings.trackback.max_redirects, True,
-            verify=settings.trackback.verify,
-        ),
-        LinkbackProtocol.WEBMENTION: Profile(
-            settings.webmention.max_bytes, settings.webmention.max_redirects, False
-        ),
-    }
-
-
 class Intake:
     """Shared by pingback, trackback and webmention; the job worker calls `run_verify_job`."""
 
@@ -129,16 +60,15 @@ class Intake:
         verifier: Verifier,
         clock: Clock,
         *,
-        notify: Callable[[Linkback], Awaitable[None]] | None = None,
+        notify: Notify | None = None,
     ) -> None:
         self.settings = settings
-        self.notify = notify
-        """Called after every state change the pipeline makes (the webhook notifier)."""
         self.store = store
         self.live = live
         self.verifier = verifier
         self.clock = clock
-        self.profiles = profiles(settings)
+        self.settler = Settler(settings, store, live, verifier, clock, notify=notify)
+        self.profiles = self.settler.profiles
         self.rate_limits = {
             LinkbackProtocol.PINGBACK: RateLimiter(settings.pingback.rate_per_min),
             LinkbackProtocol.TRACKBACK: RateLimiter(settings.trackback.rate_per_min),
@@ -159,8 +89,11 @@ class Intake:
     def resolve_target(self, incoming: Incoming) -> Post | IntakeResult:
         """The post a linkback is for, or the refusal that ends it."""
         if phase_at(self.clock.now(), self.settings.site.shutdown_at) == Phase.AFTER:
-            return self._refuse(Refusal.AFTER_SHUTDOWN, "the blog has closed",
-                                successor=self.successor_for(incoming.target_url))
+            return self._refuse(
+                Refusal.AFTER_SHUTDOWN,
+                "the blog has closed",
+                successor=self.successor_for(incoming.target_url),
+            )
         post = incoming.post
         if post is None:
             try:
@@ -201,8 +134,9 @@ class Intake:
             result = await asyncio.shield(first)
             resend_is_duplicate = self.profiles[incoming.protocol].resend_is_duplicate
             if result.answer == Answer.VERIFIED and resend_is_duplicate:
-                return IntakeResult(Answer.DUPLICATE, linkback=result.linkback,
-                                    message="already registered")
+                return IntakeResult(
+                    Answer.DUPLICATE, linkback=result.linkback, message="already registered"
+                )
             return result
         if key is None:
             return await self._receive(incoming, inline_budget_s)
@@ -214,8 +148,11 @@ class Intake:
     def _flight_key(self, incoming: Incoming) -> tuple[str, str, str] | None:
         canon = self.live.canonicaliser
         try:
-            target = (f"{incoming.post.blog}?p={incoming.post.post_id}" if incoming.post
-                      else canon.canonical(incoming.target_url))
+            target = (
+                f"{incoming.post.blog}?p={incoming.post.post_id}"
+                if incoming.post
+                else canon.canonical(incoming.target_url)
+            )
             return incoming.protocol.value, canon.canonical(incoming.source_url), target
         except (LinkbridgeError, ValueError):
             return None
@@ -269,12 +206,16 @@ class Intake:
             blog_name=incoming.blog_name,
             client_ip=incoming.client_ip,
             public_id=secrets.token_urlsafe(16)
-            if incoming.protocol == LinkbackProtocol.WEBMENTION else None,
+            if incoming.protocol == LinkbackProtocol.WEBMENTION
+            else None,
         )
         needs_job = profile.verify
         recorded = await self.store.record_linkback(
-            draft, now, resend_is_duplicate=profile.resend_is_duplicate,
-            job_kind=VERIFY_JOB if needs_job else None, job_run_after=run_after,
+            draft,
+            now,
+            resend_is_duplicate=profile.resend_is_duplicate,
+            job_kind=VERIFY_JOB if needs_job else None,
+            job_run_after=run_after,
         )
         lb = recorded.linkback
         log = logger.bind(
@@ -285,11 +226,15 @@ class Intake:
             return IntakeResult(Answer.DUPLICATE, linkback=lb, message="already registered")
         log.info("linkback_received", created=recorded.created)
         if not needs_job:  # trackback.verify = false: WordPress behaviour, no fetch
-            lb = await self._decide_verified(lb, None, "not verified (trackback.verify = false)")
+            lb = await self.settler.decide_verified(
+                lb, None, "not verified (trackback.verify = false)"
+            )
             return IntakeResult(Answer.VERIFIED, linkback=lb)
         if inline_budget_s is None:
             return IntakeResult(Answer.QUEUED, linkback=lb)
-        task = asyncio.create_task(self._verify_and_apply(lb.id, recorded.job_id, inline=True))
+        task = asyncio.create_task(
+            self.settler.verify_and_settle(lb.id, recorded.job_id, inline=True)
+        )
         done, _ = await asyncio.wait({task}, timeout=inline_budget_s)
         if not done:  # budget overrun: let it finish in the background; the job is the backstop
             self._background.add(task)
@@ -301,119 +246,7 @@ class Intake:
     # ------------------------------------------------------------ verify
     async def run_verify_job(self, linkback_id: int, job_id: int) -> None:
         """Entry point for the job worker."""
-        await self._verify_and_apply(linkback_id, job_id, inline=False)
-
-    async def _verify_and_apply(self, linkback_id: int, job_id: int | None, *, inline: bool) -> (
-        IntakeResult
-    ):
-        lb = await self.store.get_linkback(linkback_id)
-        if lb is None or lb.state != LinkbackState.UNVERIFIED:
-            if job_id is not None:
-                await self.store.complete_job(job_id)
-            return IntakeResult(Answer.DUPLICATE, linkback=lb)
-        post = self.live.snapshot.registry.get(lb.post_key)
-        if post is None or post.tombstone:
-            lb = await self._set(lb, LinkbackState.FAILED, "the target post is gone")
-            if job_id is not None:
-                await self.store.complete_job(job_id)
-            return IntakeResult(Answer.MISSING, linkback=lb)
-        profile = self.profiles[lb.protocol]
-        registry = self.live.snapshot.registry
-
-        def is_target(url: str) -> bool:
-            try:
-                found = registry.resolve(url)
-            except LinkbridgeError:
-                return False
-            return found.post is not None and found.post.key == post.key
-
-        outcome = await self.verifier.verify(
-            lb.source_url, post.permalink, is_target, protocol=lb.protocol.value,
-            max_bytes=profile.max_bytes, max_redirects=profile.max_redirects,
-            client_ip=lb.client_ip,
-        )
-        return await self._apply(lb, outcome, inline=inline, job_id=job_id)
-
-    async def _apply(
-        self, lb: Linkback, outcome: VerifyOutcome, *, inline: bool, job_id: int | None
-    ) -> IntakeResult:
-        log = logger.bind(linkback_id=lb.id, outcome=outcome.kind.value, reason=outcome.reason)
-        kind = outcome.kind
-        if kind == OutcomeKind.TRANSIENT:
-            attempts = await self.store.count_attempt(lb.id, outcome.reason, self.clock.now())
-            if attempts < self.settings.fetch.max_attempts:
-                delay = self.settings.fetch.retry_base_s * 2 ** (attempts - 1)
-                if job_id is not None:
-                    await self.store.retry_job(
-                        job_id, self.clock.now() + timedelta(seconds=delay), outcome.reason
-                    )
-                log.info("linkback_verify_retry", attempts=attempts, delay_s=delay)
-                return IntakeResult(Answer.QUEUED, linkback=lb, message="queued")
-            # retries ran out: never delete on a transient outcome
-            back = lb.resend_from or LinkbackState.FAILED
-            lb = await self._set(lb, back, f"gave up after {attempts} attempts: {outcome.reason}")
-            answer = Answer.QUEUED
-        elif kind == OutcomeKind.VERIFIED:
-            lb = await self._decide_verified(lb, outcome, outcome.reason or "verified")
-            answer = Answer.VERIFIED
-        elif kind == OutcomeKind.REFUSED:
-            lb = await self._set(lb, LinkbackState.FAILED, "refused")
-            answer = Answer.POLICY
-        elif kind == OutcomeKind.GONE:
-            new = LinkbackState.FAILED if inline else LinkbackState.DELETED
-            lb = await self._set(lb, new, outcome.reason)
-            answer = Answer.GONE
-        else:  # no link, missing
-            shown = lb.resend_from == LinkbackState.APPROVED
-            lb = await self._set(lb, LinkbackState.DELETED if shown else LinkbackState.FAILED,
-                                 outcome.reason)
-            answer = Answer.NO_LINK if kind == OutcomeKind.NO_LINK else Answer.MISSING
-        if job_id is not None:
-            await self.store.complete_job(job_id)
-        log.info("linkback_verified", state=lb.state.value)
-        return IntakeResult(answer, linkback=lb, message=outcome.reason)
-
-    async def _decide_verified(
-        self, lb: Linkback, outcome: VerifyOutcome | None, reason: str
-    ) -> Linkback:
-        # a re-sent mention that was shown counts as its host's earlier approval
-        known = lb.resend_from == LinkbackState.APPROVED or await self.store.host_has_approved(
-            lb.source_host
-        )
-        state = state_after_verification(
-            self.settings.moderation, self.live.snapshot.lists, lb.source_host,
-            host_known_good=known,
-        )
-        details = None
-        if outcome is not None and outcome.fields is not None:
-            details = outcome.fields.to_details()
-            if lb.protocol == LinkbackProtocol.TRACKBACK:  # the sender's own words stay
-                details = replace(details, title=lb.title or details.title,
-                                  excerpt=lb.excerpt or details.excerpt)
-        return await self._set(lb, state, reason, details=details, actor="rule")
-
-    async def _set(
-        self,
-        lb: Linkback,
-        state: LinkbackState,
-        reason: str,
-        *,
-        details: SourceDetails | None = None,
-        actor: str = "verifier",
-    ) -> Linkback:
-        try:
-            changed = await self.store.set_state(
-                lb.id, state, actor=actor, reason=reason, now=self.clock.now(), details=details
-            )
-        except IllegalTransition:  # someone else decided first (moderator, a parallel run)
-            current = await self.store.get_linkback(lb.id)
-            return current or lb
-        if self.notify is not None and changed.state != lb.state:
-            try:
-                await self.notify(changed)
-            except Exception:  # a notification never undoes or blocks a decision
-                logger.exception("linkback_notify_failed", linkback_id=lb.id)
-        return changed
+        await self.settler.verify_and_settle(linkback_id, job_id, inline=False)
 
     async def close(self) -> None:
         """Cancel background verifications; their jobs finish them after a restart."""
@@ -421,3 +254,5 @@ class Intake:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
 
+
+__all__ = ["VERIFY_JOB", "Answer", "Incoming", "Intake", "IntakeResult", "Refusal"]
