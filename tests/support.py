@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from linkbridge.settings import DEFAULT_CONFIG, Settings, load_settings
+from linkbridge.settings import Settings
+from linkbridge.settings_loader import DEFAULT_CONFIG, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CONFIG = DEFAULT_CONFIG

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import strategies as st
 
 from linkbridge.errors import ConfigError
-from linkbridge.settings import DEFAULT_CONFIG, Settings, iter_settings, load_settings
+from linkbridge.settings import Settings
+from linkbridge.settings_loader import DEFAULT_CONFIG, iter_settings, load_settings
 from linkbridge.urls import Canonicaliser
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "naringsbloggen.toml"

@@ -8,8 +8,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from linkbridge.settings import iter_settings
 from linkbridge.settings_doc import render_settings_markdown
+from linkbridge.settings_loader import iter_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "settings.md"

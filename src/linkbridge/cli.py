@@ -15,7 +15,8 @@ from linkbridge import __version__
 from linkbridge.clock import Clock, ShiftedClock, SystemClock
 from linkbridge.errors import LinkbridgeError
 from linkbridge.log import configure_logging
-from linkbridge.settings import Settings, load_settings
+from linkbridge.settings import Settings
+from linkbridge.settings_loader import load_settings
 from linkbridge.store import Store, open_store
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]

@@ -11,7 +11,8 @@ import typing
 from datetime import datetime
 from typing import Any, Literal
 
-from linkbridge.settings import Settings, iter_settings
+from linkbridge.settings import Settings
+from linkbridge.settings_loader import iter_settings
 
 INTRO = """\
 # Settings

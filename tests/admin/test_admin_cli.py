@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from linkbridge.admin.passwords import verify_password
-from linkbridge.settings import DEFAULT_CONFIG
+from linkbridge.settings_loader import DEFAULT_CONFIG
 from linkbridge.store import open_store
 
 

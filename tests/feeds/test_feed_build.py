@@ -25,7 +25,7 @@ from linkbridge.feeds import (
     plain_text,
 )
 from linkbridge.model import Linkback, LinkbackState, Post
-from linkbridge.settings import load_settings
+from linkbridge.settings_loader import load_settings
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 DC = "{http://purl.org/dc/elements/1.1/}"

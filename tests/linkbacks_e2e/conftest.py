@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from linkbridge import keys
-from linkbridge.settings import DEFAULT_CONFIG, load_settings
+from linkbridge.settings_loader import DEFAULT_CONFIG, load_settings
 from tests.linkbacks_e2e.e2e_support import BEFORE, Client, SourceSite
 
 HOLD_WORKER = "[jobs]\nworkers = 0\n"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from linkbridge.settings import Settings, load_settings
+from linkbridge.settings import Settings
+from linkbridge.settings_loader import load_settings
 from linkbridge.urls import Canonicaliser
 
 BASE_TOML = """

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from linkbridge.errors import ConfigError, LinkbridgeError, RejectedImport
 from linkbridge.model import Mapping, RuleKind
 from linkbridge.retire.table import BadRuleError, RedirectTable, RetireOutcome, TargetPolicy
-from linkbridge.settings import DEFAULT_CONFIG, Settings, load_settings
+from linkbridge.settings import Settings
+from linkbridge.settings_loader import DEFAULT_CONFIG, load_settings
 from linkbridge.urls import Canonicaliser
 
 WEB = "https://www.regeringen.se/naringsdepartementet/"

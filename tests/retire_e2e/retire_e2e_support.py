@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 from yarl import URL
 
 import tests.support as _ROOT
-from linkbridge.settings import DEFAULT_CONFIG, load_settings
+from linkbridge.settings_loader import DEFAULT_CONFIG, load_settings
 
 SEED_POST: str = _ROOT.SEED_POST
 BEFORE: datetime = _ROOT.BEFORE

@@ -16,7 +16,7 @@ from linkbridge.cli import main
 from linkbridge.live import make_canonicaliser
 from linkbridge.retire.explain import explain_url
 from linkbridge.retire.table import RedirectTable
-from linkbridge.settings import DEFAULT_CONFIG
+from linkbridge.settings_loader import DEFAULT_CONFIG
 from tests.retire_e2e.retire_e2e_support import (
     AFTER,
     INSTANT,

@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient
 from linkbridge import keys
 from linkbridge.cli import main
 from linkbridge.model import Mapping, RuleKind
-from linkbridge.settings import DEFAULT_CONFIG
+from linkbridge.settings_loader import DEFAULT_CONFIG
 from linkbridge.store import open_store
 from tests.retire_e2e.retire_e2e_support import AFTER, INSTANT, ONE_SECOND, SEED_PATH
 

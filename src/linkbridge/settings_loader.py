@@ -1,0 +1,249 @@
+"""Loads TOML files into Settings: overlays key by key, one-line errors naming the key."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import tomllib
+import types
+import typing
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from linkbridge.errors import ConfigError, UndecodableURL
+from linkbridge.settings import MappingSettings, Settings
+from linkbridge.urls import canonical_path
+
+_T = typing.TypeVar("_T")
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "naringsbloggen.toml"
+"""The shipped example, used when no --config is given (source checkout layout)."""
+
+
+def load_settings(paths: typing.Sequence[str | Path]) -> Settings:
+    """Load and merge TOML files (later override earlier, key by key) into Settings."""
+    if not paths:
+        paths = [DEFAULT_CONFIG]
+    merged: dict[str, Any] = {}
+    config_dir = wxr_dir = None
+    for raw in paths:
+        path = Path(raw)
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"config: file not found: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config: {path}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"config: {path}: cannot read: {exc.strerror}") from None
+        merged = _merge(merged, data)
+        config_dir = path.resolve().parent
+        posts = data.get("posts")
+        if isinstance(posts, dict) and "wxr" in posts:
+            wxr_dir = config_dir  # WXR paths are relative to the file that names them
+    settings = _build(Settings, merged, "")
+    settings = dataclasses.replace(settings, config_dir=wxr_dir or config_dir or Path("."))
+    _check(settings)
+    return settings
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key; any other value (arrays included) replaces."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _key_name(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _build(cls: type[_T], data: Any, prefix: str) -> _T:
+    """Turn a TOML table into dataclass `cls`, refusing unknown keys and wrong types."""
+    where = prefix or "top level"
+    if not isinstance(data, dict):
+        raise ConfigError(f"config: {where}: expected a table")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    toml_names = {
+        ("from" if name == "source" and cls is MappingSettings else name): name
+        for name in fields
+        if not fields[name].metadata.get("internal")
+    }
+    unknown = sorted(set(data) - set(toml_names))
+    if unknown:
+        raise ConfigError(f"config: unknown key {_key_name(prefix, unknown[0])}")
+    kwargs: dict[str, Any] = {}
+    for toml_name, name in toml_names.items():
+        key = _key_name(prefix, toml_name)
+        if toml_name not in data:
+            if fields[name].metadata.get("required") or _has_no_default(fields[name]):
+                raise ConfigError(f"config: missing required key {key}")
+            continue
+        value = _convert(hints[name], data[toml_name], key)
+        if fields[name].metadata.get("url") and value:
+            _check_url(value, key)
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def _has_no_default(f: dataclasses.Field[Any]) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+
+
+def _convert(hint: Any, value: Any, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, key)  # type: ignore[arg-type]
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"config: {key}: expected an array")
+        return tuple(_convert(args[0], item, f"{key}[{i}]") for i, item in enumerate(value))
+    if origin is Literal:
+        if value not in args:
+            allowed = ", ".join(repr(a) for a in args)
+            raise ConfigError(f"config: {key}: expected one of {allowed}, got {value!r}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        return _convert(next(a for a in args if a is not type(None)), value, key)
+    if hint is datetime:
+        if not isinstance(value, datetime):
+            raise ConfigError(f"config: {key}: expected a date-time like 2018-02-01T00:00:00+01:00")
+        if value.tzinfo is None:
+            raise ConfigError(f"config: {key}: naive date-time, give a timezone offset")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"config: {key}: expected a number, got {type(value).__name__}")
+        return float(value)
+    if hint in (int, str, bool):
+        if (isinstance(value, bool) and hint is not bool) or not isinstance(value, hint):
+            raise ConfigError(
+                f"config: {key}: expected {_type_word(hint)}, got {type(value).__name__}"
+            )
+        return value
+    raise ConfigError(f"config: {key}: unsupported setting type {hint!r}")  # pragma: no cover
+
+
+def _type_word(hint: Any) -> str:
+    return {int: "an integer", str: "a string", bool: "true or false"}.get(hint, str(hint))
+
+
+def _check_url(value: str, key: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"config: {key}: not an absolute http(s) URL: {value!r}")
+
+
+def _check(settings: Settings) -> None:
+    """Cross-field checks that a single field cannot do alone."""
+    if not settings.site.public_base_url.endswith("/"):
+        raise ConfigError('config: site.public_base_url: must end with "/"')
+    _check_not_negative(settings)
+    blog_paths: set[str] = set()
+    for i, blog in enumerate(settings.site.blogs):
+        if not (blog.path.startswith("/") and blog.path.endswith("/")) or blog.path == "/":
+            raise ConfigError(f'config: site.blogs[{i}].path: must look like "/name/"')
+        _check_unique(blog_paths, blog.path, f"site.blogs[{i}].path")
+        _check_successor(settings, blog.successor, f"site.blogs[{i}].successor")
+    social = settings.successors.social
+    if not social.startswith("@"):
+        _check_url(social, "successors.social")
+    if settings.retire.redirect_status not in (301, 302, 307, 308):
+        raise ConfigError("config: retire.redirect_status: expected 301, 302, 307 or 308")
+    if not 0.0 <= settings.retire.log_sample_rate <= 1.0:
+        raise ConfigError("config: retire.log_sample_rate: expected a share between 0 and 1")
+    for i, cidr in enumerate(settings.fetch.allow_networks):
+        _check_network(cidr, f"fetch.allow_networks[{i}]")
+    for i, cidr in enumerate(settings.server.trusted_proxies):
+        _check_network(cidr, f"server.trusted_proxies[{i}]")
+    for i, port in enumerate(settings.fetch.allowed_ports):
+        if not 0 < port < 65536:
+            raise ConfigError(f"config: fetch.allowed_ports[{i}]: not a port: {port}")
+    if settings.retire.archive_url_template and "{url}" not in settings.retire.archive_url_template:
+        raise ConfigError("config: retire.archive_url_template: must contain {url}")
+    if not settings.store.url.startswith("sqlite:") and not settings.store.url.startswith(
+        ("postgresql://", "postgres://")
+    ):
+        raise ConfigError("config: store.url: expected sqlite:PATH or postgresql://…")
+    for name, section in (
+        ("pingback", settings.pingback),
+        ("trackback", settings.trackback),
+        ("webmention", settings.webmention),
+    ):
+        if section.max_bytes <= 0:
+            raise ConfigError(f"config: {name}.max_bytes: must be positive")
+    if not 0 <= settings.server.port < 65536:
+        raise ConfigError(f"config: server.port: not a port: {settings.server.port}")
+    if settings.server.log_level not in ("debug", "info", "warning", "error"):
+        raise ConfigError("config: server.log_level: expected debug, info, warning or error")
+    sources: set[str] = set()
+    for i, mapping in enumerate(settings.retire.mappings):
+        if not mapping.source.startswith("/"):
+            raise ConfigError(f'config: retire.mappings[{i}].from: must start with "/"')
+        _check_unique(sources, mapping.source, f"retire.mappings[{i}].from")
+        if mapping.to not in ("", "gone", "web", "social"):
+            _check_url(mapping.to, f"retire.mappings[{i}].to")
+
+
+def _check_not_negative(settings: Settings) -> None:
+    """No count, size, time or rate may be negative."""
+    for section_field in dataclasses.fields(settings):
+        section = getattr(settings, section_field.name)
+        if not dataclasses.is_dataclass(section):
+            continue
+        for f in dataclasses.fields(section):
+            value = getattr(section, f.name)
+            if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+                raise ConfigError(f"config: {section_field.name}.{f.name}: must not be negative")
+
+
+def _check_unique(seen: set[str], path: str, key: str) -> None:
+    """Two rows for the same path (as the canonicaliser sees it) are a mistake."""
+    try:
+        folded = canonical_path(path)
+    except UndecodableURL:
+        raise ConfigError(f"config: {key}: undecodable path {path!r}") from None
+    if folded in seen:
+        raise ConfigError(f"config: {key}: duplicate path {path!r}")
+    seen.add(folded)
+
+
+def _check_successor(settings: Settings, value: str, key: str) -> None:
+    if value not in ("web", "social", "gone"):
+        _check_url(value, key)
+
+
+def _check_network(cidr: str, key: str) -> None:
+    try:
+        ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        raise ConfigError(f"config: {key}: not a network: {cidr!r}") from None
+
+
+def iter_settings(
+    cls: type[Any] = Settings, prefix: str = ""
+) -> typing.Iterator[tuple[str, dataclasses.Field[Any], Any]]:
+    """Every leaf setting as (dotted key, field, type hint), for docs and their test."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.metadata.get("internal"):
+            continue
+        name = "from" if cls is MappingSettings and f.name == "source" else f.name
+        key = _key_name(prefix, name)
+        hint = hints[f.name]
+        inner = typing.get_args(hint)[0] if typing.get_origin(hint) is tuple else hint
+        if dataclasses.is_dataclass(inner):
+            yield from iter_settings(inner, key)  # type: ignore[arg-type]
+        else:
+            yield key, f, hint
