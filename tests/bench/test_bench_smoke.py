@@ -1,0 +1,121 @@
+"""bench/run.py works end to end (servers, wrk, table, JSON, clean-up); it measures nothing here."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = {"feed_200", "feed_304", "feed_304_gzip", "redirect", "redirect_mix"}
+
+
+@pytest.fixture
+def require(request: pytest.FixtureRequest) -> Callable[[bool, str], None]:
+    """`require` of tests/conftest.py as pytest loaded it (`import conftest` is ambiguous)."""
+    wanted = ROOT / "tests" / "conftest.py"
+    for plugin in request.config.pluginmanager.get_plugins():
+        path = getattr(plugin, "__file__", None)
+        if isinstance(plugin, ModuleType) and path and Path(path).resolve() == wanted:
+            found: Callable[[bool, str], None] = plugin.require
+            return found
+    raise RuntimeError("bench smoke test: tests/conftest.py is not loaded")
+
+
+WRK_404 = """Running 1s test @ http://127.0.0.1:18777/missing
+  1 threads and 2 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     0.90ms    1.07ms   9.36ms   90.95%
+    Req/Sec     2.68k   302.63     3.08k    60.00%
+  Latency Distribution
+     50%  564.00us
+     75%  849.00us
+     90%    1.87ms
+     99%    6.16ms
+  2673 requests in 1.00s, 1.33MB read
+  Non-2xx or 3xx responses: 2673
+Requests/sec:   2669.21
+Transfer/sec:      1.32MB
+"""
+
+
+def _bench_module(name: str) -> ModuleType:
+    """A module of bench/ (not a package: run.py imports its siblings as a script does)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_wrk_report_is_read_and_bad_answers_fail_the_scenario() -> None:
+    wrk = _bench_module("wrk")
+    ok = wrk.parse_wrk(WRK_404.replace("  Non-2xx or 3xx responses: 2673\n", ""))
+    assert (ok.requests_per_s, ok.p99_ms, ok.requests) == (2669.21, 6.16, 2673)
+    assert ok.p50_ms == pytest.approx(0.564)
+    with pytest.raises(wrk.WrkFailed, match="2673 non-2xx/3xx responses"):
+        wrk.parse_wrk(WRK_404)
+    with pytest.raises(wrk.WrkFailed, match="unreadable"):
+        wrk.parse_wrk("unable to connect to 127.0.0.1:9 Connection refused\n")
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.slow
+def test_quick_run_measures_every_scenario_and_stops_its_servers(
+    tmp_path: Path, require: Callable[[bool, str], None]
+) -> None:
+    require(shutil.which("wrk") is not None, "needs wrk: apt-get install -y wrk")
+    require(shutil.which("taskset") is not None, "needs taskset: apt-get install -y util-linux")
+    out = tmp_path / "latest.json"
+    proc = subprocess.run(
+        [sys.executable, "bench/run.py", "--quick", "--output", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads(out.read_text(encoding="utf-8"))
+    rows = {row["scenario"]: row for row in results["scenarios"]}
+    assert set(rows) == SCENARIOS
+    for row in rows.values():
+        assert row["error"] == ""
+        for side in ("linkbridge", "reference"):
+            assert len(row[side]["rounds"]) == 1
+            assert row[side]["rounds"][0]["requests"] > 0
+    assert results["settings"] == {"duration_s": 1, "connections": 4, "rounds": 1, "wrk_threads": 1}
+    # production logging happened: every feed request logged, redirects sampled
+    assert results["log_lines"]["feed_request_finished"] > 0
+    # the table and the exact commands are printed
+    assert "scenario" in proc.stdout
+    assert "redirect_mix" in proc.stdout
+    commands = results["commands"]
+    assert any(c.startswith("taskset -c 1 wrk -t1 -c4 -d1s") for c in commands)
+    assert any("linkbridge serve" in c and c.startswith("taskset -c 0") for c in commands)
+    assert all(c in proc.stdout for c in commands)
+    # every server it started is gone
+    ports = {
+        int(p)
+        for c in commands
+        if not c.startswith("taskset -c 1")
+        for p in re.findall(r"--port (\d+)", c)
+    }
+    assert len(ports) == 3
+    assert not any(_listening(port) for port in ports)
