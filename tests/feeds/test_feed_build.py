@@ -374,3 +374,17 @@ def test_naive_dates_are_taken_as_utc(post_factory: PostF, context_factory: Cont
     feed = build_posts_feed([post], context_factory(), fmt=FeedFormat.RSS)
     assert _rss_items(feed)[0].findtext("pubDate") == "Wed, 01 May 2013 12:00:00 +0000"
     assert dataclasses.replace(post, published_at=None).published_at is None
+
+
+def test_post_creator_is_the_display_name_when_the_export_has_one() -> None:
+    from lxml import etree
+
+    from linkbridge.feeds.build import build_posts_feed
+    from linkbridge.feeds.grammar import FeedFormat
+    from tests.feeds.conftest import make_context, make_post
+
+    posts = [make_post(1, author="annieloof", author_name="Annie Lööf"),
+             make_post(2, author="redaktionen")]
+    root = etree.fromstring(build_posts_feed(posts, make_context(), fmt=FeedFormat.RSS).body)
+    creators = root.findall(".//{http://purl.org/dc/elements/1.1/}creator")
+    assert sorted(c.text for c in creators) == ["Annie Lööf", "redaktionen"]

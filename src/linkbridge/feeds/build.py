@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import nh3
 import structlog
@@ -21,11 +22,17 @@ logger = structlog.get_logger(__name__)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 """The date of a feed with nothing in it: deterministic, never "now"."""
+PLAUSIBLE = datetime(1990, 1, 1, tzinfo=UTC)
+"""No date in a feed is earlier: validators and readers take older ones for a broken clock."""
 GENERATOR = "linkbridge"
 FAREWELL_FRAGMENT = "linkbridge-farewell"
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _TEXT_PASSES = 4
 """Each pass peels one layer of escaping; past this the text is hostile and loses <, >."""
+_URI_CHARS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9;/?:@&=+$.\-_!~*'()%,#]*")
+"""A URL made only of the characters RFC 2396 allows (feed validators check exactly these)."""
+_URI_SAFE = ";/?:@&=+$,!~*'()%"
+_URL_ATTRIBUTES = frozenset({"href", "src", "cite", "longdesc"})
 
 
 @dataclass(frozen=True)
@@ -45,9 +52,12 @@ class _Item:
     link: str
     published: datetime
     updated: datetime
+    """When the item's content last changed (atom:updated)."""
     creator: str
     summary: str = ""
     content_html: str = ""
+    changed: datetime | None = None
+    """When the stored row last changed (a moderation decision), for the feed's own date."""
 
 
 # ---------------------------------------------------------------- text
@@ -66,9 +76,39 @@ def plain_text(text: str) -> str:
     return " ".join(text.split())
 
 
-def safe_html(fragment: str) -> str:
-    """Remote HTML through nh3's allowlist (scripts, handlers and javascript: URLs gone)."""
-    return nh3.clean(_XML_UNSAFE.sub("", fragment))
+def safe_html(fragment: str, base_url: str = "") -> str:
+    """Remote HTML through nh3's allowlist; relative URLs resolved against `base_url`."""
+
+    def absolute(_tag: str, attribute: str, value: str) -> str | None:
+        if attribute not in _URL_ATTRIBUTES or not base_url:
+            return value
+        try:
+            return _uri(urljoin(base_url, value))
+        except ValueError:  # an unparsable URL: the attribute goes
+            return None
+
+    return nh3.clean(_XML_UNSAFE.sub("", fragment), attribute_filter=absolute)
+
+
+def _uri(url: str) -> str:
+    """`url` with only URI characters: an IRI's host in IDNA, the rest percent-encoded."""
+    if _URI_CHARS.fullmatch(url):
+        return url
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    netloc = quote(userinfo, safe=_URI_SAFE) + at + _uri_host(hostport)
+    path, query, fragment = (quote(p, safe=_URI_SAFE) for p in parts[2:])
+    return urlunsplit((parts.scheme, netloc, path, query, fragment))
+
+
+def _uri_host(hostport: str) -> str:
+    if hostport.startswith("["):  # an IPv6 literal: urlsplit has checked its brackets
+        return quote(hostport, safe="[]:")
+    host, colon, port = hostport.partition(":")
+    if not host.isascii():  # not a valid name: percent-encoded below (a dead, harmless link)
+        with contextlib.suppress(UnicodeError):
+            host = host.encode("idna").decode("ascii")
+    return quote(host, safe="") + colon + quote(port, safe="")
 
 
 def _utc(moment: datetime) -> datetime:
@@ -77,8 +117,17 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(microsecond=0)
 
 
+def _shown(moment: datetime) -> datetime:
+    """A date as the feed shows it: never before PLAUSIBLE (an undated post, an empty feed)."""
+    return max(moment, PLAUSIBLE)
+
+
 def _web_url(url: str, fallback: str) -> str:
-    return url if urlsplit(url).scheme in ("http", "https") else fallback
+    """`url` as a URI if it is a well-formed http(s) URL, else `fallback`."""
+    try:
+        return _uri(url) if urlsplit(url).scheme in ("http", "https") else _uri(fallback)
+    except ValueError:  # e.g. "http://[nonsense/": an unparsable host
+        return _uri(fallback)
 
 
 # ---------------------------------------------------------------- items
@@ -102,7 +151,7 @@ def _post_item(post: Post, ctx: FeedContext) -> _Item:
         link=_web_url(post.permalink, ctx.html_url),
         published=published,
         updated=updated,
-        creator=plain_text(post.author),
+        creator=plain_text(post.author_name or post.author),
         summary=plain_text(post.excerpt),
     )
 
@@ -112,17 +161,20 @@ def _linkback_item(linkback: Linkback, post: Post, ctx: FeedContext, *, per_post
     post_title = plain_text(post.title) or f"#{post.post_id}"
     title = f"By: {name}" if per_post else f"Comment on {post_title} by {name}"
     published = _utc(linkback.created_at)
+    verified = _utc(linkback.verified_at) if linkback.verified_at else published
     ident = f"linkbridge-linkback-{linkback.id}"
+    link = _web_url(linkback.source_url, post.permalink)
     return _Item(
         guid=ident,
         atom_id=f"{ctx.public_base_url.rstrip('/')}/#{ident}",
         title=title,
-        link=_web_url(linkback.source_url, post.permalink),
+        link=link,
         published=published,
-        updated=max(published, _utc(linkback.updated_at)),
+        updated=max(published, verified),  # a re-send re-verifies; a decision is no edit
         creator=plain_text(linkback.author_name) or name,
         summary=plain_text(linkback.excerpt),
-        content_html=safe_html(linkback.content) if linkback.content else "",
+        content_html=safe_html(linkback.content, link) if linkback.content else "",
+        changed=_utc(linkback.updated_at),
     )
 
 
@@ -134,7 +186,7 @@ def _farewell_item(farewell: Farewell, ctx: FeedContext) -> _Item:
         if plain_text(t)
     ]
     links = " · ".join(
-        f'<a href="{html.escape(url)}">{html.escape(url)}</a>'
+        f'<a href="{html.escape(_uri(url))}">{html.escape(url)}</a>'
         for url in (farewell.web_url, farewell.social_url)
         if url
     )
@@ -143,14 +195,19 @@ def _farewell_item(farewell: Farewell, ctx: FeedContext) -> _Item:
     return _Item(
         guid=ident,
         atom_id=ident,
-        title=plain_text(farewell.title) or ctx.site_title,
-        link=farewell.web_url or ctx.html_url,
+        title=plain_text(farewell.title) or _site_name(ctx),
+        link=_web_url(farewell.web_url, ctx.html_url),
         published=at,
         updated=at,
-        creator=plain_text(ctx.site_title),
+        creator=_site_name(ctx),
         summary=" ".join(plain_text(t) for t in (farewell.notice_sv, farewell.notice_en)).strip(),
         content_html=body,
     )
+
+
+def _site_name(ctx: FeedContext) -> str:
+    """The site's title as plain text, never empty (RSS and Atom both require titles)."""
+    return plain_text(ctx.site_title) or ctx.public_base_url
 
 
 def _is_live(post: Post) -> bool:
@@ -224,22 +281,24 @@ def _render(
 ) -> BuiltFeed:
     if ctx.farewell is not None:
         items = [_farewell_item(ctx.farewell, ctx), *items]
-    moments = [i.updated for i in items] + [i.published for i in items]
+    moments = [m for i in items for m in (i.updated, i.published, i.changed) if m is not None]
     if changed_at is not None:
         moments.append(_utc(changed_at))
     updated = max(moments, default=EPOCH)
     fg = FeedGenerator()
     fg.load_extension("dc", atom=True, rss=True)
-    fg.id(ctx.self_url)
+    title = title.strip() or _site_name(ctx)
+    self_url, html_url = _uri(ctx.self_url), _uri(ctx.html_url)
+    fg.id(self_url)
     fg.title(title)
     fg.description(plain_text(ctx.description) or title)
     mime = "application/atom+xml" if fmt is FeedFormat.ATOM else "application/rss+xml"
-    fg.link(href=ctx.self_url, rel="self", type=mime)
-    fg.link(href=ctx.html_url, rel="alternate", type="text/html")  # last one is RSS <link>
+    fg.link(href=self_url, rel="self", type=mime)
+    fg.link(href=html_url, rel="alternate", type="text/html")  # last one is RSS <link>
     fg.language(ctx.language)
     fg.generator(GENERATOR)
-    fg.author(name=plain_text(ctx.site_title) or GENERATOR)
-    fg.lastBuildDate(updated)  # also atom:updated; feedgen's default would be "now"
+    fg.author(name=_site_name(ctx))  # Atom: every entry inherits it
+    fg.lastBuildDate(_shown(updated))  # also atom:updated; feedgen's default would be "now"
     for item in items:
         _add_entry(fg, item, fmt)
     body = fg.atom_str(pretty=False) if fmt is FeedFormat.ATOM else fg.rss_str(pretty=False)
@@ -250,16 +309,16 @@ def _add_entry(fg: FeedGenerator, item: _Item, fmt: FeedFormat) -> None:
     entry = fg.add_entry(order="append")
     entry.title(item.title)
     entry.link(href=item.link, rel="alternate")
-    entry.published(item.published)
-    entry.updated(item.updated)  # feedgen's default would be "now"
+    entry.published(_shown(item.published))
+    entry.updated(_shown(item.updated))  # feedgen's default would be "now"
     if item.creator:
         entry.dc.dc_creator(item.creator)
     if fmt is FeedFormat.ATOM:
         entry.id(item.atom_id)
         if item.creator:
             entry.author(name=item.creator)
-        if item.summary:
-            entry.summary(item.summary)
+        if item.summary or not item.content_html:  # an entry without content needs a summary
+            entry.summary(item.summary or item.title)
         if item.content_html:
             entry.content(item.content_html, type="html")
         return
