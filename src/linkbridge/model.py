@@ -98,6 +98,8 @@ class Post:
     excerpt: str = ""
     author: str = ""
     """Author login (dc:creator)."""
+    author_name: str = ""
+    """Author display name (wp:author_display_name); empty when the export has none."""
     published_at: datetime | None = None
     modified_at: datetime | None = None
     status: str = "publish"

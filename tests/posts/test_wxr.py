@@ -97,6 +97,7 @@ def test_innovation_seed_post_every_field() -> None:
             "Idag deltog jag på seminariet Innovationer på beställning som anordnas av Vinnova."
         ),
         author="annieloof",
+        author_name="Annie Lööf",
         published_at=gmt("2013-10-08 13:41:00"),
         modified_at=gmt("2013-10-09 08:12:00"),
         status="publish",
@@ -510,3 +511,13 @@ def test_damaged_export_only_raises_rejected_import(cut: int, at: int, junk: byt
         except RejectedImport:
             continue
         assert isinstance(export, WxrExport)
+
+
+def test_author_display_names_come_from_wp_author() -> None:
+    from linkbridge.posts.wxr import read_wxr
+    from linkbridge.settings_loader import DEFAULT_CONFIG
+
+    export = read_wxr(DEFAULT_CONFIG.parent / "naringsbloggen-innovation.wxr")
+    seed = next(p for p in export.posts if p.post_id == 2187)
+    assert seed.author == "annieloof"
+    assert seed.author_name == "Annie Lööf"

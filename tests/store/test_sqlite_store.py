@@ -25,6 +25,7 @@ from linkbridge.model import (
     RuleKind,
 )
 from linkbridge.store.sqlite import SqliteStore
+from linkbridge.store.sqlite.engine import migrations
 
 NOW = datetime(2017, 12, 1, 11, 0, tzinfo=UTC)
 BLOG = "/innovation/"
@@ -93,7 +94,9 @@ async def store(db_path: Path) -> AsyncIterator[SqliteStore]:
 
 async def test_migrations_applied_once_and_wal_on(store: SqliteStore, db_path: Path) -> None:
     assert db_path.exists()  # the missing parent folder was created
-    assert raw(db_path, "SELECT number FROM schema_migrations") == [(1,)]
+    shipped = [(number,) for number, _ in migrations()]
+    assert shipped[:2] == [(1,), (2,)]
+    assert raw(db_path, "SELECT number FROM schema_migrations") == shipped
     assert raw(db_path, "PRAGMA journal_mode") == [("wal",)]
     await store.bump_version()
     version = await store.version()
@@ -102,7 +105,7 @@ async def test_migrations_applied_once_and_wal_on(store: SqliteStore, db_path: P
     again = SqliteStore(db_path)
     await again.open()  # reopening does not re-apply 0001 (it would fail on CREATE TABLE)
     try:
-        assert raw(db_path, "SELECT number FROM schema_migrations") == [(1,)]
+        assert raw(db_path, "SELECT number FROM schema_migrations") == shipped
         assert await again.version() == version
         assert await again.ping()
     finally:
@@ -480,3 +483,21 @@ async def test_settings_round_trip(store: SqliteStore) -> None:
     await store.put_setting("admin_password_hash", "x")
     await store.put_setting("admin_password_hash", "y")
     assert await store.get_setting("admin_password_hash") == "y"
+
+
+async def test_post_author_name_round_trips(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from linkbridge.model import Post
+    from linkbridge.store import open_store
+
+    store = open_store(f"sqlite:{tmp_path}/authors.db")
+    await store.open()
+    try:
+        post = Post(blog="/innovation/", post_id=7, permalink="http://x/a/", path="/a", slug="a",
+                    title="A", author="annieloof", author_name="Annie Lööf")
+        await store.import_posts("/innovation/", [post], [], datetime.now(UTC))
+        (stored,) = await store.all_posts()
+        assert stored.author_name == "Annie Lööf"
+    finally:
+        await store.close()

@@ -198,6 +198,17 @@ def _gmt(parent: etree._Element, tag: str) -> datetime | None:
         raise _ParseError(_line(parent), f"bad date {text!r}") from None
 
 
+def _authors(channel: etree._Element, ns: str) -> dict[str, str]:
+    """The export's authors: login -> display name (empty names left out)."""
+    found = {}
+    for author in channel.iterfind(f"{{{ns}}}author"):
+        login = _text(author, f"{{{ns}}}author_login").strip()
+        name = plain_text(_text(author, f"{{{ns}}}author_display_name"))
+        if login and name:
+            found[login] = name
+    return found
+
+
 def _blog_path(base_blog_url: str, line: int) -> str:
     """ "http://host/innovation" -> "/innovation/"; the network root -> "/"."""
     try:
@@ -220,6 +231,7 @@ def _read_channel(root: etree._Element) -> WxrExport:
     if base is None or not base_blog_url:
         raise _ParseError(_line(channel if base is None else base), "missing wp:base_blog_url")
     reader = _ItemReader(ns, _blog_path(base_blog_url, _line(base)), base_blog_url)
+    reader.authors = _authors(channel, ns)
     for item in channel.iterfind("item"):
         reader.read(item)
     return WxrExport(
@@ -243,6 +255,8 @@ class _ItemReader:
         self.posts: list[Post] = []
         self.linkbacks: list[ImportedLinkback] = []
         self.skipped = 0
+        self.authors: dict[str, str] = {}
+        """Author login -> display name (wp:author), for what readers see."""
         self._ids: set[int] = set()
 
     def wp(self, local: str) -> str:
@@ -277,7 +291,8 @@ class _ItemReader:
                     _text(item, f"{{{self.ns}excerpt/}}encoded"),
                     _text(item, f"{{{NS_CONTENT}}}encoded"),
                 ),
-                author=_text(item, f"{{{NS_DC}}}creator").strip(),
+                author=(login := _text(item, f"{{{NS_DC}}}creator").strip()),
+                author_name=self.authors.get(login, ""),
                 published_at=_gmt(item, self.wp("post_date_gmt")),
                 modified_at=_gmt(item, self.wp("post_modified_gmt")),
                 status=status,

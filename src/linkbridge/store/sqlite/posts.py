@@ -13,7 +13,8 @@ from linkbridge.store.sqlite.linkbacks import import_linkbacks
 
 _COLUMNS = (
     "blog, post_id, permalink, path, slug, title, excerpt, author, published_at, modified_at,"
-    " status, comment_status, ping_status, post_type, categories, human_comments, tombstone"
+    " status, comment_status, ping_status, post_type, categories, human_comments, tombstone,"
+    " author_name"
 )
 
 
@@ -36,6 +37,7 @@ def _row_to_post(row: sqlite3.Row) -> Post:
         categories=tuple(Category(c["slug"], c["name"]) for c in json.loads(row["categories"])),
         human_comments=row["human_comments"],
         tombstone=bool(row["tombstone"]),
+        author_name=row["author_name"],
     )
 
 
@@ -46,7 +48,7 @@ def _values(post: Post) -> tuple[object, ...]:
         post.comment_status, post.ping_status, post.post_type,
         json.dumps([{"slug": c.slug, "name": c.name} for c in post.categories],
                    ensure_ascii=False),
-        post.human_comments, int(post.tombstone),
+        post.human_comments, int(post.tombstone), post.author_name,
     )
 
 
