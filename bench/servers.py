@@ -104,8 +104,8 @@ class Server:
             text = self.log_path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             return 0
-        needle = f'"event": "{event}"'
-        return sum(1 for line in text.splitlines() if needle in line)
+        needles = (f'"event":"{event}"', f'"event": "{event}"')  # compact or spaced JSON
+        return sum(1 for line in text.splitlines() if any(n in line for n in needles))
 
 
 def get(

@@ -199,6 +199,9 @@ class FeedsSettings:
     cache_entries: int = setting(
         512, "Feed representations kept in memory (one per feed, version, phase, format)."
     )
+    log_sample_rate: float = setting(
+        0.1, "Share of feed requests that get a log line (server errors always do)."
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -163,6 +163,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("config: retire.redirect_status: expected 301, 302, 307 or 308")
     if not 0.0 <= settings.retire.log_sample_rate <= 1.0:
         raise ConfigError("config: retire.log_sample_rate: expected a share between 0 and 1")
+    if not 0.0 <= settings.feeds.log_sample_rate <= 1.0:
+        raise ConfigError("config: feeds.log_sample_rate: expected a share between 0 and 1")
     for i, cidr in enumerate(settings.fetch.allow_networks):
         _check_network(cidr, f"fetch.allow_networks[{i}]")
     for i, cidr in enumerate(settings.server.trusted_proxies):

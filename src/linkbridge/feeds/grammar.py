@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from urllib.parse import quote
 
 
@@ -56,6 +56,8 @@ _LEGACY = {
 """Pre-2.1 WordPress feed files, still in old subscriptions."""
 _ARCHIVE_WORDS = frozenset({"tag", "page", "search", "date", "type", "comments"})
 """First segments under a blog that are archives, not posts: feed-shaped but unknown."""
+PARSE_CACHE_ENTRIES = 1024
+"""Parsed feed paths remembered (results are immutable, so they are shared)."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ class FeedRequest:
         """True when the items are linkbacks."""
         return self.scope in COMMENT_SCOPES
 
-    @property
+    @cached_property
     def key(self) -> str:
         """Cache key without the format: equal for every spelling of the same feed."""
         scope = FeedScope.COMMENTS_POST if self.scope is FeedScope.POST else self.scope
@@ -107,12 +109,27 @@ def _blog_table(blog_paths: tuple[str, ...]) -> Mapping[tuple[str, ...], str]:
     return table
 
 
+def could_be_feed(path: str) -> bool:
+    """False only when `parse_feed_path(path, {}, ...)` is None: a cheap pre-check for paths
+    without a query (every feed-shaped path has a "feed" or a legacy "wp-" file segment)."""
+    folded = path.casefold()
+    return "feed" in folded or "wp-" in folded
+
+
 def parse_feed_path(
     path: str, query: Mapping[str, str], blog_paths: Iterable[str]
 ) -> FeedRequest | None:
     """The feed `path` (+ `query`) asks for, or None when it is not feed-shaped."""
+    return _parse(path, query.get("feed"), query.get("p"), tuple(blog_paths))
+
+
+@lru_cache(maxsize=PARSE_CACHE_ENTRIES)
+def _parse(
+    path: str, feed_param: str | None, post_param: str | None, blog_paths: tuple[str, ...]
+) -> FeedRequest | None:
+    """parse_feed_path on hashable inputs, memoised: readers poll the same few feed paths."""
     segs = _segments(path)
-    query_type = (query.get("feed") or "").strip().casefold()
+    query_type = (feed_param or "").strip().casefold()
     fmt = FeedFormat.RSS
     comments = False
     unknown_type = False
@@ -140,7 +157,7 @@ def parse_feed_path(
     blog, rest = _split_blog(segs, _blog_table(tuple(blog_paths)))
     if unknown_type:
         return FeedRequest(FeedScope.UNKNOWN, blog, fmt)
-    return _classify(blog, rest, fmt, comments=comments, post_param=query.get("p"))
+    return _classify(blog, rest, fmt, comments=comments, post_param=post_param)
 
 
 def _split_blog(segs: list[str], blogs: Mapping[tuple[str, ...], str]) -> tuple[str, list[str]]:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from linkbridge.feeds.build import BuiltFeed
 from linkbridge.feeds.grammar import FeedFormat
@@ -23,6 +23,9 @@ _QVALUE = re.compile(r"(?:0(?:\.\d*)?|1(?:\.0*)?|\.\d+)")
 
 DEFAULT_CACHE_ENTRIES = 512
 """The default of settings.feeds.cache_entries."""
+
+ACCEPT_ENCODING_CACHE_ENTRIES = 256
+"""Accept-Encoding values whose gzip verdict is remembered."""
 
 CacheKey = tuple[str, int, str, str]
 """(feed key, content version, phase "before"/"after", format)."""
@@ -122,8 +125,12 @@ def http_date(moment: datetime) -> str:
     return format_datetime(moment.astimezone(UTC), usegmt=True)
 
 
+@lru_cache(maxsize=ACCEPT_ENCODING_CACHE_ENTRIES)
 def accepts_gzip(accept_encoding: str | None) -> bool:
-    """True when Accept-Encoding allows gzip (an explicit q=0 refuses, "*" covers it)."""
+    """True when Accept-Encoding allows gzip (an explicit q=0 refuses, "*" covers it).
+
+    Memoised: readers send a handful of distinct values.
+    """
     if not accept_encoding:
         return False
     gzip_q: float | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
 from linkbridge.clock import Clock
 from linkbridge.model import Hit, RuleKind
@@ -55,21 +55,38 @@ class HitCounter:
         self.overflow = 0
         self.ignored = 0
         self._counts: dict[_Key, int] = {}
+        self._day = ""
+        self._day_start = self._day_end = datetime.min.replace(tzinfo=UTC)
+        """The UTC day of the last count and its bounds: the string is made once per day."""
 
-    def count(self, path: str, status: int, rule: RuleKind) -> None:
-        """Count one request (no I/O); ignored paths are only tallied in `ignored`."""
-        if is_ignored(path):
-            self.ignored += 1
-            return
-        day = self.clock.now().astimezone(UTC).date().isoformat()
-        key = (day, path, status, rule)
+    def count(self, path: str, status: int, rule: RuleKind, now: datetime | None = None) -> None:
+        """Count one request at `now` (default: the clock's); no I/O.
+
+        Ignored paths are only tallied in `ignored`.
+        """
+        if now is None:
+            now = self.clock.now()
+        if not self._day_start <= now < self._day_end:
+            self._set_day(now)
+        key = (self._day, path, status, rule)
         counts = self._counts
-        if key in counts:
+        if key in counts:  # counted before, so not ignored: skip the ignore check
             counts[key] += 1
+        elif is_ignored(path):
+            self.ignored += 1
         elif len(counts) < self.max_keys:
             counts[key] = 1
         else:
             self.overflow += 1
+
+    def _set_day(self, now: datetime) -> None:
+        day = now.astimezone(UTC).date()
+        self._day = day.isoformat()
+        self._day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        try:
+            self._day_end = self._day_start + timedelta(days=1)
+        except OverflowError:  # the last day datetime can hold
+            self._day_end = datetime.max.replace(tzinfo=UTC)
 
     def drain(self) -> list[Hit]:
         """Take everything counted so far and start afresh (one swap, no await in between)."""

@@ -39,8 +39,11 @@ def _find_post(request: web.Request, feed: FeedRequest) -> Post | None:
 def _posts_for(request: web.Request, feed: FeedRequest) -> tuple[list[Post], str]:
     """The posts a posts feed lists, and the title qualifier (category or author)."""
     registry = request.app[keys.LIVE].snapshot.registry
-    posts = [p for p in registry.posts(None if feed.blog == "/" else feed.blog)
-             if p.post_type == "post" and not p.tombstone]
+    posts = [
+        p
+        for p in registry.posts(None if feed.blog == "/" else feed.blog)
+        if p.post_type == "post" and not p.tombstone
+    ]
     if feed.scope == FeedScope.CATEGORY:
         posts = [p for p in posts if any(c.slug.casefold() == feed.slug for c in p.categories)]
         names = {c.name for p in posts for c in p.categories if c.slug.casefold() == feed.slug}
@@ -57,20 +60,29 @@ async def serve_feed(request: web.Request, feed: FeedRequest) -> web.StreamRespo
         return method_not_allowed(("GET", "HEAD"))
     app = request.app
     settings = app[keys.SETTINGS]
+    request[keys.LOG_SAMPLE_RATE] = settings.feeds.log_sample_rate
     base = settings.site.public_base_url
     phase = phase_at(app[keys.CLOCK].now(), settings.site.shutdown_at)
     if phase == Phase.AFTER:
         mode = settings.retire.feeds_after_shutdown
         if mode == "redirect":
-            return _redirect(settings.retire.successor_feed_url or settings.successors.web,
-                             settings.retire.redirect_status)
+            return _redirect(
+                settings.retire.successor_feed_url or settings.successors.web,
+                settings.retire.redirect_status,
+            )
         if mode == "gone":
-            return web.Response(status=410, text="this feed has closed\n",
-                                content_type="text/plain")
+            return web.Response(
+                status=410, text="this feed has closed\n", content_type="text/plain"
+            )
     # A feed is cached only once it was found known at this content version: a hit skips the
     # post lookups (the hot path of every reader's poll).
     rep = app[keys.FEED_CACHE].get(
-        (feed.key, app[keys.LIVE].snapshot.version, phase.value, feed.format.value)
+        (
+            feed.key,
+            app[keys.LIVE].snapshot.version,
+            "after" if phase is Phase.AFTER else "before",
+            feed.format.value,
+        )
     )
     if rep is None:
         post: Post | None = None
@@ -80,10 +92,11 @@ async def serve_feed(request: web.Request, feed: FeedRequest) -> web.StreamRespo
         posts: list[Post] = []
         if feed.scope not in COMMENT_SCOPES and feed.scope != FeedScope.UNKNOWN:
             posts, qualifier = _posts_for(request, feed)
-        known = feed.scope != FeedScope.UNKNOWN and (
-            post is not None
-            or feed.scope not in (FeedScope.POST, FeedScope.COMMENTS_POST)
-        ) and (feed.scope not in (FeedScope.CATEGORY, FeedScope.AUTHOR) or posts)
+        known = (
+            feed.scope != FeedScope.UNKNOWN
+            and (post is not None or feed.scope not in (FeedScope.POST, FeedScope.COMMENTS_POST))
+            and (feed.scope not in (FeedScope.CATEGORY, FeedScope.AUTHOR) or posts)
+        )
         if not known and phase == Phase.BEFORE:
             return _redirect(public_url(base, feed_path(nearest_known(feed))))
         if not known:  # after the instant: the nearest feed's farewell, no hop to a retired URL
@@ -120,21 +133,28 @@ async def _representation(
     cached = cache.get(cache_key)
     if cached is not None:
         return cached
-    ctx = context_for(settings, feed, farewell=phase == Phase.AFTER,
-                      html_url=post.permalink if post else None)
+    ctx = context_for(
+        settings, feed, farewell=phase == Phase.AFTER, html_url=post.permalink if post else None
+    )
     limit = settings.feeds.items
     built: BuiltFeed
     if feed.scope in COMMENT_SCOPES:
         store = app[keys.STORE]
-        blog = post.blog if post else (None if feed.scope == FeedScope.COMMENTS_NETWORK
-                                       else feed.blog)
+        blog = (
+            post.blog if post else (None if feed.scope == FeedScope.COMMENTS_NETWORK else feed.blog)
+        )
         post_id = post.post_id if post else None
         linkbacks = await store.list_linkbacks(
             states=[LinkbackState.APPROVED], blog=blog, post_id=post_id, limit=limit
         )
         posts_by_key = {p.key: p for p in snapshot.registry.posts()}
         built = build_comments_feed(
-            linkbacks, posts_by_key, ctx, fmt=feed.format, post=post, limit=limit,
+            linkbacks,
+            posts_by_key,
+            ctx,
+            fmt=feed.format,
+            post=post,
+            limit=limit,
             changed_at=await store.last_change(blog=blog, post_id=post_id),
         )
     else:

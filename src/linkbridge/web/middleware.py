@@ -25,9 +25,7 @@ def client_ip(peer: str, forwarded_for: str | None, trusted: Iterable[Network]) 
     Walks the X-Forwarded-For chain from the right, skipping trusted proxies, so a client
     cannot forge its address by sending its own header through a trusted proxy.
     """
-    chain = [peer] if not forwarded_for else [
-        *(p.strip() for p in forwarded_for.split(",")), peer
-    ]
+    chain = [peer] if not forwarded_for else [*(p.strip() for p in forwarded_for.split(",")), peer]
     trusted = tuple(trusted)
     last = peer
     for candidate in reversed(chain):
@@ -68,8 +66,9 @@ def make_middlewares(
     async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
         # Correlation only, not a secret: the OS random source costs a syscall per request.
-        request_id = (request.headers.get("X-Request-Id", "")[:64]
-                      or f"{random.getrandbits(64):016x}")
+        request_id = (
+            request.headers.get("X-Request-Id", "")[:64] or f"{random.getrandbits(64):016x}"
+        )
         forwarded = request.headers.get("X-Forwarded-For")
         peer = request.remote or ""
         request[keys.REQUEST_ID] = request_id
@@ -81,8 +80,7 @@ def make_middlewares(
             except LinkbridgeError as exc:
                 response = error_response(request, exc.status, exc.reason, exc.message)
             except web.HTTPRequestEntityTooLarge:
-                response = error_response(request, 413, "body_too_large",
-                                          "request body too large")
+                response = error_response(request, 413, "body_too_large", "request body too large")
             status = response.status
             response.headers.setdefault("X-Request-Id", request_id)
             return response
@@ -90,8 +88,12 @@ def make_middlewares(
             status = exc.status
             raise
         finally:
-            rate = request.get(keys.LOG_SAMPLE_RATE, 1.0)
-            if rate >= 1.0 or random.random() < rate:  # noqa: S311 - sampling, not security
+            try:  # the sampled hot paths set a rate; a miss (every other route) logs all
+                rate = request[keys.LOG_SAMPLE_RATE]
+            except KeyError:
+                rate = 1.0
+            # Sampling, not security; a server error is always logged.
+            if rate >= 1.0 or status >= 500 or random.random() < rate:  # noqa: S311
                 logger.info(
                     "request_finished",
                     request_id=request_id,

@@ -2,38 +2,69 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+from types import MappingProxyType
+
 from aiohttp import web
 
 from linkbridge import keys
-from linkbridge.feeds.grammar import parse_feed_path
+from linkbridge.feeds.grammar import could_be_feed, parse_feed_path
 from linkbridge.phase import Phase, phase_at
 from linkbridge.retire.pages import render_gone_page
 from linkbridge.retire.proxy import discovery_headers
+from linkbridge.settings import Settings
 from linkbridge.urls import public_url
 from linkbridge.web.body import method_not_allowed
 from linkbridge.web.feeds import serve_feed
 from linkbridge.web.trackback import handle_trackback
 
 READ_METHODS = ("GET", "HEAD")
+TRACKBACK_SUFFIXES = ("/trackback", "/wp-trackback.php")
+
+
+_NO_QUERY: Mapping[str, str] = MappingProxyType({})
+
+
+class _BlogPaths:
+    """The configured sub-blog paths, collected once per Settings object (not per request)."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+        self._paths: tuple[str, ...] = ()
+
+    def __call__(self, settings: Settings) -> tuple[str, ...]:
+        if settings is not self._settings:
+            self._paths = tuple(b.path for b in settings.site.blogs)
+            self._settings = settings
+        return self._paths
+
+
+_blog_paths = _BlogPaths()
 
 
 async def handle_any(request: web.Request) -> web.StreamResponse:
     """Every path that is not one of linkbridge's reserved ones."""
     app = request.app
     settings = app[keys.SETTINGS]
-    live = app[keys.LIVE]
+    raw_path = request.raw_path
     # Under the public base URL: a raw "//x/y" would otherwise parse as host "x", path "/y".
     # Undecodable: 400 via the middleware.
-    key = live.canonicaliser.path_key(public_url(settings.site.public_base_url, request.raw_path))
+    key = app[keys.LIVE].canonicaliser.path_key(public_url(settings.site.public_base_url, raw_path))
     path = key.partition("?")[0]
-    feed = parse_feed_path(path, request.query, (b.path for b in settings.site.blogs))
-    if feed is not None:
-        return await serve_feed(request, feed)
-    if path.endswith(("/trackback", "/wp-trackback.php")):
+    has_query = "?" in raw_path
+    if has_query or could_be_feed(path):  # else not feed-shaped: skip the parser
+        feed = parse_feed_path(
+            path, request.query if has_query else _NO_QUERY, _blog_paths(settings)
+        )
+        if feed is not None:
+            return await serve_feed(request, feed)
+    if path.endswith(TRACKBACK_SUFFIXES):
         return await handle_trackback(request, key)
-    if phase_at(app[keys.CLOCK].now(), settings.site.shutdown_at) == Phase.BEFORE:
+    now = app[keys.CLOCK].now()
+    if phase_at(now, settings.site.shutdown_at) == Phase.BEFORE:
         return await _before(request)
-    return retire(request, key)
+    return retire(request, key, now)
 
 
 async def _before(request: web.Request) -> web.StreamResponse:
@@ -44,8 +75,9 @@ async def _before(request: web.Request) -> web.StreamResponse:
     if proxy is not None:
         return await proxy.forward(
             request,
-            extra_headers=discovery_headers(settings.site.public_base_url,
-                                            settings.site.shutdown_at),
+            extra_headers=discovery_headers(
+                settings.site.public_base_url, settings.site.shutdown_at
+            ),
             client_ip=request[keys.CLIENT_IP],
         )
     if request.method not in READ_METHODS:
@@ -53,20 +85,26 @@ async def _before(request: web.Request) -> web.StreamResponse:
     return web.Response(status=404, text="not found\n", content_type="text/plain")
 
 
-def retire(request: web.Request, key: str) -> web.StreamResponse:
-    """The redirect hot path: one lookup, no I/O, no await; counted in memory."""
+def retire(request: web.Request, key: str, now: datetime | None = None) -> web.StreamResponse:
+    """The redirect hot path: one lookup, no I/O, no await; counted in memory (at `now`)."""
     if request.method not in READ_METHODS:
         return method_not_allowed(READ_METHODS)
     app = request.app
-    settings = app[keys.SETTINGS]
-    request[keys.LOG_SAMPLE_RATE] = settings.retire.log_sample_rate
+    retire_settings = app[keys.SETTINGS].retire
+    request[keys.LOG_SAMPLE_RATE] = retire_settings.log_sample_rate
     outcome = app[keys.LIVE].snapshot.table.lookup(key)
-    app[keys.HITS].count(key, outcome.status, outcome.rule)
-    cache = f"public, max-age={settings.retire.cache_max_age_s}"
+    app[keys.HITS].count(key, outcome.status, outcome.rule, now)
+    cache = f"public, max-age={retire_settings.cache_max_age_s}"
     if outcome.location is not None:
-        return web.Response(status=outcome.status,
-                            headers={"Location": outcome.location, "Cache-Control": cache})
-    body = render_gone_page(settings, public_url(settings.site.public_base_url,
-                                                 request.raw_path))
-    return web.Response(status=410, body=body, content_type="text/html", charset="utf-8",
-                        headers={"Cache-Control": cache})
+        return web.Response(
+            status=outcome.status, headers={"Location": outcome.location, "Cache-Control": cache}
+        )
+    settings = app[keys.SETTINGS]
+    body = render_gone_page(settings, public_url(settings.site.public_base_url, request.raw_path))
+    return web.Response(
+        status=410,
+        body=body,
+        content_type="text/html",
+        charset="utf-8",
+        headers={"Cache-Control": cache},
+    )
