@@ -432,3 +432,11 @@ def test_inspect_never_raises_on_markup_soup(parts: list[str], ctype: str) -> No
         assert len(report.fields.title) <= 250
         assert len(report.fields.excerpt) <= 300
         assert len(report.fields.content) <= 2000
+
+
+def test_control_character_after_a_script_does_not_break_parsing() -> None:
+    # found by the fuzz test: dropping <script> merged a tail holding U+001F into its parent
+    body = (TARGET + "<p>x<script>var a;</script>\x1f<a href='" + TARGET + "'>y</a></p>").encode()
+    report = inspect(body, content_type="text/html", charset=None,
+                     page_url="http://source.example/", is_target=target_predicate(TARGET))
+    assert report.found

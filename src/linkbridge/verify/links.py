@@ -95,6 +95,9 @@ def _host(url: str) -> str:
 # ---------------------------------------------------------------- HTML
 
 
+_XML_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def parse_html(text: str) -> HtmlElement | None:
     """Parse with lxml: no network, no comments or processing instructions, no scripts."""
     parser = lxml.html.HTMLParser(
@@ -104,6 +107,9 @@ def parse_html(text: str) -> HtmlElement | None:
         encoding="utf-8",
         collect_ids=False,
     )
+    # libxml2 keeps control characters in text nodes, but lxml refuses them when a node is
+    # rewritten (drop_tree merges tails): blank them first, as a browser would ignore them.
+    text = _XML_CONTROL.sub(" ", text)
     try:
         doc = lxml.html.document_fromstring(text.encode("utf-8", "replace"), parser=parser)
     except (etree.LxmlError, ValueError):
