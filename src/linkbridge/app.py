@@ -21,6 +21,7 @@ from linkbridge.ratelimit import RateLimiter, RepeatWindow
 from linkbridge.retire.hits import HitCounter
 from linkbridge.retire.proxy import OriginProxy
 from linkbridge.settings import Settings
+from linkbridge.settle import Settler
 from linkbridge.store import Store
 from linkbridge.verify import SafeFetcher, Verifier
 from linkbridge.web.middleware import make_middlewares
@@ -40,7 +41,9 @@ def make_app(settings: Settings, *, store: Store, fetcher: SafeFetcher, clock: C
     live = LiveState(settings, store)
     verifier = Verifier(fetcher)
     notifier = WebhookNotifier(settings, store, clock)
-    intake = Intake(settings, store, live, verifier, clock, notify=notifier.linkback_changed)
+    intake = Intake(
+        Settler(settings, store, live, verifier, clock, notify=notifier.linkback_changed)
+    )
     webhooks = WebhookSender(settings.webhook, store, clock)
 
     async def run_verify(job: Job) -> None:

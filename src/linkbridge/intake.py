@@ -14,9 +14,7 @@ from urllib.parse import urlsplit
 import structlog
 
 from linkbridge.answers import Answer, IntakeResult, Refusal
-from linkbridge.clock import Clock
 from linkbridge.errors import LinkbridgeError
-from linkbridge.live import LiveState
 from linkbridge.model import (
     LinkbackDraft,
     LinkbackProtocol,
@@ -25,11 +23,8 @@ from linkbridge.model import (
 from linkbridge.phase import Phase, phase_at
 from linkbridge.posts.registry import ResolutionKind
 from linkbridge.ratelimit import RateLimiter
-from linkbridge.settings import Settings
-from linkbridge.settle import VERIFY_JOB, Notify, Settler
-from linkbridge.store import Store
+from linkbridge.settle import VERIFY_JOB, Settler
 from linkbridge.urls import fold_host, host_of
-from linkbridge.verify import Verifier
 
 logger = structlog.get_logger(__name__)
 
@@ -52,23 +47,14 @@ class Incoming:
 class Intake:
     """Shared by pingback, trackback and webmention; the job worker calls `run_verify_job`."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        store: Store,
-        live: LiveState,
-        verifier: Verifier,
-        clock: Clock,
-        *,
-        notify: Notify | None = None,
-    ) -> None:
-        self.settings = settings
-        self.store = store
-        self.live = live
-        self.verifier = verifier
-        self.clock = clock
-        self.settler = Settler(settings, store, live, verifier, clock, notify=notify)
-        self.profiles = self.settler.profiles
+    def __init__(self, settler: Settler) -> None:
+        self.settler = settler
+        self.settings = settler.settings
+        self.store = settler.store
+        self.live = settler.live
+        self.clock = settler.clock
+        self.profiles = settler.profiles
+        settings = settler.settings
         self.rate_limits = {
             LinkbackProtocol.PINGBACK: RateLimiter(settings.pingback.rate_per_min),
             LinkbackProtocol.TRACKBACK: RateLimiter(settings.trackback.rate_per_min),
