@@ -379,3 +379,24 @@ async def test_check_successors_follows_check_max_redirects_hops_and_no_more(
     assert f"via {base}/hop/0" in results[f"{base}/hop/2"]["detail"]
     assert results[f"{base}/hop/3"]["ok"] is False  # one past it
     assert results[f"{base}/successor"]["ok"] is True
+
+
+def test_map_and_unmap_one_path(tmp_path: Path, capsys: Capture) -> None:
+    load_test_settings(tmp_path)
+    cfg = config_args(tmp_path)
+    old = "http://www.naringsbloggen.se/innovation/en-sida-som-folk-hittar/"
+    code, out, _ = run_cli(capsys, "redirects", "map", old, "social", *cfg)
+    assert (code, out.strip()) == (0, "mapped /innovation/en-sida-som-folk-hittar -> social")
+    code, out, _ = run_cli(capsys, "redirects", "check", old, "--at", AFTER.isoformat(), *cfg)
+    assert (fields(out)["location"], fields(out)["rule"]) == ("https://x.com/naringsdep", "exact")
+
+    code, _, err = run_cli(capsys, "redirects", "map", old, "https://evil.example/", *cfg)
+    assert code == 1
+    assert "evil.example" in err
+
+    code, out, _ = run_cli(capsys, "redirects", "unmap", old, *cfg)
+    assert (code, out.strip()) == (0, "unmapped /innovation/en-sida-som-folk-hittar")
+    code, out, _ = run_cli(capsys, "redirects", "check", old, "--at", AFTER.isoformat(), *cfg)
+    assert fields(out)["rule"] == "prefix"
+    code, _, _ = run_cli(capsys, "redirects", "unmap", old, *cfg)
+    assert code == 1

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import sys
 
 from linkbridge import __version__
 from linkbridge.cli import make_clock, print_json, read_text, with_store
+from linkbridge.errors import RejectedImport
 from linkbridge.live import make_canonicaliser
 from linkbridge.model import RuleKind
 from linkbridge.retire.csvio import export_mappings_csv, parse_mappings_csv
 from linkbridge.retire.explain import explain_url
 from linkbridge.retire.successors import check_successors
+from linkbridge.retire.table import BadRuleError, canonical_source
 from linkbridge.settings import Settings
 from linkbridge.store import Store
 from linkbridge.verify import SafeFetcher
@@ -29,6 +33,14 @@ def register(
     imp = acts.add_parser("import", parents=[common], help="import old,new rows from CSV")
     imp.add_argument("file", help="CSV file, or - for stdin")
     imp.set_defaults(handler=redirects_import)
+    one = acts.add_parser("map", parents=[common],
+                          help="map one old path (or /prefix/*) to a URL, web, social, gone or ''")
+    one.add_argument("old")
+    one.add_argument("new")
+    one.set_defaults(handler=redirects_map)
+    unmap = acts.add_parser("unmap", parents=[common], help="remove one stored mapping")
+    unmap.add_argument("old")
+    unmap.set_defaults(handler=redirects_unmap)
     exp = acts.add_parser("export", parents=[common], help="print the stored table as CSV")
     exp.set_defaults(handler=redirects_export)
 
@@ -68,6 +80,35 @@ async def redirects_import(args: argparse.Namespace, settings: Settings) -> int:
         await store.put_mappings(mappings, now)
         print(f"imported {len(mappings)} mappings")
         return 0
+
+    return await with_store(settings, run)
+
+
+async def redirects_map(args: argparse.Namespace, settings: Settings) -> int:
+    """One row, checked exactly as a CSV import row is."""
+    row = io.StringIO()
+    csv.writer(row).writerow([args.old, args.new])
+    (mapping,) = parse_mappings_csv(row.getvalue(), settings, make_canonicaliser(settings))
+    now = make_clock(args.at).now()
+
+    async def run(store: Store) -> int:
+        await store.put_mappings([mapping], now)
+        print(f"mapped {mapping.source} -> {mapping.target or '(unresolved)'}")
+        return 0
+
+    return await with_store(settings, run)
+
+
+async def redirects_unmap(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        source = canonical_source(args.old, make_canonicaliser(settings))
+    except BadRuleError as exc:
+        raise RejectedImport(f"redirects: {exc}") from None
+
+    async def run(store: Store) -> int:
+        removed = await store.delete_mapping(source)
+        print(f"unmapped {source}" if removed else f"{source} had no stored mapping")
+        return 0 if removed else 1
 
     return await with_store(settings, run)
 
