@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 
 from linkbridge.model import SourceDetails
@@ -37,30 +37,17 @@ class MentionType(StrEnum):
 
 
 @dataclass(frozen=True)
-class SourceFields:
-    """What a reader will see of the source: plain text, sanitised, length-capped."""
+class SourceFields(SourceDetails):
+    """What a reader will see of the source (plain text, sanitised, length-capped), and the
+    URL the fetch ended at. `mention_type` holds a MentionType value."""
 
-    final_url: str
-    title: str = ""
-    excerpt: str = ""
-    author_name: str = ""
-    author_url: str = ""
-    author_photo: str = ""
-    published_at: datetime | None = None
-    content: str = ""
-    mention_type: MentionType = MentionType.MENTION
+    mention_type: str = MentionType.MENTION
+    final_url: str = ""
 
     def to_details(self) -> SourceDetails:
-        """The store's record of these fields."""
+        """The store's record of these fields (without the fetch's final URL)."""
         return SourceDetails(
-            title=self.title,
-            excerpt=self.excerpt,
-            author_name=self.author_name,
-            author_url=self.author_url,
-            author_photo=self.author_photo,
-            published_at=self.published_at,
-            content=self.content,
-            mention_type=str(self.mention_type),
+            **{f.name: getattr(self, f.name) for f in dataclasses.fields(SourceDetails)}
         )
 
 
