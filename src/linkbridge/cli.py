@@ -38,6 +38,11 @@ def make_clock(at: datetime | None) -> Clock:
     return ShiftedClock(at) if at is not None else SystemClock()
 
 
+def instant(at: datetime | None) -> datetime:
+    """The one instant a one-shot command acts at: `--at` exactly, or the wall clock now."""
+    return at if at is not None else SystemClock().now()
+
+
 async def with_store(settings: Settings, fn: Callable[[Store], Awaitable[int]]) -> int:
     """Open the configured store around `fn`."""
     store = open_store(settings.store.url, busy_timeout_ms=settings.store.busy_timeout_ms)

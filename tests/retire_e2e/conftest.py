@@ -41,6 +41,7 @@ def origin_app() -> web.Application:
                 "X-Origin-Path": request.raw_path,
                 "X-Origin-Method": request.method,
                 "X-Origin-Body": str(len(body)),
+                "X-Origin-Forwarded-For": request.headers.get("X-Forwarded-For", ""),
                 "Link": '<http://www.naringsbloggen.se/?p=1>; rel="shortlink"',
             },
         )

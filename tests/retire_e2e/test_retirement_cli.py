@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,20 @@ def test_check_prints_what_a_url_does_on_both_sides(tmp_path: Path, capsys: Capt
         assert got["location"] == WEB
         assert got["rule"] == "prefix"
         assert got["matched"] == "/innovation/*"
+
+
+def test_check_explains_the_exact_instant_given(tmp_path: Path, capsys: Capture) -> None:
+    """Regression: --at started a running clock, so 1 µs before the instant read as "after"."""
+    load_test_settings(tmp_path)
+    cfg = config_args(tmp_path)
+    just_before = INSTANT - timedelta(microseconds=1)
+    code, out, _ = run_cli(
+        capsys, "redirects", "check", SEED_POST, "--at", just_before.isoformat(), *cfg
+    )
+    assert code == 0
+    got = fields(out)
+    assert got["phase"] == "before"
+    assert datetime.fromisoformat(got["at"]) == just_before
 
 
 def test_check_with_an_origin_says_proxy_before(tmp_path: Path, capsys: Capture) -> None:

@@ -136,3 +136,13 @@ async def test_reserved_paths_are_never_proxied(lb_app: AppFactory, origin: Test
         resp = await client.get(path)
         assert resp.status == 200, path
         assert "X-Origin-Path" not in resp.headers, path
+
+
+async def test_proxy_appends_the_peer_to_a_trusted_proxys_forwarded_for(
+    lb_app: AppFactory, origin: TestServer
+) -> None:
+    """Regression: the chain was '203.0.113.9, 203.0.113.9' (the resolved client, not the peer)."""
+    client = await lb_app(at=INSTANT - ONE_SECOND, extra=origin_overlay(origin))
+    resp = await client.get(SEED_PATH, headers={"X-Forwarded-For": "203.0.113.9"})
+    assert resp.status == 200
+    assert resp.headers["X-Origin-Forwarded-For"] == "203.0.113.9, 127.0.0.1"

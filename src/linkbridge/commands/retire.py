@@ -8,7 +8,7 @@ import io
 import sys
 
 from linkbridge import __version__
-from linkbridge.cli import make_clock, print_json, read_text, with_store
+from linkbridge.cli import instant, make_clock, print_json, read_text, with_store
 from linkbridge.errors import RejectedImport
 from linkbridge.live import make_canonicaliser
 from linkbridge.model import RuleKind
@@ -57,7 +57,7 @@ def register(
 
 
 async def redirects_check(args: argparse.Namespace, settings: Settings) -> int:
-    now = make_clock(args.at).now()
+    now = instant(args.at)
 
     async def run(store: Store) -> int:
         result = explain_url(settings, make_canonicaliser(settings), await store.list_mappings(),

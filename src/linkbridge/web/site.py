@@ -78,7 +78,7 @@ async def _before(request: web.Request) -> web.StreamResponse:
             extra_headers=discovery_headers(
                 settings.site.public_base_url, settings.site.shutdown_at
             ),
-            client_ip=request[keys.CLIENT_IP],
+            client_ip=request.remote or "",  # the peer: a trusted proxy's XFF is kept
         )
     if request.method not in READ_METHODS:
         return method_not_allowed(READ_METHODS)
