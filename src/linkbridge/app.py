@@ -74,6 +74,7 @@ def make_app(settings: Settings, *, store: Store, fetcher: SafeFetcher, clock: C
             timeout_s=settings.server.origin_timeout_s,
             connect_timeout_s=settings.server.origin_connect_timeout_s,
             max_body_bytes=settings.server.origin_max_body_bytes,
+            preserve_host=settings.server.origin_preserve_host,
         )
     app.cleanup_ctx.extend(
         [_store_ctx, _live_ctx, _fetcher_ctx, _webhooks_ctx, _worker_ctx, _hits_ctx, _proxy_ctx]

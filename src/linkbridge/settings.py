@@ -232,6 +232,9 @@ class ServerSettings:
     )
     max_body_bytes: int = setting(1048576, "Largest request body of any kind, bytes.")
     origin_timeout_s: float = setting(30.0, "Time for the origin to answer a proxied request, s.")
+    origin_preserve_host: bool = setting(
+        True, "Send the reader's Host to the origin (multisite WordPress picks its site by it)."
+    )
     origin_connect_timeout_s: float = setting(5.0, "Time to connect to the origin, s.")
     origin_max_body_bytes: int = setting(
         33554432, "Largest request body passed through to the origin, bytes."

@@ -180,10 +180,15 @@ def proxy_client(aiohttp_client: Any) -> ProxyFactory:
         *,
         timeout_s: float = 5.0,
         max_body_bytes: int = 8 * MB,
+        preserve_host: bool = False,
         **client_kwargs: Any,
     ) -> TestClient[web.Request, web.Application]:
         proxy = OriginProxy(
-            origin_url, timeout_s=timeout_s, connect_timeout_s=2.0, max_body_bytes=max_body_bytes
+            origin_url,
+            timeout_s=timeout_s,
+            connect_timeout_s=2.0,
+            max_body_bytes=max_body_bytes,
+            preserve_host=preserve_host,
         )
 
         async def lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -349,6 +354,14 @@ async def test_host_and_forwarded_headers(origin: Origin, proxy_client: ProxyFac
     assert _header(seen, "X-Forwarded-Host") == ["www.naringsbloggen.se"]
     assert _header(seen, "X-Forwarded-Proto") == ["http"]
     assert _header(seen, "X-Forwarded-For") == ["203.0.113.9, 127.0.0.1"]
+
+
+async def test_preserve_host_sends_the_readers_host(origin: Origin, proxy_client: ProxyFactory):
+    client = await proxy_client(origin.url, preserve_host=True)
+    await client.get("/echo", headers={"Host": "www.naringsbloggen.se"})
+    [seen] = origin.seen
+    assert _header(seen, "Host") == ["www.naringsbloggen.se"]
+    assert _header(seen, "X-Forwarded-Host") == ["www.naringsbloggen.se"]
 
 
 async def test_forwarded_for_starts_a_chain(origin: Origin, proxy_client: ProxyFactory):

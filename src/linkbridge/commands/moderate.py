@@ -25,7 +25,7 @@ def register(
 
     lst = acts.add_parser("list", parents=[common], help="list linkbacks")
     lst.add_argument("--state", choices=[s.value for s in LinkbackState], default=None)
-    lst.add_argument("--limit", type=int, default=100)
+    lst.add_argument("--limit", type=int, default=100, help="rows to show, newest first")
     lst.add_argument("--json", action="store_true", help="print JSON")
     lst.set_defaults(handler=list_linkbacks)
     for name, state in (("approve", LinkbackState.APPROVED), ("reject", LinkbackState.REJECTED)):

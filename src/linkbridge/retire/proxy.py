@@ -37,7 +37,8 @@ HOP_BY_HOP = frozenset(
 """Headers that describe one connection, never forwarded (RFC 9110 section 7.6.1)."""
 
 _REQUEST_ONLY_DROPPED = frozenset({"host", "expect"})
-# Host comes from the origin URL; our own server already answered any "Expect: 100-continue".
+# Host comes from the origin URL unless preserve_host; our own server already answered any
+# "Expect: 100-continue".
 
 _AUTO_HEADERS = (hdrs.USER_AGENT, hdrs.ACCEPT, hdrs.ACCEPT_ENCODING, hdrs.CONTENT_TYPE)
 # aiohttp would add these when the reader did not send them; a proxy adds nothing.
@@ -162,6 +163,7 @@ class OriginProxy:
         timeout_s: float,
         connect_timeout_s: float = 5.0,
         max_body_bytes: int,
+        preserve_host: bool = False,
     ) -> None:
         origin = URL(origin_url)
         if origin.scheme not in ("http", "https") or not origin.host:
@@ -171,6 +173,8 @@ class OriginProxy:
             total=None, sock_connect=connect_timeout_s, sock_read=timeout_s
         )
         self.max_body_bytes = max_body_bytes
+        self.preserve_host = preserve_host
+        """Send the reader's Host (a WordPress multisite picks its site by Host)."""
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -200,6 +204,8 @@ class OriginProxy:
         headers[hdrs.X_FORWARDED_FOR] = ", ".join([*chain, client_ip])
         headers[hdrs.X_FORWARDED_HOST] = request.host
         headers[hdrs.X_FORWARDED_PROTO] = request.scheme
+        if self.preserve_host and request.host:
+            headers[hdrs.HOST] = request.host
         return headers
 
     async def forward(
