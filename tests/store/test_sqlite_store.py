@@ -501,3 +501,25 @@ async def test_post_author_name_round_trips(tmp_path: Path) -> None:
         assert stored.author_name == "Annie Lööf"
     finally:
         await store.close()
+
+
+async def test_grouped_writes_commit_together_and_fail_alone(
+    store: SqliteStore, db_path: Path
+) -> None:
+    import asyncio
+
+    def failing(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO admin_kv (key, value) VALUES ('half-done', 'x')")
+        raise ValueError("store: this write fails")
+
+    results = await asyncio.gather(
+        *(store.put_setting(f"k{i}", "v") for i in range(300)),
+        store.engine.write(failing),
+        *(store.put_setting(f"m{i}", "v") for i in range(20)),
+        return_exceptions=True,
+    )
+    assert isinstance(results[300], ValueError)
+    assert [r for r in results if r is not None] == [results[300]]
+    assert raw(db_path, "SELECT COUNT(*) FROM admin_kv WHERE key LIKE 'k%'") == [(300,)]
+    assert raw(db_path, "SELECT COUNT(*) FROM admin_kv WHERE key LIKE 'm%'") == [(20,)]
+    assert raw(db_path, "SELECT COUNT(*) FROM admin_kv WHERE key = 'half-done'") == [(0,)]

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import typing
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 
 logger = structlog.get_logger(__name__)
 _T = TypeVar("_T")
+
+MAX_GROUP_WRITES = 256
+"""Most writes grouped into one transaction (one fsync)."""
 
 
 def ts(value: datetime | None) -> str | None:
@@ -62,6 +66,8 @@ class SqliteEngine:
         self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self._reader_pool = ThreadPoolExecutor(1, thread_name_prefix="sqlite-reader")
         self._writer: sqlite3.Connection | None = None
+        self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._flusher: asyncio.Task[None] | None = None
         self._reader: sqlite3.Connection | None = None
 
     def _connect(self) -> sqlite3.Connection:
@@ -99,6 +105,8 @@ class SqliteEngine:
             logger.info("migration_applied", number=number, path=str(self.path))
 
     async def close(self) -> None:
+        if self._flusher is not None:
+            await asyncio.shield(self._flusher)  # pending writes commit before the close
         loop = asyncio.get_running_loop()
         for conn, pool in ((self._reader, self._reader_pool), (self._writer, self._writer_pool)):
             if conn is not None:
@@ -107,22 +115,65 @@ class SqliteEngine:
         self._reader = self._writer = None
 
     async def write(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
-        """Run `fn` in one IMMEDIATE transaction on the writer thread; commit before return."""
-        conn = self._writer
-        if conn is None:
+        """Run `fn` on the writer thread inside a committed transaction; return after COMMIT.
+
+        Writes that arrive while a commit is under way are grouped into the next transaction
+        (group commit), each in its own SAVEPOINT so one failing write rolls back only itself.
+        Under a flood this turns N fsyncs into a few, and nothing returns before it is durable.
+        """
+        if self._writer is None:
             raise RuntimeError("sqlite: store is not open")
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Any] = loop.create_future()
+        self._pending.append((fn, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = loop.create_task(self._flush())
+        return typing.cast(_T, await asyncio.shield(done))
 
-        def run() -> _T:
-            conn.execute("BEGIN IMMEDIATE")
+    async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._pending:
+            batch = self._pending[:MAX_GROUP_WRITES]
+            del self._pending[:MAX_GROUP_WRITES]
             try:
-                result = fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return result
+                outcomes = await loop.run_in_executor(
+                    self._writer_pool, self._run_group, [fn for fn, _ in batch]
+                )
+            except BaseException as exc:  # COMMIT itself failed: every write in it failed
+                outcomes = [(False, exc)] * len(batch)
+            for (_, done), (ok, value) in zip(batch, outcomes, strict=True):
+                if done.done():
+                    continue
+                if ok:
+                    done.set_result(value)
+                else:
+                    done.set_exception(value)
 
-        return await asyncio.get_running_loop().run_in_executor(self._writer_pool, run)
+    def _run_group(
+        self, fns: list[Callable[[sqlite3.Connection], Any]]
+    ) -> list[tuple[bool, Any]]:
+        conn = self._writer
+        assert conn is not None
+        outcomes: list[tuple[bool, Any]] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for fn in fns:
+                conn.execute("SAVEPOINT one_write")
+                try:
+                    value = fn(conn)
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO one_write")
+                    conn.execute("RELEASE one_write")
+                    outcomes.append((False, exc))
+                else:
+                    conn.execute("RELEASE one_write")
+                    outcomes.append((True, value))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return outcomes
 
     async def read(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run `fn` on the reader thread (sees committed data only, thanks to WAL)."""
