@@ -119,3 +119,13 @@ def test_quick_run_measures_every_scenario_and_stops_its_servers(
     }
     assert len(ports) == 3
     assert not any(_listening(port) for port in ports)
+
+
+def test_pingback_flood_harness_runs_end_to_end() -> None:
+    flood = Path(__file__).resolve().parents[2] / "bench" / "pingback_flood.py"
+    done = subprocess.run(
+        [sys.executable, str(flood), "--pingbacks", "20"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert re.search(r"pingbacks=20 .* faults=0 p50=", done.stdout)
