@@ -67,7 +67,7 @@ class LiveState:
             mappings = await self.store.list_mappings()
             blocked = await self.store.list_hosts("block")
             allowed = await self.store.list_hosts("allow")
-            blog_paths = [b.path for b in self.settings.site.blogs]
+            blog_paths = self.settings.site.blog_paths
             self._snapshot = Snapshot(
                 version=version,
                 registry=PostRegistry(posts, self.canonicaliser, blog_paths),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -56,6 +57,11 @@ class SiteSettings:
         "Query parameters kept by the canonicaliser (sorted); all others are dropped.",
     )
     blogs: tuple[BlogSettings, ...] = setting((), "The sub-blogs ([[site.blogs]] tables).")
+
+    @cached_property
+    def blog_paths(self) -> tuple[str, ...]:
+        """The sub-blogs' paths, derived once (the feed grammar asks on every request)."""
+        return tuple(blog.path for blog in self.blogs)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,6 +127,9 @@ class StoreSettings:
     )
     poll_interval_s: float = setting(2.0, "How often each server polls the store's version, s.")
     busy_timeout_ms: int = setting(5000, "SQLite busy timeout for a locked database, ms.")
+    group_commit_max_writes: int = setting(
+        256, "Most concurrent writes committed together in one transaction (one fsync)."
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -55,7 +55,7 @@ def explain_url(
     out["canonical"] = key
     path = key.partition("?")[0]
     query = dict(canonicaliser.split(url).query)
-    feed = parse_feed_path(path, query, (b.path for b in settings.site.blogs))
+    feed = parse_feed_path(path, query, settings.site.blog_paths)
     if feed is not None:
         mode = "served" if phase == Phase.BEFORE else settings.retire.feeds_after_shutdown
         out.update(outcome="feed", status=None, detail=f"feed ({feed.scope.value}): {mode}")

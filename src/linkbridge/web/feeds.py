@@ -14,7 +14,7 @@ from linkbridge.feeds.grammar import (
     feed_path,
     nearest_known,
 )
-from linkbridge.feeds.serve import Representation, conditional_response
+from linkbridge.feeds.serve import CacheKey, Representation, conditional_response
 from linkbridge.model import LinkbackState, Post, PostKey
 from linkbridge.phase import Phase, phase_at
 from linkbridge.urls import public_url
@@ -76,14 +76,7 @@ async def serve_feed(request: web.Request, feed: FeedRequest) -> web.StreamRespo
             )
     # A feed is cached only once it was found known at this content version: a hit skips the
     # post lookups (the hot path of every reader's poll).
-    rep = app[keys.FEED_CACHE].get(
-        (
-            feed.key,
-            app[keys.LIVE].snapshot.version,
-            "after" if phase is Phase.AFTER else "before",
-            feed.format.value,
-        )
-    )
+    rep = app[keys.FEED_CACHE].get(_cache_key(app, feed, phase))
     if rep is None:
         post: Post | None = None
         if feed.scope in (FeedScope.POST, FeedScope.COMMENTS_POST):
@@ -117,6 +110,11 @@ async def serve_feed(request: web.Request, feed: FeedRequest) -> web.StreamRespo
     return response
 
 
+def _cache_key(app: web.Application, feed: FeedRequest, phase: Phase) -> CacheKey:
+    """One representation per (feed, content version, side of the instant, format)."""
+    return (feed.key, app[keys.LIVE].snapshot.version, phase.value, feed.format.value)
+
+
 async def _representation(
     request: web.Request,
     feed: FeedRequest,
@@ -129,7 +127,7 @@ async def _representation(
     settings = app[keys.SETTINGS]
     snapshot = app[keys.LIVE].snapshot
     cache = app[keys.FEED_CACHE]
-    cache_key = (feed.key, snapshot.version, phase.value, feed.format.value)
+    cache_key = _cache_key(app, feed, phase)
     cached = cache.get(cache_key)
     if cached is not None:
         return cached

@@ -13,7 +13,6 @@ from linkbridge.feeds.grammar import could_be_feed, parse_feed_path
 from linkbridge.phase import Phase, phase_at
 from linkbridge.retire.pages import render_gone_page
 from linkbridge.retire.proxy import discovery_headers
-from linkbridge.settings import Settings
 from linkbridge.urls import public_url
 from linkbridge.web.body import method_not_allowed
 from linkbridge.web.feeds import serve_feed
@@ -26,21 +25,6 @@ TRACKBACK_SUFFIXES = ("/trackback", "/wp-trackback.php")
 _NO_QUERY: Mapping[str, str] = MappingProxyType({})
 
 
-class _BlogPaths:
-    """The configured sub-blog paths, collected once per Settings object (not per request)."""
-
-    def __init__(self) -> None:
-        self._settings: Settings | None = None
-        self._paths: tuple[str, ...] = ()
-
-    def __call__(self, settings: Settings) -> tuple[str, ...]:
-        if settings is not self._settings:
-            self._paths = tuple(b.path for b in settings.site.blogs)
-            self._settings = settings
-        return self._paths
-
-
-_blog_paths = _BlogPaths()
 
 
 async def handle_any(request: web.Request) -> web.StreamResponse:
@@ -55,7 +39,7 @@ async def handle_any(request: web.Request) -> web.StreamResponse:
     has_query = "?" in raw_path
     if has_query or could_be_feed(path):  # else not feed-shaped: skip the parser
         feed = parse_feed_path(
-            path, request.query if has_query else _NO_QUERY, _blog_paths(settings)
+            path, request.query if has_query else _NO_QUERY, settings.site.blog_paths
         )
         if feed is not None:
             return await serve_feed(request, feed)
