@@ -374,6 +374,10 @@ def test_duplicate_mapping_sources(tmp_path: Path) -> None:
         ),
         ("[fetch]\ntimeout_s = -0.5\n", "config: fetch.timeout_s: must not be negative"),
         (
+            "[store]\ngroup_commit_max_writes = 0\n",
+            "config: store.group_commit_max_writes: must be at least 1",
+        ),
+        (
             "[retire]\nlog_sample_rate = -0.01\n",
             "config: retire.log_sample_rate: must not be negative",
         ),
@@ -388,6 +392,7 @@ def test_bad_value(tmp_path: Path, overlay: str, message: str) -> None:
     [
         "[retire]\nlog_sample_rate = 0.0\n",
         "[retire]\nlog_sample_rate = 1.0\n",
+        "[store]\ngroup_commit_max_writes = 1\n",
         "[fetch]\nallowed_ports = [1, 65535]\n",
         "[server]\nport = 0\n",
         "[server]\nport = 65535\n",

@@ -17,7 +17,7 @@ from linkbridge.errors import LinkbridgeError
 from linkbridge.log import configure_logging
 from linkbridge.settings import Settings
 from linkbridge.settings_loader import load_settings
-from linkbridge.store import Store, open_store
+from linkbridge.store import Store, open_configured_store
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
@@ -45,7 +45,7 @@ def instant(at: datetime | None) -> datetime:
 
 async def with_store(settings: Settings, fn: Callable[[Store], Awaitable[int]]) -> int:
     """Open the configured store around `fn`."""
-    store = open_store(settings.store.url, busy_timeout_ms=settings.store.busy_timeout_ms)
+    store = open_configured_store(settings.store)
     await store.open()
     try:
         return await fn(store)

@@ -150,6 +150,8 @@ def _check(settings: Settings) -> None:
     if not settings.site.public_base_url.endswith("/"):
         raise ConfigError('config: site.public_base_url: must end with "/"')
     _check_not_negative(settings)
+    if settings.store.group_commit_max_writes < 1:
+        raise ConfigError("config: store.group_commit_max_writes: must be at least 1")
     blog_paths: set[str] = set()
     for i, blog in enumerate(settings.site.blogs):
         if not (blog.path.startswith("/") and blog.path.endswith("/")) or blog.path == "/":

@@ -523,3 +523,24 @@ async def test_grouped_writes_commit_together_and_fail_alone(
     assert raw(db_path, "SELECT COUNT(*) FROM admin_kv WHERE key LIKE 'k%'") == [(300,)]
     assert raw(db_path, "SELECT COUNT(*) FROM admin_kv WHERE key LIKE 'm%'") == [(20,)]
     assert raw(db_path, "SELECT COUNT(*) FROM admin_kv WHERE key = 'half-done'") == [(0,)]
+
+
+@pytest.mark.parametrize(("group_max", "commits"), [(1, 5), (2, 3), (4, 2), (5, 1), (6, 1)])
+async def test_group_commit_size_is_capped_by_its_setting(
+    tmp_path: Path, group_max: int, commits: int
+) -> None:
+    import asyncio
+
+    store = SqliteStore(tmp_path / "group.db", group_commit_max_writes=group_max)
+    await store.open()
+    try:
+        seen: list[str] = []
+        writer = store.engine._writer
+        assert writer is not None
+        writer.set_trace_callback(seen.append)
+        await asyncio.gather(*(store.put_setting(f"k{i}", "v") for i in range(5)))
+        writer.set_trace_callback(None)
+        assert seen.count("COMMIT") == commits
+        assert raw(tmp_path / "group.db", "SELECT COUNT(*) FROM admin_kv") == [(5,)]
+    finally:
+        await store.close()

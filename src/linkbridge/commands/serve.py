@@ -13,7 +13,7 @@ from linkbridge import __version__
 from linkbridge.app import make_app
 from linkbridge.cli import make_clock
 from linkbridge.settings import Settings
-from linkbridge.store import open_store
+from linkbridge.store import open_configured_store
 from linkbridge.verify import SafeFetcher
 
 logger = structlog.get_logger("linkbridge.serve")
@@ -30,7 +30,7 @@ def register(
 
 async def serve(args: argparse.Namespace, settings: Settings) -> int:
     """Serve until SIGTERM or SIGINT, then finish in-flight requests and stop."""
-    store = open_store(settings.store.url, busy_timeout_ms=settings.store.busy_timeout_ms)
+    store = open_configured_store(settings.store)
     fetcher = SafeFetcher(
         settings.fetch, public_base_url=settings.site.public_base_url, version=__version__
     )

@@ -1,5 +1,5 @@
 """Storage: one Store protocol, SQLite embedded by default (PostgreSQL later)."""
 
-from linkbridge.store.base import Store, open_store
+from linkbridge.store.base import Store, open_configured_store, open_store
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "open_configured_store", "open_store"]

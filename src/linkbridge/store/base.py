@@ -24,6 +24,7 @@ from linkbridge.model import (
     SuccessorCheck,
     WebhookDelivery,
 )
+from linkbridge.settings import StoreSettings
 
 
 class Store(Protocol):
@@ -195,13 +196,28 @@ class Store(Protocol):
     async def list_successor_checks(self) -> list[SuccessorCheck]: ...
 
 
-def open_store(url: str, *, busy_timeout_ms: int = 5000) -> Store:
+def open_store(
+    url: str, *, busy_timeout_ms: int = 5000, group_commit_max_writes: int = 256
+) -> Store:
     """Make the Store for a `store.url` (not yet opened)."""
     if url.startswith("sqlite:"):
         from linkbridge.store.sqlite import SqliteStore
 
-        return SqliteStore(sqlite_path(url), busy_timeout_ms=busy_timeout_ms)
+        return SqliteStore(
+            sqlite_path(url),
+            busy_timeout_ms=busy_timeout_ms,
+            group_commit_max_writes=group_commit_max_writes,
+        )
     raise ConfigError(f"store: unsupported store URL {url!r} (PostgreSQL is not built yet)")
+
+
+def open_configured_store(settings: StoreSettings) -> Store:
+    """The Store the `[store]` settings describe (not yet opened)."""
+    return open_store(
+        settings.url,
+        busy_timeout_ms=settings.busy_timeout_ms,
+        group_commit_max_writes=settings.group_commit_max_writes,
+    )
 
 
 def sqlite_path(url: str) -> Path:

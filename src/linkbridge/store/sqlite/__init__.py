@@ -16,9 +16,13 @@ from linkbridge.store.sqlite.posts import PostRows
 class SqliteStore(LinkbackRows, PostRows, JobRows, ListRows, AdminRows):
     """Store on one SQLite file; several processes may share it (CLI beside the server)."""
 
-    def __init__(self, path: Path, *, busy_timeout_ms: int = 5000) -> None:
+    def __init__(
+        self, path: Path, *, busy_timeout_ms: int = 5000, group_commit_max_writes: int = 256
+    ) -> None:
         self.path = path
-        self.engine = SqliteEngine(path, busy_timeout_ms=busy_timeout_ms)
+        self.engine = SqliteEngine(
+            path, busy_timeout_ms=busy_timeout_ms, group_commit_max_writes=group_commit_max_writes
+        )
 
     async def open(self) -> None:
         await self.engine.open()

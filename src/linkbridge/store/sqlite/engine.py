@@ -23,9 +23,6 @@ import structlog
 logger = structlog.get_logger(__name__)
 _T = TypeVar("_T")
 
-MAX_GROUP_WRITES = 256
-"""Most writes grouped into one transaction (one fsync)."""
-
 
 def ts(value: datetime | None) -> str | None:
     """Aware datetime -> sortable UTC text."""
@@ -60,7 +57,12 @@ def migrations() -> list[tuple[int, str]]:
 class SqliteEngine:
     """Owns the two connections and their threads."""
 
-    def __init__(self, path: Path, *, busy_timeout_ms: int) -> None:
+    def __init__(
+        self, path: Path, *, busy_timeout_ms: int, group_commit_max_writes: int = 256
+    ) -> None:
+        if group_commit_max_writes < 1:
+            raise ValueError("sqlite: group_commit_max_writes must be at least 1")
+        self.group_commit_max_writes = group_commit_max_writes
         self.path = path
         self.busy_timeout_ms = busy_timeout_ms
         self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
@@ -133,8 +135,8 @@ class SqliteEngine:
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
         while self._pending:
-            batch = self._pending[:MAX_GROUP_WRITES]
-            del self._pending[:MAX_GROUP_WRITES]
+            batch = self._pending[: self.group_commit_max_writes]
+            del self._pending[: self.group_commit_max_writes]
             try:
                 outcomes = await loop.run_in_executor(
                     self._writer_pool, self._run_group, [fn for fn, _ in batch]
