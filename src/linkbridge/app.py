@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, timedelta
 
 import structlog
 from aiohttp import web
@@ -63,7 +64,9 @@ def make_app(settings: Settings, *, store: Store, fetcher: SafeFetcher, clock: C
         lease_s=max(settings.jobs.lease_s, settings.fetch.timeout_s * 2),
         idle_s=settings.jobs.idle_poll_s,
     )
-    app[keys.HITS] = HitCounter(settings.retire.hit_keys_max, clock)
+    app[keys.HITS] = HitCounter(
+        settings.retire.hit_keys_max, clock, path_max_chars=settings.retire.hit_path_max_chars
+    )
     app[keys.FEED_CACHE] = FeedCache(settings.feeds.cache_entries)
     app[keys.WEBMENTION_REPEATS] = RepeatWindow(settings.webmention.repeat_window_s)
     app[keys.LOGIN_LIMITER] = RateLimiter(settings.admin.login_attempts_per_min)
@@ -125,19 +128,27 @@ async def _worker_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _hits_ctx(app: web.Application) -> AsyncIterator[None]:
     """Flush counted hits in batches, and once more on the way out."""
     hits, store = app[keys.HITS], app[keys.STORE]
-    interval = app[keys.SETTINGS].retire.hit_flush_interval_s
+    retire, clock = app[keys.SETTINGS].retire, app[keys.CLOCK]
+
+    async def flush() -> None:
+        keep_from = (clock.now().astimezone(UTC) - timedelta(days=retire.hit_path_days)).date()
+        hits.other_paths += await store.add_hits(
+            hits.drain(),
+            paths_per_day_max=retire.hit_paths_per_day_max,
+            keep_paths_from_day=keep_from.isoformat(),
+        )
 
     async def flush_forever() -> None:
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(retire.hit_flush_interval_s)
             try:
-                await store.add_hits(hits.drain())
+                await flush()
             except Exception:
                 logger.exception("hits_flush_failed")
 
     async with background.running(flush_forever()):
         yield
-    await store.add_hits(hits.drain())
+    await flush()
 
 
 async def _proxy_ctx(app: web.Application) -> AsyncIterator[None]:

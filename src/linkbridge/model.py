@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -210,6 +211,43 @@ class Hit:
     status: int
     rule: RuleKind
     count: int = 1
+
+
+@dataclass(frozen=True)
+class HitDay:
+    """One UTC day's exact totals for one outcome (status) and rule, kept forever.
+
+    `hits` counts every request; `other_paths` those whose path has no row of its own (past a
+    cap, or too long); `ignored` those for assets and probes, which never get a path row.
+    """
+
+    day: str
+    status: int
+    rule: RuleKind
+    hits: int = 0
+    other_paths: int = 0
+    ignored: int = 0
+
+
+@dataclass(frozen=True)
+class HitBatch:
+    """What one flush adds: per-path counts and the per-day totals they belong to."""
+
+    paths: tuple[Hit, ...] = ()
+    days: tuple[HitDay, ...] = ()
+
+    @classmethod
+    def of(cls, paths: Iterable[Hit]) -> HitBatch:
+        """A batch of path counts only, with the day totals they add up to."""
+        paths = tuple(paths)
+        totals: dict[tuple[str, int, RuleKind], int] = {}
+        for h in paths:
+            key = (h.day, h.status, h.rule)
+            totals[key] = totals.get(key, 0) + h.count
+        return cls(paths, tuple(HitDay(d, s, r, n) for (d, s, r), n in totals.items()))
+
+    def __bool__(self) -> bool:
+        return bool(self.paths or self.days)
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,18 @@ class RetireSettings:
     successor_feed_url: str = setting(
         "", 'Where feeds redirect when feeds_after_shutdown = "redirect".', url=True
     )
-    hit_keys_max: int = setting(10000, "Distinct hit keys kept in memory between flushes.")
+    hit_keys_max: int = setting(
+        10000, 'Distinct hit keys kept in memory between flushes; more go to "other paths".'
+    )
+    hit_path_max_chars: int = setting(
+        512, 'Longest path that gets a hit row of its own; longer ones count in "other paths".'
+    )
+    hit_paths_per_day_max: int = setting(
+        500, "Per-path hit rows kept per UTC day: the most-hit; the rest count in the day total."
+    )
+    hit_path_days: int = setting(
+        60, "Days per-path hit rows are kept (day totals are kept forever)."
+    )
     hit_flush_interval_s: float = setting(10.0, "How often counted hits are flushed, s.")
     log_sample_rate: float = setting(0.01, "Share of redirect requests that get a log line.")
     check_max_redirects: int = setting(2, "Hops check-successors follows per target.")

@@ -152,6 +152,8 @@ def _check(settings: Settings) -> None:
     _check_not_negative(settings)
     if settings.store.group_commit_max_writes < 1:
         raise ConfigError("config: store.group_commit_max_writes: must be at least 1")
+    if settings.retire.hit_path_max_chars < 1:
+        raise ConfigError("config: retire.hit_path_max_chars: must be at least 1")
     blog_paths: set[str] = set()
     for i, blog in enumerate(settings.site.blogs):
         if not (blog.path.startswith("/") and blog.path.endswith("/")) or blog.path == "/":

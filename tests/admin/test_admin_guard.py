@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from linkbridge import keys
-from linkbridge.model import Hit, Mapping, RuleKind
+from linkbridge.model import Hit, HitBatch, Mapping, RuleKind
 from tests.admin.admin_support import Client, enable_admin, held_linkback, login
 
 AdminApp = Callable[..., Awaitable[Client]]
@@ -149,7 +149,9 @@ async def test_every_post_form_carries_the_session_token(
     await store.add_host(
         "spam.example", "block", reason="", actor="t", now=client.app[keys.CLOCK].now()
     )
-    await store.add_hits([Hit("2018-03-01", "/innovation/y", 301, RuleKind.PREFIX, 3)])
+    await store.add_hits(
+        HitBatch.of([Hit("2018-03-01", "/innovation/y", 301, RuleKind.PREFIX, 3)])
+    )
     await client.app[keys.LIVE].refresh()
     seen = 0
     for path in (

@@ -11,7 +11,7 @@ from aiohttp import FormData, web
 from aiohttp.test_utils import TestServer
 
 from linkbridge import keys
-from linkbridge.model import Hit, Mapping, RuleKind
+from linkbridge.model import Hit, HitBatch, Mapping, RuleKind
 from tests.admin.admin_support import Client, login
 
 AdminApp = Callable[..., Awaitable[Client]]
@@ -133,12 +133,12 @@ async def test_unmapped_hits_most_first_and_map_to(admin_app: AdminApp) -> None:
     csrf = await login(client)
     store = client.app[keys.STORE]
     await store.add_hits(
-        [
+        HitBatch.of([
             Hit("2018-03-01", "/innovation/rarely", 301, RuleKind.PREFIX, 2),
             Hit("2018-03-01", "/innovation/often", 301, RuleKind.PREFIX, 40),
             Hit("2018-03-02", "/innovation/often", 301, RuleKind.PREFIX, 5),
             Hit("2018-03-01", "/innovation/om", 301, RuleKind.EXACT, 99),
-        ]
+        ])
     )
     page = await (await client.get("/admin/hits")).text()
     assert page.index("/innovation/often") < page.index("/innovation/rarely")

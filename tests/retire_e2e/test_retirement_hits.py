@@ -87,7 +87,7 @@ async def test_requests_after_the_instant_are_counted_by_day_path_status_rule(
             "/innovation/trasig",
         ],
     )
-    counted = {(h.day, h.path, h.status, h.rule): h.count for h in hits.drain()}
+    counted = {(h.day, h.path, h.status, h.rule): h.count for h in hits.drain().paths}
     assert counted == {
         (DAY, SEED_KEY, 301, RuleKind.PREFIX): 3,
         (DAY, "/innovation/om", 301, RuleKind.EXACT): 1,
@@ -102,7 +102,7 @@ async def test_the_ignore_list_is_skipped(lb_app: AppFactory) -> None:
     hits = client.app[keys.HITS]
     ignored_before = hits.ignored
     await visit(client, IGNORED)
-    assert hits.pending() == 0
+    assert hits.drain().paths == ()
     assert hits.ignored - ignored_before == len(IGNORED)
 
 
@@ -113,12 +113,14 @@ async def test_distinct_keys_are_capped_at_hit_keys_max(lb_app: AppFactory, cap:
     paths = [f"/okand/{i}/" for i in range(cap)]
     await visit(client, paths)  # exactly at the cap: all kept
     assert hits.pending() == cap
-    assert hits.overflow == 0
-    await visit(client, ["/okand/one-too-many/"])  # past it: not stored, only tallied
+    assert hits.other_paths == 0
+    await visit(client, ["/okand/one-too-many/"])  # past it: counted in "other paths"
     assert hits.pending() == cap
-    assert hits.overflow == 1
+    assert hits.other_paths == 1
     await visit(client, paths)  # keys already held still count
-    assert sorted(h.count for h in hits.drain()) == [2] * cap
+    batch = hits.drain()
+    assert sorted(h.count for h in batch.paths) == [2] * cap
+    assert [(d.hits, d.other_paths) for d in batch.days] == [(2 * cap + 1, 1)]
 
 
 async def test_flush_loop_writes_to_the_store_and_hits_cli_lists_unmapped(

@@ -17,6 +17,7 @@ from linkbridge.model import (
     Category,
     Decision,
     Hit,
+    HitBatch,
     LinkbackDraft,
     LinkbackProtocol,
     LinkbackState,
@@ -454,19 +455,19 @@ async def test_mappings_bump_the_version(store: SqliteStore) -> None:
 async def test_add_hits_is_additive_and_top_hits_can_exclude_rules(store: SqliteStore) -> None:
     day1, day2 = "2018-02-01", "2018-02-02"
     await store.add_hits(
-        [
+        HitBatch.of([
             Hit(day1, "/innovation/a", 301, RuleKind.EXACT, 3),
             Hit(day1, "/innovation/b", 301, RuleKind.PREFIX, 2),
-        ]
+        ])
     )
     await store.add_hits(
-        [
+        HitBatch.of([
             Hit(day1, "/innovation/a", 301, RuleKind.EXACT, 1),
             Hit(day2, "/innovation/b", 301, RuleKind.PREFIX, 5),
             Hit(day2, "/x", 410, RuleKind.UNRESOLVED, 1),
-        ]
+        ])
     )
-    await store.add_hits([])
+    await store.add_hits(HitBatch())
     top = await store.top_hits(limit=10)
     assert [(h.path, h.count, h.day) for h in top] == [
         ("/innovation/b", 7, day2),

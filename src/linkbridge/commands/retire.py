@@ -6,6 +6,7 @@ import argparse
 import csv
 import io
 import sys
+from datetime import UTC, timedelta
 
 from linkbridge import __version__
 from linkbridge.cli import instant, make_clock, print_json, read_text, with_store
@@ -48,6 +49,8 @@ def register(
     hits.add_argument("--unmapped", action="store_true", help="only paths with no exact mapping")
     hits.add_argument("--top", type=int, default=50)
     hits.add_argument("--json", action="store_true")
+    hits.add_argument("--days", type=int, default=0, metavar="N",
+                      help="per-day totals of the last N days instead (other paths included)")
     hits.set_defaults(handler=list_hits)
 
     succ = sub.add_parser("check-successors", parents=[common],
@@ -122,6 +125,9 @@ async def redirects_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def list_hits(args: argparse.Namespace, settings: Settings) -> int:
+    if args.days > 0:
+        return await list_hit_days(args, settings)
+
     async def run(store: Store) -> int:
         excluded = [RuleKind.EXACT.value] if args.unmapped else []
         rows = await store.top_hits(limit=args.top, exclude_rules=excluded)
@@ -133,6 +139,31 @@ async def list_hits(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{h.count:>8}  {h.status}  {h.rule.value:<10} {h.path}")
         if not rows:
             print("no hits")
+        days = await store.hit_days()
+        total = sum(d.hits for d in days)
+        other = sum(d.other_paths for d in days)
+        ignored = sum(d.ignored for d in days)
+        print(f"all days: {total} hits; {other} in other paths (no row of their own); "
+              f"{ignored} ignored (assets, probes)")
+        return 0
+
+    return await with_store(settings, run)
+
+
+async def list_hit_days(args: argparse.Namespace, settings: Settings) -> int:
+    """Per-day totals by status and rule: exact, kept forever."""
+    since = (instant(args.at).astimezone(UTC) - timedelta(days=args.days - 1)).date()
+
+    async def run(store: Store) -> int:
+        days = await store.hit_days(since_day=since.isoformat())
+        if args.json:
+            print_json([{"day": d.day, "status": d.status, "rule": d.rule.value, "hits": d.hits,
+                         "other_paths": d.other_paths, "ignored": d.ignored} for d in days])
+            return 0
+        print(f"{'day':<10}  status  {'rule':<10} {'hits':>8} {'other':>8} {'ignored':>8}")
+        for d in days:
+            print(f"{d.day:<10}  {d.status:<6}  {d.rule.value:<10} {d.hits:>8} "
+                  f"{d.other_paths:>8} {d.ignored:>8}")
         return 0
 
     return await with_store(settings, run)

@@ -12,6 +12,8 @@ from linkbridge.model import (
     AdminSession,
     Decision,
     Hit,
+    HitBatch,
+    HitDay,
     Job,
     Linkback,
     LinkbackDraft,
@@ -147,10 +149,30 @@ class Store(Protocol):
 
     async def delete_mapping(self, source: str) -> bool: ...
 
-    async def add_hits(self, hits: Sequence[Hit]) -> None: ...
+    # -- hits (the one rule: exact day totals forever, per-path rows capped and pruned)
+    async def add_hits(
+        self,
+        batch: HitBatch,
+        *,
+        paths_per_day_max: int | None = None,
+        keep_paths_from_day: str | None = None,
+    ) -> int:
+        """Add one flush in one commit, every count by an upsert that ADDS (never sets), so
+        several instances flushing into one store never overwrite each other's counts.
+
+        `batch.days` are added to `hit_days` (day, status, rule: hits, other_paths, ignored).
+        Each path count is added to its (day, path, status, rule) row if the row exists; else,
+        with fewer than `paths_per_day_max` rows that day (None: no cap), a row is inserted;
+        else it replaces the day's least-hit row (lowest count, then greatest path) when its
+        count is higher, and the displaced row's count is added to that row's day totals'
+        `other_paths`; else its own count is. Path rows of days before `keep_paths_from_day`
+        (YYYY-MM-DD) are deleted. Returns the hits moved to `other_paths` by the cap."""
 
     async def top_hits(self, *, limit: int, exclude_rules: Iterable[str] = ()) -> list[Hit]:
         """Most-hit (path, status, rule) over all days, counts summed, most first."""
+
+    async def hit_days(self, *, since_day: str = "") -> list[HitDay]:
+        """Per-day totals from `since_day` (YYYY-MM-DD, inclusive) on, by day, status, rule."""
 
     # -- admin key/values (password hash, secrets)
     async def get_setting(self, key: str) -> str | None: ...

@@ -29,6 +29,12 @@ async def get_readyz(request: web.Request) -> web.Response:
         "shutdown_at": settings.site.shutdown_at.isoformat(),
         "version": __version__,
     }
+    hits = app[keys.HITS]
+    body["hits"] = {  # requests without a path row of their own are counted, never lost
+        "pending_paths": hits.pending(),
+        "other_paths_since_start": hits.other_paths,
+        "ignored_since_start": hits.ignored,
+    }
     if loaded:
         snap = live.snapshot
         body.update(store_version=snap.version, posts=len(snap.registry),

@@ -7,13 +7,14 @@ from pathlib import Path
 
 from linkbridge.store.sqlite.admin import AdminRows
 from linkbridge.store.sqlite.engine import SqliteEngine, bump_version
+from linkbridge.store.sqlite.hits import HitRows
 from linkbridge.store.sqlite.jobs import JobRows
 from linkbridge.store.sqlite.linkbacks import LinkbackRows
 from linkbridge.store.sqlite.lists import ListRows
 from linkbridge.store.sqlite.posts import PostRows
 
 
-class SqliteStore(LinkbackRows, PostRows, JobRows, ListRows, AdminRows):
+class SqliteStore(LinkbackRows, PostRows, JobRows, ListRows, HitRows, AdminRows):
     """Store on one SQLite file; several processes may share it (CLI beside the server)."""
 
     def __init__(

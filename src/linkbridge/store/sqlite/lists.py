@@ -1,17 +1,17 @@
-"""Host lists, redirect mappings, hit counters and admin key/values."""
+"""Host lists, redirect mappings and admin key/values."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
-from linkbridge.model import Hit, Mapping, RuleKind
+from linkbridge.model import Mapping
 from linkbridge.store.sqlite.engine import SqliteEngine, bump_version, ts
 
 
 class ListRows:
-    """Store methods for lists, mappings, hits and settings (mixed into SqliteStore)."""
+    """Store methods for lists, mappings and settings (mixed into SqliteStore)."""
 
     engine: SqliteEngine
 
@@ -78,35 +78,6 @@ class ListRows:
             return cur.rowcount > 0
 
         return await self.engine.write(tx)
-
-    async def add_hits(self, hits: Sequence[Hit]) -> None:
-        if not hits:
-            return
-        await self.engine.write(
-            lambda conn: conn.executemany(
-                "INSERT INTO hits (day, path, status, rule, count) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (day, path, status, rule) DO UPDATE SET"
-                " count = count + excluded.count",
-                [(h.day, h.path, h.status, h.rule.value, h.count) for h in hits],
-            )
-        )
-
-    async def top_hits(self, *, limit: int, exclude_rules: Iterable[str] = ()) -> list[Hit]:
-        excluded = list(exclude_rules)
-        where = f"WHERE rule NOT IN ({', '.join('?' for _ in excluded)})" if excluded else ""
-
-        def q(conn: sqlite3.Connection) -> list[Hit]:
-            rows = conn.execute(
-                f"SELECT MAX(day) AS day, path, status, rule, SUM(count) AS total FROM hits"
-                f" {where} GROUP BY path, status, rule ORDER BY total DESC, path LIMIT ?",
-                (*excluded, limit),
-            )
-            return [
-                Hit(r["day"], r["path"], r["status"], RuleKind(r["rule"]), r["total"])
-                for r in rows
-            ]
-
-        return await self.engine.read(q)
 
     async def get_setting(self, key: str) -> str | None:
         def q(conn: sqlite3.Connection) -> str | None:
