@@ -13,7 +13,7 @@ from linkbridge import background, keys
 from linkbridge.clock import Clock
 from linkbridge.feeds.serve import FeedCache
 from linkbridge.intake import VERIFY_JOB, Intake
-from linkbridge.jobs import JobWorker
+from linkbridge.jobs import JobWorker, fair_share
 from linkbridge.live import LiveState
 from linkbridge.model import Job
 from linkbridge.moderation.webhook import WEBHOOK_JOB, WebhookNotifier, WebhookSender
@@ -58,11 +58,14 @@ def make_app(settings: Settings, *, store: Store, fetcher: SafeFetcher, clock: C
     app[keys.LIVE] = live
     app[keys.INTAKE] = intake
     app[keys.WEBHOOKS] = webhooks
+    share = fair_share(settings.jobs.workers, settings.jobs.max_share)
     app[keys.WORKER] = JobWorker(
         store, clock, {VERIFY_JOB: run_verify, WEBHOOK_JOB: webhooks.run_job},
         concurrency=settings.jobs.workers,
         lease_s=max(settings.jobs.lease_s, settings.fetch.timeout_s * 2),
         idle_s=settings.jobs.idle_poll_s,
+        max_per_host=min(settings.fetch.per_host_concurrency, share),
+        max_per_sender=share,
     )
     app[keys.HITS] = HitCounter(
         settings.retire.hit_keys_max, clock, path_max_chars=settings.retire.hit_path_max_chars

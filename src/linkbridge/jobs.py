@@ -20,8 +20,19 @@ JobHandler = Callable[[Job], Awaitable[None]]
 """Runs one job; it completes or reschedules the job itself. An exception retries it."""
 
 
+def fair_share(workers: int, share: float) -> int:
+    """Running jobs one source host or sender may hold: `share` of `workers`, at least one."""
+    return max(1, int(workers * share))
+
+
 class JobWorker:
-    """Runs up to `concurrency` jobs at once; idles `idle_s` when nothing is due."""
+    """Runs up to `concurrency` jobs at once; idles `idle_s` when nothing is due.
+
+    Verification is I/O: the bound on fetches is the fetcher's (global and per host), so
+    `concurrency` can be large. A source host holds at most `max_per_host` of the running jobs
+    and a sender (address or IPv6 /64) at most `max_per_sender`; the rest of a flood waits in
+    the store while others' jobs run (0: no cap).
+    """
 
     def __init__(
         self,
@@ -33,6 +44,8 @@ class JobWorker:
         lease_s: float = 60.0,
         idle_s: float = 0.5,
         error_backoff_s: float = 30.0,
+        max_per_host: int = 0,
+        max_per_sender: int = 0,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -41,6 +54,8 @@ class JobWorker:
         self.lease_s = lease_s
         self.idle_s = idle_s
         self.error_backoff_s = error_backoff_s
+        self.max_per_host = max_per_host
+        self.max_per_sender = max_per_sender
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -49,11 +64,19 @@ class JobWorker:
 
     async def run_once(self) -> bool:
         """Claim and run one due job; False when none was due (tests and the CLI use this)."""
-        job = await self.store.claim_job(self.clock.now(), self.lease_s)
+        job = await self._claim()
         if job is None:
             return False
         await self._run(job)
         return True
+
+    async def _claim(self) -> Job | None:
+        return await self.store.claim_job(
+            self.clock.now(),
+            self.lease_s,
+            max_per_host=self.max_per_host,
+            max_per_sender=self.max_per_sender,
+        )
 
     async def _run(self, job: Job) -> None:
         handler = self.handlers.get(job.kind)
@@ -83,7 +106,7 @@ class JobWorker:
             while True:
                 await slots.acquire()
                 try:
-                    job = await self.store.claim_job(self.clock.now(), self.lease_s)
+                    job = await self._claim()
                 except Exception:
                     logger.exception("job_claim_failed")
                     job = None

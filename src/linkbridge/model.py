@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -261,6 +262,27 @@ class Job:
     run_after: datetime
     lease_until: datetime | None = None
     last_error: str = ""
+    source_host: str = ""
+    """The source host a verification fetches ("" for other kinds): fair-share key."""
+    sender: str = ""
+    """The sender's address group (see `sender_group`; "" when unknown): fair-share key."""
+
+
+def sender_group(ip: str) -> str:
+    """The address a sender is counted under: an IPv4 address, or an IPv6 address's /64.
+
+    One IPv6 host usually holds a whole /64, so fairness per exact address would be no limit.
+    Anything that is not an address yields "" (no fair-share key).
+    """
+    try:
+        addr = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return ""
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
+        return str(ipaddress.IPv6Network((addr, 64), strict=False))
+    return str(addr)
 
 
 @dataclass(frozen=True)

@@ -155,14 +155,23 @@ class FetchSettings:
     retry_base_s: float = setting(30.0, "First retry delay; doubles each attempt, s.")
     per_host_concurrency: int = setting(2, "Concurrent fetches to one source host.")
     per_host_rate_per_min: int = setting(30, "Fetches started per source host per minute.")
-    global_concurrency: int = setting(20, "Concurrent source fetches in all.")
+    global_concurrency: int = setting(48, "Concurrent source fetches in all.")
+    min_bytes_per_s: int = setting(
+        1024, "A source slower than this after rate_grace_s is abandoned (retried), bytes/s."
+    )
+    rate_grace_s: float = setting(
+        3.0, "Time a source has for its response headers before min_bytes_per_s applies, s."
+    )
     user_agent_contact: str = setting("", "Extra text for the User-Agent (a contact URL).")
 
 
 @dataclass(frozen=True, kw_only=True)
 class JobsSettings:
     workers: int = setting(
-        4, "Jobs this instance runs at once; 0: it runs none (another instance does)."
+        32, "Jobs this instance runs at once (each mostly waits on a fetch); 0: it runs none."
+    )
+    max_share: float = setting(
+        0.25, "Share of the running jobs one source host or sender (IPv6: its /64) may hold."
     )
     lease_s: float = setting(60.0, "How long a claimed job stays reserved for its worker, s.")
     idle_poll_s: float = setting(0.5, "How often an idle worker looks for due jobs, s.")

@@ -169,6 +169,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("config: retire.log_sample_rate: expected a share between 0 and 1")
     if not 0.0 <= settings.feeds.log_sample_rate <= 1.0:
         raise ConfigError("config: feeds.log_sample_rate: expected a share between 0 and 1")
+    if not 0.0 < settings.jobs.max_share <= 1.0:
+        raise ConfigError("config: jobs.max_share: expected a share above 0, at most 1")
     for i, cidr in enumerate(settings.fetch.allow_networks):
         _check_network(cidr, f"fetch.allow_networks[{i}]")
     for i, cidr in enumerate(settings.server.trusted_proxies):

@@ -63,3 +63,25 @@ async def wait_for_flag(flag: asyncio.Event, what: str) -> None:
         await asyncio.wait_for(flag.wait(), 30)
     except TimeoutError:
         raise AssertionError(f"never happened: {what}") from None
+
+
+class LoopbackResolver(AbstractResolver):
+    """Every name under `suffix` is 127.0.0.1: many source hosts, one loopback server."""
+
+    def __init__(self, suffix: str = ".test") -> None:
+        self.suffix = suffix
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        if not host.endswith(self.suffix):
+            raise OSError(socket.EAI_NONAME, f"no such test host: {host}")
+        return [
+            ResolveResult(
+                hostname=host, host="127.0.0.1", port=port, family=socket.AF_INET, proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+        ]
+
+    async def close(self) -> None:
+        pass

@@ -123,9 +123,22 @@ class Store(Protocol):
         run_after: datetime,
         *,
         dedupe_key: str | None = None,
-    ) -> int: ...
+        source_host: str = "",
+        sender: str = "",
+    ) -> int:
+        """Queue a job; `source_host` and `sender` (a `model.sender_group`) are its fair-share
+        keys. A job with the same `dedupe_key` is reset to fresh instead of duplicated."""
 
-    async def claim_job(self, now: datetime, lease_s: float) -> Job | None: ...
+    async def claim_job(
+        self, now: datetime, lease_s: float, *, max_per_host: int = 0, max_per_sender: int = 0
+    ) -> Job | None:
+        """Lease the first due, unleased job and count an attempt, or None.
+
+        Order: fresh jobs (never claimed) before retries, then by `run_after`, then by id.
+        Fair share: a job is skipped while `max_per_host` jobs with its non-empty source host,
+        or `max_per_sender` jobs with its non-empty sender, hold an unexpired lease (0: no cap).
+        record_linkback's verification job carries the draft's host and sender group.
+        """
 
     async def complete_job(self, job_id: int) -> None: ...
 

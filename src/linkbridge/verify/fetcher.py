@@ -7,7 +7,7 @@ import ipaddress
 import re
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -249,26 +249,27 @@ class SafeFetcher:
             )
         session = self._client()
         try:
-            async with (
-                self._limits.slot(host),
-                self._global,
-                session.get(url, headers=headers, allow_redirects=False) as resp,
-            ):
-                location = resp.headers.get("Location")
-                if resp.status in REDIRECT_STATUSES and location is not None:
-                    return location
-                body, truncated = await _read_capped(resp, max_bytes)
-                return FetchResult(
-                    url=str(url),
-                    final_url=str(resp.url),
-                    status=resp.status,
-                    headers=CIMultiDictProxy(CIMultiDict(resp.headers)),
-                    body=body,
-                    truncated=truncated,
-                    charset=resp.charset,
-                    content_type=resp.content_type,
-                    redirects=0,
+            async with self._limits.slot(host), self._global:
+                pace = _Pace(self.settings.min_bytes_per_s, self.settings.rate_grace_s)
+                resp = await pace.headers(
+                    session.get(url, headers=headers, allow_redirects=False)
                 )
+                async with resp:
+                    location = resp.headers.get("Location")
+                    if resp.status in REDIRECT_STATUSES and location is not None:
+                        return location
+                    body, truncated = await _read_capped(resp, max_bytes, pace)
+                    return FetchResult(
+                        url=str(url),
+                        final_url=str(resp.url),
+                        status=resp.status,
+                        headers=CIMultiDictProxy(CIMultiDict(resp.headers)),
+                        body=body,
+                        truncated=truncated,
+                        charset=resp.charset,
+                        content_type=resp.content_type,
+                        redirects=0,
+                    )
         except TimeoutError:
             raise
         except AddressRefusedError as exc:
@@ -302,11 +303,59 @@ class SafeFetcher:
         await self._resolver.close()
 
 
-async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int) -> tuple[bytes, bool]:
+class _Pace:
+    """The slowest a source may be: headers within `grace_s`, then `min_bytes_per_s` on average.
+
+    By `t` seconds after the request, at least `min_bytes_per_s * (t - grace_s)` body bytes
+    must have arrived; a source that trickles (slowloris in reverse) is cut off instead of
+    holding a fetch slot for the whole fetch.timeout_s. `min_bytes_per_s` 0 turns it off.
+    """
+
+    def __init__(self, min_bytes_per_s: int, grace_s: float) -> None:
+        self.rate = min_bytes_per_s
+        self.grace_s = grace_s
+        self.started = asyncio.get_running_loop().time()
+
+    def _slow(self) -> SourceUnreachableError:
+        return SourceUnreachableError(
+            f"fetcher: source slower than {self.rate} bytes/s after {self.grace_s:g} s"
+        )
+
+    async def headers(
+        self, request: Awaitable[aiohttp.ClientResponse]
+    ) -> aiohttp.ClientResponse:
+        """Await the response headers within the grace time."""
+        if self.rate <= 0:
+            return await request
+        try:
+            async with asyncio.timeout(self.grace_s) as cm:
+                return await request
+        except TimeoutError:
+            if cm.expired():
+                raise self._slow() from None
+            raise
+
+    async def read(self, content: aiohttp.StreamReader, size: int, have: int) -> bytes:
+        """Read up to `size` bytes, given `have` so far, before the pace falls behind."""
+        if self.rate <= 0:
+            return await content.read(size)
+        due = self.started + self.grace_s + (have + 1) / self.rate
+        try:
+            async with asyncio.timeout_at(due) as cm:
+                return await content.read(size)
+        except TimeoutError:
+            if cm.expired():
+                raise self._slow() from None
+            raise
+
+
+async def _read_capped(
+    resp: aiohttp.ClientResponse, max_bytes: int, pace: _Pace
+) -> tuple[bytes, bool]:
     """Read decompressed bytes up to `max_bytes`, never past; cut the connection if more."""
     buf = bytearray()
     while len(buf) < max_bytes:
-        chunk = await resp.content.read(min(READ_CHUNK_BYTES, max_bytes - len(buf)))
+        chunk = await pace.read(resp.content, min(READ_CHUNK_BYTES, max_bytes - len(buf)), len(buf))
         if not chunk:
             return bytes(buf), False
         buf += chunk

@@ -11,6 +11,21 @@ from linkbridge.model import Job
 from linkbridge.store.sqlite.engine import SqliteEngine, dt, dt_required, ts
 from linkbridge.store.sqlite.linkbacks import _enqueue
 
+_CLAIM = """
+SELECT * FROM jobs AS j
+WHERE j.run_after <= :now AND (j.lease_until IS NULL OR j.lease_until <= :now)
+  AND (:per_host <= 0 OR j.source_host = '' OR (
+        SELECT COUNT(*) FROM jobs AS l
+        WHERE l.source_host = j.source_host AND l.lease_until > :now) < :per_host)
+  AND (:per_sender <= 0 OR j.sender = '' OR (
+        SELECT COUNT(*) FROM jobs AS l
+        WHERE l.sender = j.sender AND l.lease_until > :now) < :per_sender)
+ORDER BY j.attempts > 0, j.run_after, j.id
+LIMIT 1
+"""
+"""The first due, unleased job whose host and sender are under their share of leased jobs;
+fresh jobs (never claimed) before retries, then by due time."""
+
 
 class JobRows:
     """Store methods for jobs (mixed into SqliteStore)."""
@@ -24,18 +39,23 @@ class JobRows:
         run_after: datetime,
         *,
         dedupe_key: str | None = None,
+        source_host: str = "",
+        sender: str = "",
     ) -> int:
         return await self.engine.write(
-            lambda conn: _enqueue(conn, kind, payload, run_after, dedupe_key, run_after)
+            lambda conn: _enqueue(
+                conn, kind, payload, run_after, dedupe_key, run_after,
+                source_host=source_host, sender=sender,
+            )
         )
 
-    async def claim_job(self, now: datetime, lease_s: float) -> Job | None:
+    async def claim_job(
+        self, now: datetime, lease_s: float, *, max_per_host: int = 0, max_per_sender: int = 0
+    ) -> Job | None:
         def tx(conn: sqlite3.Connection) -> Job | None:
-            row = conn.execute(
-                "SELECT * FROM jobs WHERE run_after <= ? AND (lease_until IS NULL"
-                " OR lease_until <= ?) ORDER BY run_after, id LIMIT 1",
-                (ts(now), ts(now)),
-            ).fetchone()
+            row = conn.execute(_CLAIM, {
+                "now": ts(now), "per_host": max_per_host, "per_sender": max_per_sender,
+            }).fetchone()
             if row is None:
                 return None
             lease = now + timedelta(seconds=lease_s)
@@ -51,6 +71,8 @@ class JobRows:
                 run_after=dt_required(row["run_after"]),
                 lease_until=lease,
                 last_error=row["last_error"],
+                source_host=row["source_host"],
+                sender=row["sender"],
             )
 
         return await self.engine.write(tx)

@@ -20,6 +20,7 @@ from linkbridge.model import (
     RecordResult,
     SourceDetails,
     can_transition,
+    sender_group,
 )
 from linkbridge.store.sqlite.engine import SqliteEngine, bump_version, dt, dt_required, ts
 
@@ -127,12 +128,15 @@ def insert_draft(conn: sqlite3.Connection, draft: LinkbackDraft, now: datetime) 
 
 
 def _enqueue(conn: sqlite3.Connection, kind: str, payload: dict[str, Any], run_after: datetime,
-             dedupe_key: str | None, now: datetime) -> int:
+             dedupe_key: str | None, now: datetime, *, source_host: str = "",
+             sender: str = "") -> int:
     cur = conn.execute(
-        "INSERT INTO jobs (kind, payload, dedupe_key, run_after, created_at) VALUES (?, ?, ?, ?, ?)"
+        "INSERT INTO jobs (kind, payload, dedupe_key, run_after, created_at, source_host, sender)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (dedupe_key) DO UPDATE SET run_after = excluded.run_after,"
-        " lease_until = NULL, attempts = 0 RETURNING id",
-        (kind, json.dumps(payload), dedupe_key, ts(run_after), ts(now)),
+        " lease_until = NULL, attempts = 0, source_host = excluded.source_host,"
+        " sender = excluded.sender RETURNING id",
+        (kind, json.dumps(payload), dedupe_key, ts(run_after), ts(now), source_host, sender),
     )
     return int(cur.fetchone()[0])
 
@@ -193,7 +197,8 @@ class LinkbackRows:
             if job_kind is not None:
                 job_id = _enqueue(
                     conn, job_kind, {"linkback_id": lb.id}, job_run_after or now,
-                    f"verify:{lb.id}", now,
+                    f"verify:{lb.id}", now, source_host=draft.source_host,
+                    sender=sender_group(draft.client_ip),
                 )
             return RecordResult(lb, created=created, duplicate=False, job_id=job_id)
 
