@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from linkbridge.admin.passwords import AdminGate
 from linkbridge.clock import Clock
 from linkbridge.feeds.serve import FeedCache
 from linkbridge.intake import Intake
@@ -12,6 +11,7 @@ from linkbridge.jobs import JobWorker
 from linkbridge.live import LiveState
 from linkbridge.model import AdminSession
 from linkbridge.moderation.webhook import WebhookSender
+from linkbridge.passwords import AdminGate
 from linkbridge.ratelimit import RateLimiter, RepeatWindow
 from linkbridge.retire.hits import HitCounter
 from linkbridge.retire.proxy import OriginProxy

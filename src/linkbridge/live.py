@@ -30,20 +30,13 @@ class Snapshot:
     lists: HostLists
 
 
-def make_canonicaliser(settings: Settings) -> Canonicaliser:
-    """The site's canonicaliser from its settings."""
-    return Canonicaliser.for_site(
-        settings.site.public_base_url, settings.site.hosts, settings.site.significant_query_params
-    )
-
-
 class LiveState:
     """Holds the current Snapshot; `refresh` rebuilds it when the store's version changed."""
 
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
-        self.canonicaliser = make_canonicaliser(settings)
+        self.canonicaliser = Canonicaliser.for_settings(settings.site)
         self._snapshot: Snapshot | None = None
         self._lock = asyncio.Lock()
 

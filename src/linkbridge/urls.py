@@ -15,6 +15,7 @@ from functools import lru_cache
 from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit
 
 from linkbridge.errors import UndecodableURL
+from linkbridge.settings import SiteSettings
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 TRACKING_PREFIXES = ("utm_",)
@@ -85,6 +86,11 @@ class Canonicaliser:
         for alias in aliases:
             hosts.append(urlsplit(alias).hostname or "" if "//" in alias else alias)
         return cls(hosts, significant)
+
+    @classmethod
+    def for_settings(cls, site: SiteSettings) -> Canonicaliser:
+        """The site's canonicaliser from its `[site]` settings."""
+        return cls.for_site(site.public_base_url, site.hosts, site.significant_query_params)
 
     def split(self, url: str, *, keep_all_params: bool = False) -> SplitURL:
         """Take `url` (absolute or a path) apart into canonical pieces."""

@@ -12,8 +12,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from linkbridge import keys
-from linkbridge.admin.passwords import hash_password
 from linkbridge.model import Linkback, LinkbackDraft, LinkbackProtocol, LinkbackState
+from linkbridge.passwords import hash_password
 
 USER = "moderator"
 PASSWORD = "correct horse battery staple"

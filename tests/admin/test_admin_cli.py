@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from linkbridge.admin.passwords import verify_password
+from linkbridge.passwords import verify_password
 from linkbridge.settings_loader import DEFAULT_CONFIG
 from linkbridge.store import open_store
 

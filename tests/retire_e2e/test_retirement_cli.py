@@ -14,10 +14,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from linkbridge import keys
 from linkbridge.cli import main
-from linkbridge.live import make_canonicaliser
 from linkbridge.retire.explain import explain_url
 from linkbridge.retire.table import RedirectTable
 from linkbridge.settings_loader import DEFAULT_CONFIG
+from linkbridge.urls import Canonicaliser
 from tests.retire_e2e.retire_e2e_support import (
     AFTER,
     INSTANT,
@@ -289,7 +289,7 @@ async def test_check_successors_reports_the_404_and_exits_1(
     port = successor.port
     assert port is not None
     settings = load_test_settings(tmp_path, loopback_overlay(port), ports=(port,))
-    table = RedirectTable.build(settings, make_canonicaliser(settings))
+    table = RedirectTable.build(settings, Canonicaliser.for_settings(settings.site))
     assert all(t.startswith("http://127.0.0.1:") for t in table.targets())  # loopback only
     cfg = config_args(tmp_path)
     capsys.readouterr()

@@ -14,10 +14,10 @@ from aiohttp import web
 
 from linkbridge import keys
 from linkbridge.admin.page import harden, not_found, render
-from linkbridge.admin.passwords import verify_password
 from linkbridge.errors import LinkbridgeError
 from linkbridge.model import AdminSession
-from linkbridge.web.middleware import wants_json
+from linkbridge.negotiate import wants_json
+from linkbridge.passwords import verify_password
 
 logger = structlog.get_logger(__name__)
 
@@ -97,7 +97,7 @@ def protect(handler: Handler) -> Handler:
             return not_found()
         session = await current_session(request)
         if session is None:
-            if wants_json(request):
+            if wants_json(request.headers.get("Accept")):
                 return harden(
                     web.json_response(
                         {"error": "login_required", "message": "log in at /admin/login"}, status=403

@@ -7,7 +7,7 @@ from aiohttp import web
 from linkbridge import keys
 from linkbridge.admin import auth, redirects, tools, views
 from linkbridge.admin.page import not_found, setup_templates
-from linkbridge.admin.passwords import AdminGate
+from linkbridge.passwords import AdminGate
 
 ID = r"{id:\d{1,18}}"
 

@@ -7,13 +7,13 @@ import getpass
 import re
 import sys
 
-from linkbridge.admin.passwords import (
+from linkbridge.commands.context import with_store
+from linkbridge.passwords import (
     DEFAULT_USER,
     WeakPassword,
     check_password_policy,
     hash_password,
 )
-from linkbridge.cli import with_store
 from linkbridge.settings import Settings
 from linkbridge.store import Store
 

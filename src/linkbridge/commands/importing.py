@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from linkbridge.cli import make_clock, with_store
+from linkbridge.commands.context import make_clock, with_store
 from linkbridge.posts.importer import import_wxr
 from linkbridge.settings import Settings
 from linkbridge.store import Store

@@ -6,7 +6,7 @@ import argparse
 import getpass
 from dataclasses import asdict
 
-from linkbridge.cli import make_clock, print_json, with_store
+from linkbridge.commands.context import make_clock, print_json, with_store
 from linkbridge.model import LinkbackState
 from linkbridge.moderation.rules import registrable_domain
 from linkbridge.settings import Settings

@@ -9,9 +9,8 @@ import sys
 from datetime import UTC, timedelta
 
 from linkbridge import __version__
-from linkbridge.cli import instant, make_clock, print_json, read_text, with_store
+from linkbridge.commands.context import instant, make_clock, print_json, read_text, with_store
 from linkbridge.errors import RejectedImport
-from linkbridge.live import make_canonicaliser
 from linkbridge.model import RuleKind
 from linkbridge.retire.csvio import export_mappings_csv, parse_mappings_csv
 from linkbridge.retire.explain import explain_url
@@ -19,6 +18,7 @@ from linkbridge.retire.successors import check_successors
 from linkbridge.retire.table import BadRuleError, canonical_source
 from linkbridge.settings import Settings
 from linkbridge.store import Store
+from linkbridge.urls import Canonicaliser
 from linkbridge.verify import SafeFetcher
 
 
@@ -61,10 +61,10 @@ def register(
 
 async def redirects_check(args: argparse.Namespace, settings: Settings) -> int:
     now = instant(args.at)
+    canon = Canonicaliser.for_settings(settings.site)
 
     async def run(store: Store) -> int:
-        result = explain_url(settings, make_canonicaliser(settings), await store.list_mappings(),
-                             args.url, now)
+        result = explain_url(settings, canon, await store.list_mappings(), args.url, now)
         if args.json:
             print_json(result)
         else:
@@ -77,7 +77,8 @@ async def redirects_check(args: argparse.Namespace, settings: Settings) -> int:
 
 async def redirects_import(args: argparse.Namespace, settings: Settings) -> int:
     now = make_clock(args.at).now()
-    mappings = parse_mappings_csv(read_text(args.file), settings, make_canonicaliser(settings))
+    canon = Canonicaliser.for_settings(settings.site)
+    mappings = parse_mappings_csv(read_text(args.file), settings, canon)
 
     async def run(store: Store) -> int:
         await store.put_mappings(mappings, now)
@@ -91,7 +92,8 @@ async def redirects_map(args: argparse.Namespace, settings: Settings) -> int:
     """One row, checked exactly as a CSV import row is."""
     row = io.StringIO()
     csv.writer(row).writerow([args.old, args.new])
-    (mapping,) = parse_mappings_csv(row.getvalue(), settings, make_canonicaliser(settings))
+    canon = Canonicaliser.for_settings(settings.site)
+    (mapping,) = parse_mappings_csv(row.getvalue(), settings, canon)
     now = make_clock(args.at).now()
 
     async def run(store: Store) -> int:
@@ -104,7 +106,7 @@ async def redirects_map(args: argparse.Namespace, settings: Settings) -> int:
 
 async def redirects_unmap(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        source = canonical_source(args.old, make_canonicaliser(settings))
+        source = canonical_source(args.old, Canonicaliser.for_settings(settings.site))
     except BadRuleError as exc:
         raise RejectedImport(f"redirects: {exc}") from None
 

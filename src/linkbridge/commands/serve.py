@@ -11,7 +11,7 @@ from aiohttp import web
 
 from linkbridge import __version__
 from linkbridge.app import make_app
-from linkbridge.cli import make_clock
+from linkbridge.commands.context import make_clock
 from linkbridge.settings import Settings
 from linkbridge.store import open_configured_store
 from linkbridge.verify import SafeFetcher

@@ -10,11 +10,11 @@ from pathlib import Path
 import structlog
 
 from linkbridge.errors import LinkbridgeError, RejectedImport
-from linkbridge.live import make_canonicaliser
 from linkbridge.model import LinkbackDraft
 from linkbridge.posts.wxr import WxrExport, parse_wxr
 from linkbridge.settings import Settings
 from linkbridge.store import Store
+from linkbridge.urls import Canonicaliser
 
 logger = structlog.get_logger(__name__)
 
@@ -31,7 +31,7 @@ class ImportReport:
 
 def linkback_drafts(settings: Settings, export: WxrExport) -> list[LinkbackDraft]:
     """The export's pingback/trackback comments as linkback drafts."""
-    canon = make_canonicaliser(settings)
+    canon = Canonicaliser.for_settings(settings.site)
     drafts = []
     for item in export.linkbacks:
         try:

@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from linkbridge.errors import LinkbridgeError
-from linkbridge.live import make_canonicaliser
 from linkbridge.model import Mapping, SuccessorCheck
 from linkbridge.retire.table import RedirectTable
 from linkbridge.settings import Settings
+from linkbridge.urls import Canonicaliser
 from linkbridge.verify import SafeFetcher
 
 __all__ = ["SuccessorCheck", "check_successors"]
@@ -19,7 +19,7 @@ async def check_successors(
     settings: Settings, mappings: Iterable[Mapping], fetcher: SafeFetcher, now: datetime
 ) -> list[SuccessorCheck]:
     """Each distinct Location of the redirect table, fetched with `retire.check_max_redirects`."""
-    table = RedirectTable.build(settings, make_canonicaliser(settings), mappings)
+    table = RedirectTable.build(settings, Canonicaliser.for_settings(settings.site), mappings)
     results = []
     for url in table.targets():
         try:

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from linkbridge import keys
 from linkbridge.errors import LinkbridgeError
+from linkbridge.negotiate import wants_json
 
 logger = structlog.get_logger("linkbridge.request")
 
@@ -39,15 +40,9 @@ def client_ip(peer: str, forwarded_for: str | None, trusted: Iterable[Network]) 
     return last
 
 
-def wants_json(request: web.Request) -> bool:
-    """True when the client asked for JSON first."""
-    accept = request.headers.get("Accept", "")
-    return "application/json" in accept and "text/html" not in accept.split(",")[0]
-
-
 def error_response(request: web.Request, status: int, reason: str, message: str) -> web.Response:
     """Plain text, or JSON when asked."""
-    if wants_json(request):
+    if wants_json(request.headers.get("Accept")):
         return web.json_response({"error": reason, "message": message}, status=status)
     return web.Response(status=status, text=f"{message}\n", content_type="text/plain")
 
