@@ -22,7 +22,6 @@ from linkbridge.feeds import (
     build_comments_feed,
     build_posts_feed,
     context_for,
-    plain_text,
 )
 from linkbridge.model import Linkback, LinkbackState, Post
 from linkbridge.settings_loader import load_settings
@@ -336,21 +335,6 @@ def test_script_in_a_source_title_comes_out_inert(
         assert "<script" not in low
         assert "onerror" not in low
         assert "javascript:" not in low
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("Plain", "Plain"),
-        ("a < b & c", "a < b & c"),
-        ("<b>bold</b>  and\n\tspaced", "bold and spaced"),
-        ("<script>x</script>after", "after"),
-        ("&lt;script&gt;x", ""),  # an unclosed script swallows the rest
-        ("", ""),
-    ],
-)
-def test_plain_text(raw: str, expected: str) -> None:
-    assert plain_text(raw) == expected
 
 
 def test_context_from_settings_uses_the_configured_base() -> None:

@@ -13,7 +13,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from linkbridge.receive.text import xml_safe
 from linkbridge.receive.trackback_wire import (
     TrackbackError,
     TrackbackPing,
@@ -28,6 +27,7 @@ from linkbridge.receive.xmlrpc import (
     render_fault,
     render_response,
 )
+from linkbridge.text import xml_safe
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

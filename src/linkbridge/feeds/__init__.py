@@ -1,6 +1,6 @@
 """Feeds: the feed grammar, feedgen builders, and the version-keyed cache with conditional GET."""
 
-from linkbridge.feeds.build import BuiltFeed, build_comments_feed, build_posts_feed, plain_text
+from linkbridge.feeds.build import BuiltFeed, build_comments_feed, build_posts_feed
 from linkbridge.feeds.context import Farewell, FeedContext, context_for, farewell_from
 from linkbridge.feeds.grammar import (
     FeedFormat,
@@ -35,5 +35,4 @@ __all__ = [
     "feed_path",
     "nearest_known",
     "parse_feed_path",
-    "plain_text",
 ]

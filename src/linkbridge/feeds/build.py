@@ -8,15 +8,15 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import quote, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
-import nh3
 import structlog
 from feedgen.feed import FeedGenerator
 
 from linkbridge.feeds.context import Farewell, FeedContext
 from linkbridge.feeds.grammar import FeedFormat
 from linkbridge.model import Linkback, LinkbackState, Post, PostKey
+from linkbridge.text import html_text, plain
 
 logger = structlog.get_logger(__name__)
 
@@ -26,13 +26,9 @@ PLAUSIBLE = datetime(1990, 1, 1, tzinfo=UTC)
 """No date in a feed is earlier: validators and readers take older ones for a broken clock."""
 GENERATOR = "linkbridge"
 FAREWELL_FRAGMENT = "linkbridge-farewell"
-_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
-_TEXT_PASSES = 4
-"""Each pass peels one layer of escaping; past this the text is hostile and loses <, >."""
 _URI_CHARS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9;/?:@&=+$.\-_!~*'()%,#]*")
 """A URL made only of the characters RFC 2396 allows (feed validators check exactly these)."""
 _URI_SAFE = ";/?:@&=+$,!~*'()%"
-_URL_ATTRIBUTES = frozenset({"href", "src", "cite", "longdesc"})
 
 
 @dataclass(frozen=True)
@@ -61,33 +57,6 @@ class _Item:
 
 
 # ---------------------------------------------------------------- text
-
-
-def plain_text(text: str) -> str:
-    """Remote or stored text as one line of plain text: tags dropped, entities decoded."""
-    text = _XML_UNSAFE.sub("", text)
-    for _ in range(_TEXT_PASSES):
-        cleaned = _XML_UNSAFE.sub("", html.unescape(nh3.clean(text, tags=set())))
-        if cleaned == text:
-            break
-        text = cleaned
-    else:
-        text = text.replace("<", "").replace(">", "")
-    return " ".join(text.split())
-
-
-def safe_html(fragment: str, base_url: str = "") -> str:
-    """Remote HTML through nh3's allowlist; relative URLs resolved against `base_url`."""
-
-    def absolute(_tag: str, attribute: str, value: str) -> str | None:
-        if attribute not in _URL_ATTRIBUTES or not base_url:
-            return value
-        try:
-            return _uri(urljoin(base_url, value))
-        except ValueError:  # an unparsable URL: the attribute goes
-            return None
-
-    return nh3.clean(_XML_UNSAFE.sub("", fragment), attribute_filter=absolute)
 
 
 def _uri(url: str) -> str:
@@ -147,18 +116,18 @@ def _post_item(post: Post, ctx: FeedContext) -> _Item:
     return _Item(
         guid=guid,
         atom_id=guid,
-        title=plain_text(post.title) or f"#{post.post_id}",
+        title=plain(post.title) or f"#{post.post_id}",
         link=_web_url(post.permalink, ctx.html_url),
         published=published,
         updated=updated,
-        creator=plain_text(post.author_name or post.author),
-        summary=plain_text(post.excerpt),
+        creator=plain(post.author_name or post.author),
+        summary=plain(post.excerpt),
     )
 
 
 def _linkback_item(linkback: Linkback, post: Post, ctx: FeedContext, *, per_post: bool) -> _Item:
-    name = plain_text(linkback.display_name) or plain_text(linkback.source_host)
-    post_title = plain_text(post.title) or f"#{post.post_id}"
+    name = plain(linkback.display_name) or plain(linkback.source_host)
+    post_title = plain(post.title) or f"#{post.post_id}"
     title = f"By: {name}" if per_post else f"Comment on {post_title} by {name}"
     published = _utc(linkback.created_at)
     verified = _utc(linkback.verified_at) if linkback.verified_at else published
@@ -171,9 +140,9 @@ def _linkback_item(linkback: Linkback, post: Post, ctx: FeedContext, *, per_post
         link=link,
         published=published,
         updated=max(published, verified),  # a re-send re-verifies; a decision is no edit
-        creator=plain_text(linkback.author_name) or name,
-        summary=plain_text(linkback.excerpt),
-        content_html=safe_html(linkback.content, link) if linkback.content else "",
+        creator=plain(linkback.author_name) or name,
+        summary=plain(linkback.excerpt),
+        content_html=html_text(plain(linkback.content)),  # stored as text: escaped, never markup
         changed=_utc(linkback.updated_at),
     )
 
@@ -181,9 +150,9 @@ def _linkback_item(linkback: Linkback, post: Post, ctx: FeedContext, *, per_post
 def _farewell_item(farewell: Farewell, ctx: FeedContext) -> _Item:
     at = _utc(farewell.at)
     paragraphs = [
-        f"<p>{html.escape(plain_text(t))}</p>"
+        f"<p>{html.escape(plain(t))}</p>"
         for t in (farewell.notice_sv, farewell.notice_en)
-        if plain_text(t)
+        if plain(t)
     ]
     links = " · ".join(
         f'<a href="{html.escape(_uri(url))}">{html.escape(url)}</a>'
@@ -195,19 +164,19 @@ def _farewell_item(farewell: Farewell, ctx: FeedContext) -> _Item:
     return _Item(
         guid=ident,
         atom_id=ident,
-        title=plain_text(farewell.title) or _site_name(ctx),
+        title=plain(farewell.title) or _site_name(ctx),
         link=_web_url(farewell.web_url, ctx.html_url),
         published=at,
         updated=at,
         creator=_site_name(ctx),
-        summary=" ".join(plain_text(t) for t in (farewell.notice_sv, farewell.notice_en)).strip(),
+        summary=" ".join(plain(t) for t in (farewell.notice_sv, farewell.notice_en)).strip(),
         content_html=body,
     )
 
 
 def _site_name(ctx: FeedContext) -> str:
     """The site's title as plain text, never empty (RSS and Atom both require titles)."""
-    return plain_text(ctx.site_title) or ctx.public_base_url
+    return plain(ctx.site_title) or ctx.public_base_url
 
 
 def _is_live(post: Post) -> bool:
@@ -237,7 +206,7 @@ def build_posts_feed(
         if _is_live(post)
         for item in (_post_item(post, ctx),)
     )
-    title = ctx.blog_title() + (f" » {plain_text(qualifier)}" if qualifier else "")
+    title = ctx.blog_title() + (f" » {plain(qualifier)}" if qualifier else "")
     return _render(ctx, title, ranked[:limit] if limit is not None else ranked, fmt, changed_at)
 
 
@@ -266,7 +235,7 @@ def build_comments_feed(
         entries.append((item.published, f"{linkback.id:012d}", item))
     ranked = _newest_first(entries)
     if post is not None:
-        title = f"Comments on: {plain_text(post.title) or post.post_id}"
+        title = f"Comments on: {plain(post.title) or post.post_id}"
     else:
         title = f"Comments for {ctx.blog_title()}"
     return _render(ctx, title, ranked[:limit] if limit is not None else ranked, fmt, changed_at)
@@ -291,7 +260,7 @@ def _render(
     self_url, html_url = _uri(ctx.self_url), _uri(ctx.html_url)
     fg.id(self_url)
     fg.title(title)
-    fg.description(plain_text(ctx.description) or title)
+    fg.description(plain(ctx.description) or title)
     mime = "application/atom+xml" if fmt is FeedFormat.ATOM else "application/rss+xml"
     fg.link(href=self_url, rel="self", type=mime)
     fg.link(href=html_url, rel="alternate", type="text/html")  # last one is RSS <link>

@@ -12,6 +12,7 @@ from lxml import etree
 
 from linkbridge.errors import LinkbridgeError, RejectedImport
 from linkbridge.model import Category, LinkbackDraft, LinkbackProtocol, LinkbackState, Post
+from linkbridge.text import plain
 from linkbridge.urls import Canonicaliser, canonical_path
 
 WXR_VERSIONS = frozenset({"1.1", "1.2"})
@@ -35,9 +36,6 @@ _PROLOG_DOCTYPE = re.compile(
 )
 """A DOCTYPE in the prolog of a UTF-8/ASCII file (other encodings: docinfo checks after)."""
 _LOCATION = re.compile(r",\s*line \d+, column \d+\s*$")
-_BLOCK_TAG = re.compile(
-    r"<(?=/?(?:p|br|div|li|h[1-6]|blockquote|tr|td|th|figure|figcaption|img)\b)", re.I
-)
 _SHORTCODES = (
     r"caption|wp_caption|gallery|embed|audio|video|playlist|youtube|vimeo|slideshare|scribd"
     r"|flickr|issuu|googlemaps|contact-form-7|contact-form"
@@ -363,20 +361,8 @@ def _usable_source(url: str) -> bool:
 
 
 def plain_text(html: str) -> str:
-    """HTML (or plain text) to one line of text: tags dropped, entities decoded."""
-    text = html
-    if "<" in html or "&" in html:
-        parser = etree.HTMLParser(no_network=True, remove_comments=True, remove_pis=True)
-        try:
-            root = etree.fromstring(_BLOCK_TAG.sub(" <", html), parser)
-        except (etree.LxmlError, ValueError):
-            root = None
-        if root is None:
-            text = re.sub(r"<[^>]*>", " ", html)
-        else:
-            etree.strip_elements(root, "script", "style", with_tail=False)
-            text = _all_text(root)
-    return " ".join(text.split())
+    """HTML (or plain text) to one line of stored text, by the one text rule (text.plain)."""
+    return plain(html)
 
 
 def make_excerpt(excerpt_html: str, content_html: str) -> str:

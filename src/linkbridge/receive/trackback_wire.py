@@ -9,21 +9,13 @@ from email.utils import collapse_rfc2231_value
 import charset_normalizer
 
 from linkbridge.errors import BadRequest
-from linkbridge.receive.text import (
-    CharsetRefused,
-    cut,
-    decode,
-    form_fields,
-    plain_text,
-    resolve_charset,
-    single_line,
-    xml_escape,
-)
+from linkbridge.receive.form import form_fields
+from linkbridge.text import CharsetRefused, decode, plain, resolve_charset, url_is_clean, xml_escape
 
 TITLE_MAX_CHARS = 250
 EXCERPT_MAX_CHARS = 252
 BLOG_NAME_MAX_CHARS = 250
-"""Longer text is cut there and "…" appended (WordPress's wp_html_excerpt)."""
+"""Longer text is cut to this many characters, the last one "…" (the one rule in text.cut)."""
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 _DETECTION_CANDIDATES = ["utf_8", "cp1252", "iso8859_15", "euc_jp", "shift_jis", "iso2022_jp"]
@@ -66,14 +58,18 @@ def parse_trackback(body: bytes, content_type: str | None, *, max_body_bytes: in
     labels = declared or raw.get("charset", b"").decode("latin-1")
     charset = _choose_charset(labels, raw)
     values = {name: decode(value, charset, errors="replace") for name, value in raw.items()}
-    url = single_line(values.get("url", ""))
+    url = values.get("url", "").strip()
     if not url:
         raise TrackbackError("missing url", reason="trackback_missing_url")
+    if not url_is_clean(url):
+        raise TrackbackError(
+            "url contains whitespace or control characters", reason="trackback_bad_url"
+        )
     return TrackbackPing(
         url=url,
-        title=cut(plain_text(values.get("title", "")), TITLE_MAX_CHARS),
-        excerpt=cut(plain_text(values.get("excerpt", "")), EXCERPT_MAX_CHARS),
-        blog_name=cut(plain_text(values.get("blog_name", "")), BLOG_NAME_MAX_CHARS),
+        title=plain(values.get("title", ""), TITLE_MAX_CHARS),
+        excerpt=plain(values.get("excerpt", ""), EXCERPT_MAX_CHARS),
+        blog_name=plain(values.get("blog_name", ""), BLOG_NAME_MAX_CHARS),
         charset=charset,
     )
 

@@ -7,7 +7,7 @@ from email.message import Message
 from urllib.parse import SplitResult, urlsplit
 
 from linkbridge.errors import BadRequest
-from linkbridge.receive.text import form_fields
+from linkbridge.receive.form import form_fields
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 _JSON_TYPES = ("application/json", "application/*")

@@ -16,7 +16,7 @@ from typing import TypeAlias
 from lxml import etree
 
 from linkbridge.errors import LinkbridgeError
-from linkbridge.receive.text import CharsetRefused, decode, resolve_charset, xml_escape
+from linkbridge.text import CharsetRefused, decode, resolve_charset, xml_escape
 
 XmlRpcValue: TypeAlias = (
     str

@@ -12,13 +12,14 @@ import mf2py
 from lxml import etree
 from lxml.html import HtmlElement
 
+from linkbridge.text import cut, plain, url_is_clean
 from linkbridge.verify.outcome import MentionType, SourceFields
-from linkbridge.verify.text import cap_text, plain, safe_url
 
 TITLE_CHARS = 250
 EXCERPT_CHARS = 300
 CONTENT_CHARS = 2000
 NAME_CHARS = 200
+AUTHOR_URL_CHARS = 2000
 CONTEXT_CHARS = 100
 """Characters of context taken each side of the link text."""
 ELLIPSIS = "[…]"
@@ -83,7 +84,7 @@ def reader_text(root: HtmlElement, link: HtmlElement | None) -> str:
 def excerpt_around(text: str, start: int, end: int) -> str:
     """About CONTEXT_CHARS each side of text[start:end], cut at words, marked with "[…]"."""
     before, middle, after = text[:start], text[start:end], text[end:]
-    middle = cap_text(middle.strip(), CONTEXT_CHARS)
+    middle = cut(middle.strip(), CONTEXT_CHARS)
     head = ""
     if len(before) > CONTEXT_CHARS:
         before = before[-CONTEXT_CHARS:]
@@ -232,6 +233,16 @@ def meta_fields(doc: HtmlElement, base_url: str) -> dict[str, Any]:
                 fields.setdefault("author_url", url)
                 break
     return {k: v for k, v in fields.items() if v}
+
+
+def safe_url(value: object, cap: int = AUTHOR_URL_CHARS) -> str:
+    """An absolute http(s) URL fit to show as a link (no whitespace, no unsafe character), or ""."""
+    if not isinstance(value, str):
+        return ""
+    value = value.strip()
+    if len(value) > cap or not value.lower().startswith(("http://", "https://")):
+        return ""
+    return value if url_is_clean(value) else ""
 
 
 def build_fields(final_url: str, title: str, excerpt: str, **found: Any) -> SourceFields:

@@ -14,9 +14,9 @@ import lxml.html
 from lxml import etree
 from lxml.html import HtmlElement
 
+from linkbridge.text import decode_page
 from linkbridge.verify import extract
 from linkbridge.verify.outcome import SourceFields
-from linkbridge.verify.text import decode_body
 
 MAX_JSON_DEPTH = 32
 MAX_JSON_STRINGS = 100000
@@ -58,7 +58,7 @@ def inspect(
     Pure CPU work on bytes (safe to run in a thread when `is_target` is). Never raises on
     odd input: an unparsable body simply has no link.
     """
-    text = decode_body(body, charset).replace(extract.MARK_START, "").replace(extract.MARK_END, "")
+    text = decode_page(body, charset).replace(extract.MARK_START, "").replace(extract.MARK_END, "")
     kind = _kind(content_type, text)
     if kind == "json":
         return _inspect_json(text, page_url, is_target)
