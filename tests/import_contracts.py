@@ -49,6 +49,7 @@ class AiohttpWebContract(Contract):
     allowed_importers = fields.ListField(subfield=fields.StringField(), required=False)
 
     def check(self, graph: ImportGraph, verbose: bool) -> ContractCheck:
+        del verbose  # nothing more to say
         sources = self.source_modules or [self.session_options["root_packages"][0]]
         allowed = self.allowed_importers or []
         illegal = []
@@ -73,6 +74,7 @@ class OnlyImportsContract(Contract):
     allowed_modules = fields.ListField(subfield=fields.StringField())
 
     def check(self, graph: ImportGraph, verbose: bool) -> ContractCheck:
+        del verbose  # nothing more to say
         root = self.session_options["root_packages"][0]
         illegal = []
         for source in self.source_modules:  # type: ignore[attr-defined]

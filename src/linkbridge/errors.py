@@ -44,13 +44,6 @@ class NotFound(LinkbridgeError):
     reason = "not_found"
 
 
-class TooManyRequests(LinkbridgeError):
-    """A rate limit said no."""
-
-    status = 429
-    reason = "rate_limited"
-
-
 class RejectedImport(LinkbridgeError):
     """An import (WXR, CSV) was refused as a whole; the message says where it broke."""
 

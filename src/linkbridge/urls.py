@@ -144,10 +144,6 @@ class Canonicaliser:
         netloc = f"{host}:{s.port}" if s.port else host
         return f"{netloc}{s.key()}"
 
-    def same_page(self, a: str, b: str) -> bool:
-        """True when both URLs canonicalise to the same key."""
-        return self.canonical(a) == self.canonical(b)
-
 
 def absolute(base: str, ref: str) -> str:
     """Resolve `ref` against `base` as a browser would."""

@@ -99,7 +99,6 @@ async def test_outcome_table(
     assert (outcome.kind, outcome.status) == (kind, status)
     assert outcome.reason.startswith(reason)
     assert (outcome.fields is not None) is (kind is OutcomeKind.VERIFIED)
-    assert outcome.is_definite is (kind is not OutcomeKind.TRANSIENT)
 
 
 async def test_webmention_follows_the_redirect(site: tuple[Any, Verifier]) -> None:

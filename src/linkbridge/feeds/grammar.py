@@ -75,11 +75,6 @@ class FeedRequest:
     post_id: int | None = None
     """WordPress post id from `?p=ID` (post scopes reached by query)."""
 
-    @property
-    def is_comments(self) -> bool:
-        """True when the items are linkbacks."""
-        return self.scope in COMMENT_SCOPES
-
     @cached_property
     def key(self) -> str:
         """Cache key without the format: equal for every spelling of the same feed."""

@@ -43,7 +43,7 @@ class FaultInterop(IntEnum):
 
 
 class PingbackFault(IntEnum):
-    """Pingback 1.0 fault codes."""
+    """Pingback 1.0 fault codes (0x0032, upstream error, is never sent: such a source is queued)."""
 
     GENERIC = 0
     SOURCE_NOT_FOUND = 16  # 0x0010: the source URI does not exist
@@ -52,7 +52,6 @@ class PingbackFault(IntEnum):
     TARGET_NOT_USABLE = 33  # 0x0021: the target cannot be used as a target
     ALREADY_REGISTERED = 48  # 0x0030: the pingback has already been registered
     ACCESS_DENIED = 49  # 0x0031
-    UPSTREAM_ERROR = 50  # 0x0032: could not talk to an upstream server
 
 
 class XmlRpcFault(LinkbridgeError):

@@ -81,8 +81,3 @@ def explain_url(
         matched=outcome.matched or "(site default)",
     )
     return out
-
-
-def host_of_url(url: str) -> str:
-    """The host of a URL, for display."""
-    return urlsplit(url).hostname or ""

@@ -75,7 +75,3 @@ class HostLimits:
                 del self._slots[host]
             else:
                 self._slots[host] = (sem, users - 1)
-
-    def hosts_in_use(self) -> int:
-        """How many hosts have a fetch running or waiting (for tests and metrics)."""
-        return len(self._slots)

@@ -61,8 +61,3 @@ class VerifyOutcome:
     """Set when `kind` is verified."""
     status: int | None = None
     """The source's final HTTP status, when it answered."""
-
-    @property
-    def is_definite(self) -> bool:
-        """True unless retrying later might change the answer."""
-        return self.kind is not OutcomeKind.TRANSIENT

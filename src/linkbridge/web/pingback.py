@@ -25,36 +25,44 @@ from linkbridge.web.body import BodyTooLarge, method_not_allowed, read_body
 METHODS = ("pingback.ping", "pingback.extensions.getPingbacks", "system.listMethods")
 XML = "text/xml"
 
-_REFUSAL_FAULTS: dict[Refusal, tuple[int, str]] = {
-    Refusal.TARGET_FOREIGN: (33, "The specified target URL cannot be used as a target."),
-    Refusal.TARGET_NOT_POST: (33, "The specified target URL cannot be used as a target."),
-    Refusal.TARGET_UNKNOWN: (33, "The specified target URL cannot be used as a target."),
-    Refusal.TARGET_TOMBSTONE: (32, "The specified target URL does not exist."),
-    Refusal.PINGS_CLOSED: (33, "The specified target URL cannot be used as a target."),
-    Refusal.SAME_POST: (0, "The source URL and the target URL cannot both point to the same "
-                           "resource."),
-    Refusal.BAD_SOURCE: (16, "The source URL does not exist."),
-    Refusal.BLOCKED: (49, "Access denied."),
-    Refusal.RATE_LIMITED: (49, "Too many pingbacks; try again later."),
-    Refusal.DAILY_CAP: (49, "Too many pingbacks from this site today."),
+NOT_USABLE = (PingbackFault.TARGET_NOT_USABLE,
+              "The specified target URL cannot be used as a target.")
+NO_SOURCE = (PingbackFault.SOURCE_NOT_FOUND, "The source URL does not exist.")
+_REFUSAL_FAULTS: dict[Refusal, tuple[PingbackFault, str]] = {
+    Refusal.TARGET_FOREIGN: NOT_USABLE,
+    Refusal.TARGET_NOT_POST: NOT_USABLE,
+    Refusal.TARGET_UNKNOWN: NOT_USABLE,
+    Refusal.TARGET_TOMBSTONE: (PingbackFault.TARGET_NOT_FOUND,
+                               "The specified target URL does not exist."),
+    Refusal.PINGS_CLOSED: NOT_USABLE,
+    Refusal.SAME_POST: (PingbackFault.GENERIC, "The source URL and the target URL cannot both "
+                                               "point to the same resource."),
+    Refusal.BAD_SOURCE: NO_SOURCE,
+    Refusal.BLOCKED: (PingbackFault.ACCESS_DENIED, "Access denied."),
+    Refusal.RATE_LIMITED: (PingbackFault.ACCESS_DENIED, "Too many pingbacks; try again later."),
+    Refusal.DAILY_CAP: (PingbackFault.ACCESS_DENIED, "Too many pingbacks from this site today."),
 }
 
 
-def _answer_fault(result: IntakeResult, source: str, target: str) -> tuple[int, str] | str:
+def _answer_fault(
+    result: IntakeResult, source: str, target: str
+) -> tuple[PingbackFault, str] | str:
     """A fault (code, message), or the success string."""
     if result.answer == Answer.REFUSED and result.refusal is not None:
         if result.refusal == Refusal.AFTER_SHUTDOWN:
-            return 33, (f"This blog has closed; the target now lives at {result.successor}")
+            return (PingbackFault.TARGET_NOT_USABLE,
+                    f"This blog has closed; the target now lives at {result.successor}")
         return _REFUSAL_FAULTS[result.refusal]
     if result.answer == Answer.DUPLICATE:
-        return 48, "The pingback has already been registered."
+        return PingbackFault.ALREADY_REGISTERED, "The pingback has already been registered."
     if result.answer == Answer.NO_LINK:
-        return 17, ("The source URL does not contain a link to the target URL, and so cannot "
-                    "be used as a source.")
+        return (PingbackFault.SOURCE_HAS_NO_LINK,
+                "The source URL does not contain a link to the target URL, and so cannot "
+                "be used as a source.")
     if result.answer in (Answer.MISSING, Answer.GONE):
-        return 16, "The source URL does not exist."
+        return NO_SOURCE
     if result.answer == Answer.POLICY:
-        return 0, ""
+        return PingbackFault.GENERIC, ""
     if result.answer == Answer.QUEUED:
         return f"Pingback from {source} to {target} queued for verification."
     return f"Pingback from {source} to {target} registered. Keep the web talking! :-)"
