@@ -43,15 +43,23 @@ def dt_required(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+def migration_names() -> list[tuple[int, str]]:
+    """(number, file name) of the numbered migration scripts shipped in the package, in order."""
+    folder = resources.files("linkbridge.store") / "migrations"
+    return sorted(
+        (int(entry.name[:4]), entry.name)
+        for entry in folder.iterdir()
+        if entry.name.endswith(".sql") and entry.name[:4].isdigit()
+    )
+
+
 def migrations() -> list[tuple[int, str]]:
     """The numbered migration scripts shipped in the package, in order."""
     folder = resources.files("linkbridge.store") / "migrations"
-    out = []
-    for entry in folder.iterdir():
-        name = entry.name
-        if name.endswith(".sql") and name[:4].isdigit():
-            out.append((int(name[:4]), entry.read_text(encoding="utf-8")))
-    return sorted(out)
+    return [
+        (number, (folder / name).read_text(encoding="utf-8"))
+        for number, name in migration_names()
+    ]
 
 
 class SqliteEngine:
