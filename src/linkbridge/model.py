@@ -10,7 +10,7 @@ from enum import StrEnum
 
 
 class LinkbackState(StrEnum):
-    """Where a linkback stands (DESIGN.md, "Linkbacks")."""
+    """Where a linkback stands (docs/architecture.md, "Linkback states")."""
 
     UNVERIFIED = "unverified"
     HELD = "held"

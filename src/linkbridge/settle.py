@@ -1,4 +1,7 @@
-"""Settles a stored linkback: verify its source, then move it by DESIGN.md's outcomes table."""
+"""Settles a stored linkback: verify its source, then move it by the outcomes table.
+
+The table is in docs/architecture.md, "Verification outcomes and answers".
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every feed-shaped path of DESIGN.md's feed grammar, and the paths that are not feeds."""
+"""Every feed-shaped path of the feed grammar, and the paths that are not feeds."""
 
 from __future__ import annotations
 

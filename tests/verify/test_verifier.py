@@ -1,4 +1,4 @@
-"""verify(source, target) end to end: every outcome of the DESIGN.md table, on loopback."""
+"""verify(source, target) end to end: every outcome of the outcomes table, on loopback."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Which feed a path asks for: the feed grammar of DESIGN.md, as pure code."""
+"""Which feed a path asks for: the feed grammar (docs/architecture.md), as pure code."""
 
 from __future__ import annotations
 

@@ -65,7 +65,7 @@ class HostLists:
 def state_after_verification(
     settings: ModerationSettings, lists: HostLists, host: str, *, host_known_good: bool
 ) -> LinkbackState:
-    """The state a verified linkback takes by rule (DESIGN.md: "state by moderation rule")."""
+    """The state a verified linkback takes by the moderation rule (docs/architecture.md)."""
     if lists.is_allowed(host):
         return LinkbackState.APPROVED
     if settings.always_hold:

@@ -1,4 +1,7 @@
-"""The typed answer of one verification, as the outcomes table of DESIGN.md names them."""
+"""The typed answer of one verification, as the outcomes table names them.
+
+The table is in docs/architecture.md, "Verification outcomes and answers".
+"""
 
 from __future__ import annotations
 

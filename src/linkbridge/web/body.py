@@ -31,7 +31,7 @@ async def read_body(request: web.Request, max_bytes: int) -> bytes:
 
 
 def method_not_allowed(allowed: Iterable[str]) -> web.Response:
-    """405 with the Allow header DESIGN.md promises on every 405."""
+    """405 with the Allow header every 405 carries."""
     allow = ", ".join(allowed)
     return web.Response(status=405, text=f"method not allowed; use {allow}\n",
                         headers={"Allow": allow}, content_type="text/plain")

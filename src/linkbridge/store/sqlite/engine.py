@@ -3,7 +3,7 @@
 We run each transaction as one synchronous function on a dedicated thread instead of using
 aiosqlite: aiosqlite hops threads per statement, so two coroutines' transactions could
 interleave on its single connection, and every statement would cost a hop. Here a whole
-transaction is one hop, and the single writer thread is the "one writer" of DESIGN.md.
+transaction is one hop, and the single writer thread is the store's "one writer".
 """
 
 from __future__ import annotations
