@@ -73,14 +73,16 @@ class LiveState:
 
     @contextlib.asynccontextmanager
     async def polling(self) -> AsyncIterator[None]:
-        """Poll the store's version every `store.poll_interval_s` while the context is open."""
+        """Re-read the store's version on each change signal (PostgreSQL NOTIFY), and at least
+        every `store.poll_interval_s`, while the context is open."""
         async with background.running(self._poll()):
             yield
 
     async def _poll(self) -> None:
         while True:
-            await asyncio.sleep(self.settings.store.poll_interval_s)
             try:
+                await self.store.wait_for_change(self.settings.store.poll_interval_s)
                 await self.refresh()
             except Exception:  # keep serving the last good snapshot
                 logger.exception("live_state_refresh_failed")
+                await asyncio.sleep(self.settings.store.poll_interval_s)

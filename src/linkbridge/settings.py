@@ -134,12 +134,16 @@ class PostsSettings:
 class StoreSettings:
     url: str = setting(
         "sqlite:var/linkbridge.db",
-        "Store URL: sqlite:PATH (relative to the working directory) or sqlite:///ABS/PATH.",
+        "Store URL: sqlite:PATH (relative to the working directory), sqlite:///ABS/PATH,"
+        " or postgresql://USER@HOST:PORT/DB for several instances.",
     )
     poll_interval_s: float = setting(2.0, "How often each server polls the store's version, s.")
     busy_timeout_ms: int = setting(5000, "SQLite busy timeout for a locked database, ms.")
     group_commit_max_writes: int = setting(
         256, "Most concurrent writes committed together in one transaction (one fsync)."
+    )
+    pool_max_connections: int = setting(
+        10, "PostgreSQL: most connections one process keeps open to the database."
     )
 
 

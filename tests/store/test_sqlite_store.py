@@ -1,4 +1,5 @@
-"""The SQLite store against real files: migrations, linkback rows, transitions, jobs, lists."""
+"""The store suite, on SQLite files and on PostgreSQL (the `backend` fixture in conftest.py):
+migrations, linkback rows, transitions, jobs, lists. SQLite-only checks are marked so."""
 
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ from linkbridge.model import (
     Post,
     RuleKind,
 )
+from linkbridge.store import Store
 from linkbridge.store.sqlite import SqliteStore
-from linkbridge.store.sqlite.engine import migrations
+from tests.store.conftest import Backend
 
 NOW = datetime(2017, 12, 1, 11, 0, tzinfo=UTC)
 BLOG = "/innovation/"
@@ -83,7 +85,8 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def store(db_path: Path) -> AsyncIterator[SqliteStore]:
+async def sqlite_store(db_path: Path) -> AsyncIterator[SqliteStore]:
+    """For the checks that only make sense on SQLite (WAL, group commit)."""
     s = SqliteStore(db_path)
     await s.open()
     yield s
@@ -93,28 +96,67 @@ async def store(db_path: Path) -> AsyncIterator[SqliteStore]:
 # ------------------------------------------------------------------ migrations, WAL
 
 
-async def test_migrations_applied_once_and_wal_on(store: SqliteStore, db_path: Path) -> None:
-    assert db_path.exists()  # the missing parent folder was created
-    shipped = [(number,) for number, _ in migrations()]
+async def test_migrations_applied_once(store: Store, backend: Backend) -> None:
+    shipped = [(number,) for number, _ in backend.migrations()]
     assert shipped[:2] == [(1,), (2,)]
-    assert raw(db_path, "SELECT number FROM schema_migrations") == shipped
-    assert raw(db_path, "PRAGMA journal_mode") == [("wal",)]
+    applied = "SELECT number FROM schema_migrations ORDER BY number"
+    assert await backend.peek(applied) == shipped
     await store.bump_version()
     version = await store.version()
     await store.close()
 
-    again = SqliteStore(db_path)
+    again = backend.make()
     await again.open()  # reopening does not re-apply 0001 (it would fail on CREATE TABLE)
     try:
-        assert raw(db_path, "SELECT number FROM schema_migrations") == shipped
+        assert await backend.peek(applied) == shipped
         assert await again.version() == version
         assert await again.ping()
     finally:
         await again.close()
 
 
-async def test_closed_store_is_not_ready(db_path: Path) -> None:
-    s = SqliteStore(db_path)
+async def test_sqlite_folder_made_and_wal_on(sqlite_store: SqliteStore, db_path: Path) -> None:
+    assert db_path.exists()  # the missing parent folder was created
+    assert raw(db_path, "PRAGMA journal_mode") == [("wal",)]
+
+
+async def test_both_backends_ship_the_same_migration_numbers() -> None:
+    from linkbridge.store.postgres.engine import migrations as pg
+    from linkbridge.store.sqlite.engine import migrations as sqlite
+
+    assert [n for n, _ in pg()] == [n for n, _ in sqlite()], (
+        "every migration needs its PostgreSQL twin in store/migrations/postgres/"
+    )
+
+
+async def test_a_newer_schema_is_refused(store: Store, backend: Backend) -> None:
+    """Rolling upgrades: an older release does not (re)start on a schema it does not know."""
+    from linkbridge.errors import ConfigError
+
+    newer = backend.migrations()[-1][0] + 1
+    await store.close()
+    other = backend.make()
+    await other.open()
+    await other.close()
+    if backend.name == "sqlite":
+        conn = sqlite3.connect(backend.url.removeprefix("sqlite://"))
+        conn.execute("INSERT INTO schema_migrations (number) VALUES (?)", (newer,))
+        conn.commit()
+        conn.close()
+    else:
+        import asyncpg
+
+        pg = await asyncpg.connect(backend.url)
+        await pg.execute("INSERT INTO schema_migrations (number) VALUES ($1)", newer)
+        await pg.close()
+    refused = backend.make()
+    with pytest.raises(ConfigError, match=rf"schema is at migration {newer}, newer than"):
+        await refused.open()
+    await refused.close()
+
+
+async def test_closed_store_is_not_ready(backend: Backend) -> None:
+    s = backend.make()
     assert not await s.ping()
 
 
@@ -122,7 +164,7 @@ async def test_closed_store_is_not_ready(db_path: Path) -> None:
 
 
 async def test_new_row_is_unverified_with_its_job_in_the_same_commit(
-    store: SqliteStore, db_path: Path
+    store: Store, backend: Backend
 ) -> None:
     result = await store.record_linkback(draft(), NOW, resend_is_duplicate=True, job_kind="verify")
     assert result.created
@@ -130,12 +172,13 @@ async def test_new_row_is_unverified_with_its_job_in_the_same_commit(
     assert result.linkback.state == S.UNVERIFIED
     assert result.job_id is not None
     # visible to another connection right away: committed before the call returned
-    rows = raw(db_path, "SELECT id, kind, payload FROM jobs")
-    assert rows == [(result.job_id, "verify", json.dumps({"linkback_id": result.linkback.id}))]
-    assert raw(db_path, "SELECT state FROM linkbacks") == [("unverified",)]
+    rows = [(i, k, json.loads(str(p))) for i, k, p in await backend.peek(
+        "SELECT id, kind, payload FROM jobs")]
+    assert rows == [(result.job_id, "verify", {"linkback_id": result.linkback.id})]
+    assert await backend.peek("SELECT state FROM linkbacks") == [("unverified",)]
 
 
-async def test_resend_of_pending_row_reuses_it_and_its_job(store: SqliteStore) -> None:
+async def test_resend_of_pending_row_reuses_it_and_its_job(store: Store) -> None:
     first = await store.record_linkback(draft(), NOW, resend_is_duplicate=True, job_kind="verify")
     again = await store.record_linkback(
         draft(), NOW + timedelta(seconds=5), resend_is_duplicate=True, job_kind="verify"
@@ -149,7 +192,7 @@ async def test_resend_of_pending_row_reuses_it_and_its_job(store: SqliteStore) -
 
 @pytest.mark.parametrize("state", [S.HELD, S.APPROVED, S.REJECTED, S.SPAM])
 async def test_resend_of_verified_row_is_a_duplicate_and_untouched(
-    store: SqliteStore, state: LinkbackState
+    store: Store, state: LinkbackState
 ) -> None:
     first = await store.record_linkback(draft(state=state), NOW, resend_is_duplicate=True)
     version = await store.version()
@@ -167,7 +210,7 @@ async def test_resend_of_verified_row_is_a_duplicate_and_untouched(
 
 @pytest.mark.parametrize("state", [S.FAILED, S.DELETED])
 async def test_resend_of_failed_or_deleted_row_reuses_it_unverified(
-    store: SqliteStore, state: LinkbackState
+    store: Store, state: LinkbackState
 ) -> None:
     first = await store.record_linkback(draft(state=state), NOW, resend_is_duplicate=True)
     later = NOW + timedelta(hours=1)
@@ -187,7 +230,7 @@ async def test_resend_of_failed_or_deleted_row_reuses_it_unverified(
 
 @pytest.mark.parametrize("state", [S.APPROVED, S.HELD])
 async def test_webmention_resend_of_shown_or_held_row_goes_unverified(
-    store: SqliteStore, state: LinkbackState
+    store: Store, state: LinkbackState
 ) -> None:
     first = await store.record_linkback(
         draft(state=state, protocol=LinkbackProtocol.WEBMENTION), NOW, resend_is_duplicate=False
@@ -211,7 +254,7 @@ async def test_webmention_resend_of_shown_or_held_row_goes_unverified(
 
 @pytest.mark.parametrize("state", [S.REJECTED, S.SPAM])
 async def test_webmention_resend_of_rejected_or_spam_stays(
-    store: SqliteStore, state: LinkbackState
+    store: Store, state: LinkbackState
 ) -> None:
     first = await store.record_linkback(draft(state=state), NOW, resend_is_duplicate=False)
     again = await store.record_linkback(
@@ -222,7 +265,7 @@ async def test_webmention_resend_of_rejected_or_spam_stays(
     assert await store.count_jobs() == 0
 
 
-async def test_one_row_per_canonical_source_and_post(store: SqliteStore) -> None:
+async def test_one_row_per_canonical_source_and_post(store: Store) -> None:
     a = await store.record_linkback(draft(1), NOW, resend_is_duplicate=True)
     b = await store.record_linkback(draft(1, post_id=12), NOW, resend_is_duplicate=True)
     c = await store.record_linkback(draft(2), NOW, resend_is_duplicate=True)
@@ -238,7 +281,7 @@ PAIRS = [(old, new) for old, new in itertools.product(S, S) if old != new]
 
 @pytest.mark.parametrize(("old", "new"), PAIRS, ids=[f"{o}->{n}" for o, n in PAIRS])
 async def test_set_state_follows_the_state_machine(
-    store: SqliteStore, old: LinkbackState, new: LinkbackState
+    store: Store, old: LinkbackState, new: LinkbackState
 ) -> None:
     lb = (await store.record_linkback(draft(state=old), NOW, resend_is_duplicate=True)).linkback
     before_decisions = await store.decisions(lb.id)
@@ -265,7 +308,7 @@ async def test_set_state_follows_the_state_machine(
         assert await store.version() == version
 
 
-async def test_staying_put_records_nothing(store: SqliteStore) -> None:
+async def test_staying_put_records_nothing(store: Store) -> None:
     lb = (await store.record_linkback(draft(state=S.HELD), NOW, resend_is_duplicate=True)).linkback
     before = await store.decisions(lb.id)
     out = await store.set_state(lb.id, S.HELD, actor="anna", reason="", now=NOW)
@@ -273,7 +316,7 @@ async def test_staying_put_records_nothing(store: SqliteStore) -> None:
     assert await store.decisions(lb.id) == before
 
 
-async def test_verification_stamps_verified_at(store: SqliteStore) -> None:
+async def test_verification_stamps_verified_at(store: Store) -> None:
     lb = (await store.record_linkback(draft(), NOW, resend_is_duplicate=True)).linkback
     assert lb.verified_at is None
     later = NOW + timedelta(seconds=2)
@@ -281,7 +324,7 @@ async def test_verification_stamps_verified_at(store: SqliteStore) -> None:
     assert out.verified_at == later
 
 
-async def test_imported_row_records_an_import_decision(store: SqliteStore) -> None:
+async def test_imported_row_records_an_import_decision(store: Store) -> None:
     version = await store.version()
     lb = (
         await store.record_linkback(draft(state=S.APPROVED), NOW, resend_is_duplicate=True)
@@ -295,14 +338,14 @@ async def test_imported_row_records_an_import_decision(store: SqliteStore) -> No
 # ------------------------------------------------------------------ posts
 
 
-async def test_import_posts_is_idempotent_and_updates(store: SqliteStore, db_path: Path) -> None:
+async def test_import_posts_is_idempotent_and_updates(store: Store, backend: Backend) -> None:
     pings = [draft(1, state=S.APPROVED), draft(2, state=S.HELD)]
     v0 = await store.version()
     assert await store.import_posts(BLOG, [post(1), post(2)], pings, NOW) == (2, 2)
     assert await store.version() > v0
     assert await store.import_posts(BLOG, [post(1), post(2)], pings, NOW) == (2, 0)
-    assert raw(db_path, "SELECT COUNT(*) FROM posts") == [(2,)]
-    assert raw(db_path, "SELECT COUNT(*) FROM linkbacks") == [(2,)]
+    assert await backend.peek("SELECT COUNT(*) FROM posts") == [(2,)]
+    assert await backend.peek("SELECT COUNT(*) FROM linkbacks") == [(2,)]
 
     await store.import_posts(
         BLOG, [post(1, "Ny rubrik", ping_status="closed"), post(2)], pings, NOW
@@ -312,10 +355,10 @@ async def test_import_posts_is_idempotent_and_updates(store: SqliteStore, db_pat
     assert not by_id[1].pings_open
     assert by_id[1].categories == (Category("kat", "Kategori"),)
     assert by_id[1].published_at == datetime(2013, 10, 8, 13, 41, tzinfo=UTC)
-    assert raw(db_path, "SELECT COUNT(*) FROM posts") == [(2,)]
+    assert await backend.peek("SELECT COUNT(*) FROM posts") == [(2,)]
 
 
-async def test_posts_missing_from_a_later_import_become_tombstones(store: SqliteStore) -> None:
+async def test_posts_missing_from_a_later_import_become_tombstones(store: Store) -> None:
     await store.import_posts(BLOG, [post(1), post(2)], [], NOW)
     await store.import_posts("/transport/", [post(7, blog="/transport/")], [], NOW)
     await store.import_posts(BLOG, [post(1)], [], NOW)
@@ -326,7 +369,7 @@ async def test_posts_missing_from_a_later_import_become_tombstones(store: Sqlite
     assert not by_key[("/transport/", 7)].tombstone  # other sub-blogs are left alone
 
 
-async def test_imported_linkback_does_not_override_a_live_row(store: SqliteStore) -> None:
+async def test_imported_linkback_does_not_override_a_live_row(store: Store) -> None:
     live = await store.record_linkback(draft(1), NOW, resend_is_duplicate=True)
     _, added = await store.import_posts(BLOG, [post(2187)], [draft(1, state=S.APPROVED)], NOW)
     assert added == 0
@@ -336,8 +379,8 @@ async def test_imported_linkback_does_not_override_a_live_row(store: SqliteStore
 # ------------------------------------------------------------------ jobs
 
 
-async def test_job_lease_expiry_restart_retry_and_complete(db_path: Path) -> None:
-    first = SqliteStore(db_path)
+async def test_job_lease_expiry_restart_retry_and_complete(backend: Backend) -> None:
+    first = backend.make()
     await first.open()
     job_id = await first.enqueue_job("verify", {"linkback_id": 1}, NOW)
     job = await first.claim_job(NOW, lease_s=60)
@@ -352,7 +395,7 @@ async def test_job_lease_expiry_restart_retry_and_complete(db_path: Path) -> Non
     )
     await first.close()  # the process "dies" holding the lease
 
-    second = SqliteStore(db_path)
+    second = backend.make()
     await second.open()
     try:
         assert await second.count_jobs() == 1
@@ -378,7 +421,7 @@ async def test_job_lease_expiry_restart_retry_and_complete(db_path: Path) -> Non
         await second.close()
 
 
-async def test_jobs_are_claimed_in_due_order(store: SqliteStore) -> None:
+async def test_jobs_are_claimed_in_due_order(store: Store) -> None:
     late = await store.enqueue_job("verify", {"n": 2}, NOW + timedelta(seconds=10))
     early = await store.enqueue_job("verify", {"n": 1}, NOW)
     assert await store.claim_job(NOW - timedelta(seconds=1), 60) is None  # nothing due yet
@@ -387,7 +430,7 @@ async def test_jobs_are_claimed_in_due_order(store: SqliteStore) -> None:
     assert (a and a.id, b and b.id) == (early, late)
 
 
-async def test_dedupe_key_reuses_the_job(store: SqliteStore) -> None:
+async def test_dedupe_key_reuses_the_job(store: Store) -> None:
     a = await store.enqueue_job("verify", {"n": 1}, NOW, dedupe_key="verify:1")
     b = await store.enqueue_job("verify", {"n": 1}, NOW, dedupe_key="verify:1")
     assert a == b
@@ -397,8 +440,8 @@ async def test_dedupe_key_reuses_the_job(store: SqliteStore) -> None:
 # ------------------------------------------------------------------ two processes
 
 
-async def test_two_store_instances_see_each_others_commits(db_path: Path) -> None:
-    server, cli = SqliteStore(db_path), SqliteStore(db_path)
+async def test_two_store_instances_see_each_others_commits(backend: Backend) -> None:
+    server, cli = backend.make(), backend.make()
     await server.open()
     await cli.open()
     try:
@@ -421,7 +464,7 @@ async def test_two_store_instances_see_each_others_commits(db_path: Path) -> Non
 # ------------------------------------------------------------------ lists, mappings, hits
 
 
-async def test_host_lists_bump_the_version(store: SqliteStore) -> None:
+async def test_host_lists_bump_the_version(store: Store) -> None:
     v = await store.version()
     await store.add_host("spam.example", "block", reason="spam", actor="anna", now=NOW)
     await store.add_host("vän.example", "allow", reason="", actor="anna", now=NOW)
@@ -434,7 +477,7 @@ async def test_host_lists_bump_the_version(store: SqliteStore) -> None:
     assert await store.version() == v + 3  # nothing removed, nothing bumped
 
 
-async def test_mappings_bump_the_version(store: SqliteStore) -> None:
+async def test_mappings_bump_the_version(store: Store) -> None:
     v = await store.version()
     await store.put_mappings(
         [Mapping("/innovation/om/", "social"), Mapping("/transport/*", "web", note="hela bloggen")],
@@ -452,7 +495,7 @@ async def test_mappings_bump_the_version(store: SqliteStore) -> None:
     assert await store.version() == v + 3
 
 
-async def test_add_hits_is_additive_and_top_hits_can_exclude_rules(store: SqliteStore) -> None:
+async def test_add_hits_is_additive_and_top_hits_can_exclude_rules(store: Store) -> None:
     day1, day2 = "2018-02-01", "2018-02-02"
     await store.add_hits(
         HitBatch.of([
@@ -479,34 +522,25 @@ async def test_add_hits_is_additive_and_top_hits_can_exclude_rules(store: Sqlite
     assert [h.path for h in await store.top_hits(limit=1)] == ["/innovation/b"]
 
 
-async def test_settings_round_trip(store: SqliteStore) -> None:
+async def test_settings_round_trip(store: Store) -> None:
     assert await store.get_setting("admin_password_hash") is None
     await store.put_setting("admin_password_hash", "x")
     await store.put_setting("admin_password_hash", "y")
     assert await store.get_setting("admin_password_hash") == "y"
 
 
-async def test_post_author_name_round_trips(tmp_path: Path) -> None:
-    from datetime import UTC, datetime
-
-    from linkbridge.model import Post
-    from linkbridge.store import open_store
-
-    store = open_store(f"sqlite:{tmp_path}/authors.db")
-    await store.open()
-    try:
-        post = Post(blog="/innovation/", post_id=7, permalink="http://x/a/", path="/a", slug="a",
-                    title="A", author="annieloof", author_name="Annie Lööf")
-        await store.import_posts("/innovation/", [post], [], datetime.now(UTC))
-        (stored,) = await store.all_posts()
-        assert stored.author_name == "Annie Lööf"
-    finally:
-        await store.close()
+async def test_post_author_name_round_trips(store: Store) -> None:
+    post = Post(blog="/innovation/", post_id=7, permalink="http://x/a/", path="/a", slug="a",
+                title="A", author="annieloof", author_name="Annie Lööf")
+    await store.import_posts("/innovation/", [post], [], datetime.now(UTC))
+    (stored,) = await store.all_posts()
+    assert stored.author_name == "Annie Lööf"
 
 
 async def test_grouped_writes_commit_together_and_fail_alone(
-    store: SqliteStore, db_path: Path
+    sqlite_store: SqliteStore, db_path: Path
 ) -> None:
+    store = sqlite_store
     import asyncio
 
     def failing(conn: sqlite3.Connection) -> None:

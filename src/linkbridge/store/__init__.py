@@ -1,4 +1,4 @@
-"""Storage: one Store protocol, SQLite embedded by default (PostgreSQL later)."""
+"""Storage: one Store protocol, SQLite embedded by default, PostgreSQL for several instances."""
 
 from linkbridge.store.base import Store, open_configured_store, open_store
 

@@ -1,4 +1,4 @@
-"""The Store protocol every backend implements (SQLite now, PostgreSQL later)."""
+"""The Store protocol every backend implements (SQLite embedded, PostgreSQL shared)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,12 @@ class Store(Protocol):
     async def version(self) -> int: ...
 
     async def bump_version(self) -> int: ...
+
+    async def wait_for_change(self, timeout_s: float) -> None:
+        """Return soon after another writer bumps the version, or after `timeout_s`.
+
+        PostgreSQL wakes on a NOTIFY; SQLite has no such signal and simply sleeps, so its
+        readers see a change at the next poll."""
 
     # -- posts
     async def import_posts(
@@ -232,7 +238,11 @@ class Store(Protocol):
 
 
 def open_store(
-    url: str, *, busy_timeout_ms: int = 5000, group_commit_max_writes: int = 256
+    url: str,
+    *,
+    busy_timeout_ms: int = 5000,
+    group_commit_max_writes: int = 256,
+    pool_max_connections: int = 10,
 ) -> Store:
     """Make the Store for a `store.url` (not yet opened)."""
     if url.startswith("sqlite:"):
@@ -243,7 +253,14 @@ def open_store(
             busy_timeout_ms=busy_timeout_ms,
             group_commit_max_writes=group_commit_max_writes,
         )
-    raise ConfigError(f"store: unsupported store URL {url!r} (PostgreSQL is not built yet)")
+    if url.startswith(POSTGRES_SCHEMES):
+        from linkbridge.store.postgres import PostgresStore
+
+        return PostgresStore(url, pool_max_connections=pool_max_connections)
+    raise ConfigError(f"store: unsupported store URL {url!r}")
+
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 def open_configured_store(settings: StoreSettings) -> Store:
@@ -252,6 +269,7 @@ def open_configured_store(settings: StoreSettings) -> Store:
         settings.url,
         busy_timeout_ms=settings.busy_timeout_ms,
         group_commit_max_writes=settings.group_commit_max_writes,
+        pool_max_connections=settings.pool_max_connections,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -46,3 +47,7 @@ class SqliteStore(LinkbackRows, PostRows, JobRows, ListRows, HitRows, AdminRows)
 
     async def bump_version(self) -> int:
         return await self.engine.write(bump_version)
+
+    async def wait_for_change(self, timeout_s: float) -> None:
+        # SQLite has no change signal across processes: the caller's poll is the signal.
+        await asyncio.sleep(timeout_s)

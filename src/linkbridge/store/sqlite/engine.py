@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 
 import structlog
 
+from linkbridge.errors import ConfigError
+
 logger = structlog.get_logger(__name__)
 _T = TypeVar("_T")
 
@@ -60,6 +62,16 @@ def migrations() -> list[tuple[int, str]]:
         (number, (folder / name).read_text(encoding="utf-8"))
         for number, name in migration_names()
     ]
+
+
+def refuse_newer_schema(stored: int, shipped: int) -> None:
+    """Rolling upgrades add before they remove, so an older release may run beside a newer
+    one; but an older release never (re)starts on a schema it does not know."""
+    if stored > shipped:
+        raise ConfigError(
+            f"store: the store's schema is at migration {stored}, newer than this linkbridge"
+            f" knows ({shipped}); upgrade linkbridge before serving it"
+        )
 
 
 class SqliteEngine:
@@ -103,7 +115,9 @@ class SqliteEngine:
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY)")
         done = {row[0] for row in conn.execute("SELECT number FROM schema_migrations")}
-        for number, script in migrations():
+        shipped = migrations()
+        refuse_newer_schema(max(done, default=0), shipped[-1][0])
+        for number, script in shipped:
             if number in done:
                 continue
             # executescript commits what is pending; wrap the script in its own transaction.

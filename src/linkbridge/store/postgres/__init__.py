@@ -1,0 +1,42 @@
+"""The PostgreSQL Store (asyncpg pool, numbered migrations under an advisory lock)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from linkbridge.store.postgres.admin import AdminRows
+from linkbridge.store.postgres.engine import PostgresEngine, bump_version
+from linkbridge.store.postgres.jobs import JobRows
+from linkbridge.store.postgres.linkbacks import LinkbackRows
+from linkbridge.store.postgres.lists import ListRows
+from linkbridge.store.postgres.posts import PostRows
+
+
+class PostgresStore(LinkbackRows, PostRows, JobRows, ListRows, AdminRows):
+    """Store on one PostgreSQL database; any number of instances may share it."""
+
+    def __init__(self, dsn: str, *, pool_max_connections: int = 10) -> None:
+        self.dsn = dsn
+        self.engine = PostgresEngine(dsn, pool_max_connections=pool_max_connections)
+
+    async def open(self) -> None:
+        await self.engine.open()
+
+    async def close(self) -> None:
+        await self.engine.close()
+
+    async def ping(self) -> bool:
+        try:
+            await self.engine.fetchval("SELECT 1")
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, RuntimeError):
+            return False
+        return True
+
+    async def version(self) -> int:
+        return int(await self.engine.fetchval("SELECT value FROM meta WHERE key = 'version'"))
+
+    async def bump_version(self) -> int:
+        return await self.engine.tx(bump_version)
+
+    async def wait_for_change(self, timeout_s: float) -> None:
+        await self.engine.wait_for_change(timeout_s)

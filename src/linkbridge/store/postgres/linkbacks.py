@@ -1,0 +1,351 @@
+"""Linkback rows and their recorded decisions (PostgreSQL).
+
+Duplicates are kept out by the UNIQUE (source_canonical, blog, post_id) constraint: a new
+row is `INSERT … ON CONFLICT DO NOTHING`, and the loser of a race locks and reuses the row
+the winner inserted, so two instances receiving the same ping store it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from linkbridge.errors import IllegalTransition, NotFound
+from linkbridge.model import (
+    VERIFIED_STATES,
+    Decision,
+    Linkback,
+    LinkbackDraft,
+    LinkbackProtocol,
+    LinkbackState,
+    RecordResult,
+    SourceDetails,
+    can_transition,
+)
+from linkbridge.store.postgres.engine import Conn, PostgresEngine, bump_version
+
+SHOWN = LinkbackState.APPROVED
+
+
+def row_to_linkback(row: asyncpg.Record) -> Linkback:
+    """A stored row as the domain record."""
+    resend = row["resend_from"]
+    return Linkback(
+        id=row["id"],
+        blog=row["blog"],
+        post_id=row["post_id"],
+        source_url=row["source_url"],
+        source_canonical=row["source_canonical"],
+        source_host=row["source_host"],
+        protocol=LinkbackProtocol(row["protocol"]),
+        state=LinkbackState(row["state"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        title=row["title"],
+        excerpt=row["excerpt"],
+        blog_name=row["blog_name"],
+        author_name=row["author_name"],
+        author_url=row["author_url"],
+        author_photo=row["author_photo"],
+        published_at=row["published_at"],
+        mention_type=row["mention_type"],
+        target_url=row["target_url"],
+        reason=row["reason"],
+        public_id=row["public_id"],
+        client_ip=row["client_ip"],
+        verified_at=row["verified_at"],
+        content=row["content"],
+        resend_from=LinkbackState(resend) if resend else None,
+    )
+
+
+async def get(conn: Conn, linkback_id: int, *, lock: bool = False) -> Linkback | None:
+    sql = "SELECT * FROM linkbacks WHERE id = $1" + (" FOR UPDATE" if lock else "")
+    row = await conn.fetchrow(sql, linkback_id)
+    return row_to_linkback(row) if row else None
+
+
+async def find(
+    conn: Conn, canonical: str, blog: str, post_id: int, *, lock: bool = False
+) -> Linkback | None:
+    sql = "SELECT * FROM linkbacks WHERE source_canonical = $1 AND blog = $2 AND post_id = $3"
+    row = await conn.fetchrow(sql + (" FOR UPDATE" if lock else ""), canonical, blog, post_id)
+    return row_to_linkback(row) if row else None
+
+
+async def decide(
+    conn: Conn, lb: Linkback, new: LinkbackState, actor: str, reason: str, now: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO decisions (linkback_id, old_state, new_state, actor, reason, at)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        lb.id, lb.state.value, new.value, actor, reason, now,
+    )
+
+
+async def insert_draft(conn: Conn, draft: LinkbackDraft, now: datetime) -> Linkback | None:
+    """Insert a new row from `draft`; None when the (source, post) row exists already."""
+    created = draft.created_at or now
+    row = await conn.fetchrow(
+        "INSERT INTO linkbacks (blog, post_id, source_url, source_canonical, source_host,"
+        " protocol, state, title, excerpt, blog_name, target_url, public_id, client_ip,"
+        " created_at, updated_at, verified_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        " ON CONFLICT (source_canonical, blog, post_id) DO NOTHING RETURNING *",
+        draft.blog, draft.post_id, draft.source_url, draft.source_canonical, draft.source_host,
+        draft.protocol.value, draft.state.value, draft.title, draft.excerpt, draft.blog_name,
+        draft.target_url, draft.public_id, draft.client_ip, created, now,
+        created if draft.state in VERIFIED_STATES else None,
+    )
+    if row is None:
+        return None
+    lb = row_to_linkback(row)
+    if draft.state != LinkbackState.UNVERIFIED:
+        await conn.execute(
+            "INSERT INTO decisions (linkback_id, old_state, new_state, actor, reason, at)"
+            " VALUES ($1, 'unverified', $2, 'import', 'imported from WordPress', $3)",
+            lb.id, draft.state.value, now,
+        )
+    if draft.state == SHOWN:
+        await bump_version(conn)
+    return lb
+
+
+async def enqueue(
+    conn: Conn, kind: str, payload: dict[str, Any], run_after: datetime,
+    dedupe_key: str | None, now: datetime,
+) -> int:
+    return int(
+        await conn.fetchval(
+            "INSERT INTO jobs (kind, payload, dedupe_key, run_after, created_at)"
+            " VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT (dedupe_key) DO UPDATE SET run_after = excluded.run_after,"
+            " lease_until = NULL, attempts = 0 RETURNING id",
+            kind, payload, dedupe_key, run_after, now,
+        )
+    )
+
+
+async def _reuse(
+    conn: Conn, existing: Linkback, draft: LinkbackDraft, now: datetime,
+    resend_is_duplicate: bool,
+) -> Linkback | None:
+    """Reopen a stored row for a re-send; None when the re-send is a duplicate."""
+    if existing.state in VERIFIED_STATES and resend_is_duplicate:
+        return None
+    if existing.state in (LinkbackState.REJECTED, LinkbackState.SPAM):
+        return None  # a moderator's no stands; a re-send does not reopen it
+    resend_from = existing.resend_from
+    if existing.state in (LinkbackState.HELD, LinkbackState.APPROVED):
+        resend_from = existing.state
+    elif existing.state != LinkbackState.UNVERIFIED:
+        resend_from = None
+    row = await conn.fetchrow(
+        "UPDATE linkbacks SET state = 'unverified', source_url = $1, protocol = $2,"
+        " target_url = $3, title = CASE WHEN $4 <> '' THEN $4 ELSE title END,"
+        " excerpt = CASE WHEN $5 <> '' THEN $5 ELSE excerpt END,"
+        " blog_name = CASE WHEN $6 <> '' THEN $6 ELSE blog_name END,"
+        " client_ip = $7, resend_from = $8, attempts = 0, updated_at = $9,"
+        " public_id = COALESCE(public_id, $10) WHERE id = $11 RETURNING *",
+        draft.source_url, draft.protocol.value, draft.target_url, draft.title, draft.excerpt,
+        draft.blog_name, draft.client_ip, resend_from.value if resend_from else None, now,
+        draft.public_id, existing.id,
+    )
+    if existing.state != LinkbackState.UNVERIFIED:
+        await decide(conn, existing, LinkbackState.UNVERIFIED, "sender", "re-sent", now)
+    if existing.state == SHOWN:
+        await bump_version(conn)
+    assert row is not None  # locked by the caller
+    return row_to_linkback(row)
+
+
+class LinkbackRows:
+    """Store methods for linkbacks (mixed into PostgresStore)."""
+
+    engine: PostgresEngine
+
+    async def record_linkback(
+        self,
+        draft: LinkbackDraft,
+        now: datetime,
+        *,
+        resend_is_duplicate: bool,
+        job_kind: str | None = None,
+        job_run_after: datetime | None = None,
+    ) -> RecordResult:
+        async def tx(conn: Conn) -> RecordResult:
+            lb = await insert_draft(conn, draft, now)
+            created = lb is not None
+            if lb is None:  # stored already (perhaps a moment ago, by another instance)
+                existing = await find(
+                    conn, draft.source_canonical, draft.blog, draft.post_id, lock=True
+                )
+                assert existing is not None  # rows are never deleted
+                lb = await _reuse(conn, existing, draft, now, resend_is_duplicate)
+                if lb is None:
+                    return RecordResult(existing, created=False, duplicate=True)
+            job_id = None
+            if job_kind is not None:
+                job_id = await enqueue(
+                    conn, job_kind, {"linkback_id": lb.id}, job_run_after or now,
+                    f"verify:{lb.id}", now,
+                )
+            return RecordResult(lb, created=created, duplicate=False, job_id=job_id)
+
+        return await self.engine.tx(tx)
+
+    async def get_linkback(self, linkback_id: int) -> Linkback | None:
+        return await self.engine.read(lambda conn: get(conn, linkback_id))
+
+    async def get_linkback_by_public_id(self, public_id: str) -> Linkback | None:
+        async def q(conn: Conn) -> Linkback | None:
+            row = await conn.fetchrow("SELECT * FROM linkbacks WHERE public_id = $1", public_id)
+            return row_to_linkback(row) if row else None
+
+        return await self.engine.read(q)
+
+    async def find_linkback(self, source_canonical: str, blog: str, post_id: int) -> (
+        Linkback | None
+    ):
+        return await self.engine.read(lambda conn: find(conn, source_canonical, blog, post_id))
+
+    async def set_state(
+        self,
+        linkback_id: int,
+        new_state: LinkbackState,
+        *,
+        actor: str,
+        reason: str,
+        now: datetime,
+        details: SourceDetails | None = None,
+    ) -> Linkback:
+        async def tx(conn: Conn) -> Linkback:
+            lb = await get(conn, linkback_id, lock=True)
+            if lb is None:
+                raise NotFound(f"store: no linkback {linkback_id}")
+            if not can_transition(lb.state, new_state):
+                raise IllegalTransition(
+                    f"store: linkback {linkback_id} cannot go from {lb.state} to {new_state}"
+                )
+            fields: dict[str, Any] = {"state": new_state.value, "reason": reason,
+                                      "updated_at": now}
+            if new_state in VERIFIED_STATES and lb.state == LinkbackState.UNVERIFIED:
+                fields["verified_at"] = now
+                fields["resend_from"] = None
+            if new_state in (LinkbackState.FAILED, LinkbackState.DELETED):
+                fields["resend_from"] = None
+            if details is not None:
+                fields.update(
+                    title=details.title or lb.title, excerpt=details.excerpt or lb.excerpt,
+                    author_name=details.author_name, author_url=details.author_url,
+                    author_photo=details.author_photo, published_at=details.published_at,
+                    content=details.content, mention_type=details.mention_type,
+                )
+            sets = ", ".join(f"{k} = ${i}" for i, k in enumerate(fields, start=1))
+            row = await conn.fetchrow(
+                f"UPDATE linkbacks SET {sets} WHERE id = ${len(fields) + 1} RETURNING *",
+                *fields.values(), lb.id,
+            )
+            if new_state != lb.state:
+                await decide(conn, lb, new_state, actor, reason, now)
+            if SHOWN in (lb.state, new_state):
+                await bump_version(conn)
+            assert row is not None  # locked above
+            return row_to_linkback(row)
+
+        return await self.engine.tx(tx)
+
+    async def count_attempt(self, linkback_id: int, reason: str, now: datetime) -> int:
+        value = await self.engine.fetchval(
+            "UPDATE linkbacks SET attempts = attempts + 1, reason = $1, updated_at = $2"
+            " WHERE id = $3 RETURNING attempts",
+            reason, now, linkback_id,
+        )
+        return int(value or 0)
+
+    async def list_linkbacks(
+        self,
+        *,
+        states: Iterable[LinkbackState] | None = None,
+        blog: str | None = None,
+        post_id: int | None = None,
+        host: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        protocol: LinkbackProtocol | None = None,
+    ) -> list[Linkback]:
+        where: list[str] = []
+        params: list[object] = []
+        if states is not None:
+            params.append([s.value for s in states])
+            where.append(f"state = ANY(${len(params)}::text[])")
+        proto = protocol.value if protocol is not None else None
+        for column, value in (("blog", blog), ("post_id", post_id), ("source_host", host),
+                              ("protocol", proto)):
+            if value is not None:
+                params.append(value)
+                where.append(f"{column} = ${len(params)}")
+        sql = "SELECT * FROM linkbacks"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        params.extend([limit, offset])
+        sql += (" ORDER BY COALESCE(verified_at, created_at) DESC, id DESC"
+                f" LIMIT ${len(params) - 1} OFFSET ${len(params)}")
+
+        async def q(conn: Conn) -> list[Linkback]:
+            return [row_to_linkback(r) for r in await conn.fetch(sql, *params)]
+
+        return await self.engine.read(q)
+
+    async def decisions(self, linkback_id: int) -> list[Decision]:
+        async def q(conn: Conn) -> list[Decision]:
+            rows = await conn.fetch(
+                "SELECT * FROM decisions WHERE linkback_id = $1 ORDER BY id", linkback_id
+            )
+            return [
+                Decision(r["linkback_id"], LinkbackState(r["old_state"]),
+                         LinkbackState(r["new_state"]), r["actor"], r["reason"], r["at"])
+                for r in rows
+            ]
+
+        return await self.engine.read(q)
+
+    async def last_change(self, *, blog: str | None = None, post_id: int | None = None) -> (
+        datetime | None
+    ):
+        where: list[str] = []
+        params: list[object] = []
+        for column, value in (("blog", blog), ("post_id", post_id)):
+            if value is not None:
+                params.append(value)
+                where.append(f"{column} = ${len(params)}")
+        sql = "SELECT MAX(updated_at) FROM linkbacks"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        changed: datetime | None = await self.engine.fetchval(sql, *params)
+        return changed
+
+    async def host_has_approved(self, host: str) -> bool:
+        row = await self.engine.fetchval(
+            "SELECT 1 FROM linkbacks WHERE source_host = $1 AND state = 'approved' LIMIT 1", host
+        )
+        return row is not None
+
+    async def count_host_since(self, host: str, since: datetime) -> int:
+        value = await self.engine.fetchval(
+            "SELECT COUNT(*) FROM linkbacks WHERE source_host = $1 AND created_at >= $2",
+            host, since,
+        )
+        return int(value)
+
+
+async def import_linkbacks(conn: Conn, drafts: Sequence[LinkbackDraft], now: datetime) -> int:
+    """Add imported linkbacks that are not stored yet (idempotent); return how many."""
+    added = 0
+    for draft in drafts:
+        if await insert_draft(conn, draft, now) is not None:
+            added += 1
+    return added

@@ -1,0 +1,126 @@
+"""Host lists, redirect mappings, hit counters and admin key/values (PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from linkbridge.model import Hit, Mapping, RuleKind
+from linkbridge.store.postgres.engine import Conn, PostgresEngine, bump_version
+
+
+class ListRows:
+    """Store methods for lists, mappings, hits and settings (mixed into PostgresStore)."""
+
+    engine: PostgresEngine
+
+    async def list_hosts(self, list_name: str) -> list[str]:
+        async def q(conn: Conn) -> list[str]:
+            rows = await conn.fetch(
+                "SELECT host FROM host_lists WHERE list = $1 ORDER BY host COLLATE \"C\"",
+                list_name,
+            )
+            return [r[0] for r in rows]
+
+        return await self.engine.read(q)
+
+    async def add_host(
+        self, host: str, list_name: str, *, reason: str, actor: str, now: datetime
+    ) -> None:
+        async def tx(conn: Conn) -> None:
+            await conn.execute(
+                "INSERT INTO host_lists (host, list, reason, actor, created_at)"
+                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (host, list) DO UPDATE SET"
+                " reason = excluded.reason, actor = excluded.actor",
+                host, list_name, reason, actor, now,
+            )
+            await bump_version(conn)
+
+        await self.engine.tx(tx)
+
+    async def remove_host(self, host: str, list_name: str) -> bool:
+        async def tx(conn: Conn) -> bool:
+            gone = await conn.fetchval(
+                "DELETE FROM host_lists WHERE host = $1 AND list = $2 RETURNING 1",
+                host, list_name,
+            )
+            if gone:
+                await bump_version(conn)
+            return gone is not None
+
+        return await self.engine.tx(tx)
+
+    async def list_mappings(self) -> list[Mapping]:
+        async def q(conn: Conn) -> list[Mapping]:
+            rows = await conn.fetch(
+                "SELECT source, target, note FROM mappings ORDER BY source COLLATE \"C\""
+            )
+            return [Mapping(r["source"], r["target"], origin="store", note=r["note"])
+                    for r in rows]
+
+        return await self.engine.read(q)
+
+    async def put_mappings(self, mappings: Sequence[Mapping], now: datetime) -> None:
+        async def tx(conn: Conn) -> None:
+            await conn.executemany(
+                "INSERT INTO mappings (source, target, note, updated_at) VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT (source) DO UPDATE SET target = excluded.target,"
+                " note = excluded.note, updated_at = excluded.updated_at",
+                [(m.source, m.target, m.note, now) for m in mappings],
+            )
+            await bump_version(conn)
+
+        await self.engine.tx(tx)
+
+    async def delete_mapping(self, source: str) -> bool:
+        async def tx(conn: Conn) -> bool:
+            gone = await conn.fetchval(
+                "DELETE FROM mappings WHERE source = $1 RETURNING 1", source
+            )
+            if gone:
+                await bump_version(conn)
+            return gone is not None
+
+        return await self.engine.tx(tx)
+
+    async def add_hits(self, hits: Sequence[Hit]) -> None:
+        """Upserts that add: instances flushing the same key never overwrite each other."""
+        if not hits:
+            return
+
+        async def tx(conn: Conn) -> None:
+            await conn.executemany(
+                "INSERT INTO hits (day, path, status, rule, count) VALUES ($1, $2, $3, $4, $5)"
+                " ON CONFLICT (day, path, status, rule) DO UPDATE SET"
+                " count = hits.count + excluded.count",
+                # one order for every flusher, so two concurrent flushes cannot deadlock
+                sorted((h.day, h.path, h.status, h.rule.value, h.count) for h in hits),
+            )
+
+        await self.engine.tx(tx)
+
+    async def top_hits(self, *, limit: int, exclude_rules: Iterable[str] = ()) -> list[Hit]:
+        excluded = list(exclude_rules)
+
+        async def q(conn: Conn) -> list[Hit]:
+            rows = await conn.fetch(
+                "SELECT MAX(day) AS day, path, status, rule, SUM(count) AS total FROM hits"
+                " WHERE NOT (rule = ANY($1::text[])) GROUP BY path, status, rule"
+                " ORDER BY total DESC, path COLLATE \"C\" LIMIT $2",
+                excluded, limit,
+            )
+            return [Hit(r["day"], r["path"], r["status"], RuleKind(r["rule"]), int(r["total"]))
+                    for r in rows]
+
+        return await self.engine.read(q)
+
+    async def get_setting(self, key: str) -> str | None:
+        value = await self.engine.fetchval("SELECT value FROM admin_kv WHERE key = $1", key)
+        return None if value is None else str(value)
+
+    async def put_setting(self, key: str, value: str) -> None:
+        await self.engine.fetchval(
+            "INSERT INTO admin_kv (key, value) VALUES ($1, $2)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            key, value,
+        )

@@ -1,0 +1,86 @@
+"""Two Store instances on the same data, as two processes or servers would hold them."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from linkbridge.model import Hit, RuleKind
+from linkbridge.store import Store
+from tests.store.conftest import Backend
+from tests.store.test_sqlite_store import draft
+
+NOW = datetime(2017, 12, 1, 11, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def pair(store: Store, backend: Backend) -> AsyncIterator[tuple[Store, Store]]:
+    other = backend.make()
+    await other.open()
+    yield store, other
+    await other.close()
+
+
+async def test_the_same_linkback_at_once_is_stored_once(pair: tuple[Store, Store]) -> None:
+    a, b = pair
+    results = await asyncio.gather(
+        *(s.record_linkback(draft(7), NOW, resend_is_duplicate=True, job_kind="verify")
+          for s in (a, b) * 4)
+    )
+    assert len({r.linkback.id for r in results}) == 1
+    assert sum(r.created for r in results) == 1
+    assert len({r.job_id for r in results}) == 1
+    assert await a.count_jobs() == 1
+
+
+async def test_concurrent_claims_never_share_a_job(pair: tuple[Store, Store]) -> None:
+    a, b = pair
+    ids = [await a.enqueue_job("verify", {"n": n}, NOW) for n in range(12)]
+
+    async def drain(s: Store) -> list[int]:
+        got = []
+        while (job := await s.claim_job(NOW, lease_s=60)) is not None:
+            got.append(job.id)
+        return got
+
+    claimed = await asyncio.gather(drain(a), drain(b), drain(a), drain(b))
+    flat = [i for part in claimed for i in part]
+    assert sorted(flat) == sorted(ids)  # every job once, none twice
+    assert await b.claim_job(NOW + timedelta(seconds=59), 60) is None  # all still leased
+    again = await b.claim_job(NOW + timedelta(seconds=60), 60)  # a lease ran out: reclaimed
+    assert again is not None
+    assert again.attempts == 2
+
+
+async def test_hit_flushes_add_up_across_instances(pair: tuple[Store, Store]) -> None:
+    a, b = pair
+    day = "2018-02-01"
+    keys = [(f"/innovation/p{i}", 301, RuleKind.EXACT) for i in range(20)]
+    await asyncio.gather(
+        *(s.add_hits([Hit(day, p, st, r, n + 1) for p, st, r in keys]) for n, s in
+          enumerate((a, b) * 5))
+    )
+    top = await a.top_hits(limit=100)
+    assert {h.path for h in top} == {p for p, _, _ in keys}
+    assert {h.count for h in top} == {sum(range(1, 11))}
+
+
+async def test_a_change_reaches_the_other_instance(
+    pair: tuple[Store, Store], backend: Backend
+) -> None:
+    """PostgreSQL wakes the waiter by NOTIFY, not by its (here very long) fallback poll;
+    SQLite has no signal and returns after its poll interval."""
+    a, b = pair
+    before = await b.version()
+    waiter = asyncio.create_task(b.wait_for_change(60.0 if backend.name == "postgres" else 0.2))
+    await asyncio.sleep(0.1)  # the waiter is waiting
+    started = time.monotonic()
+    await a.add_host("spam.example", "block", reason="", actor="anna", now=NOW)
+    await waiter
+    assert await b.version() == before + 1
+    if backend.name == "postgres":
+        assert time.monotonic() - started < 30.0  # the NOTIFY, not the 60 s poll
