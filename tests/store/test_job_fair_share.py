@@ -2,43 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from linkbridge.jobs import fair_share
 from linkbridge.model import LinkbackDraft, LinkbackProtocol, sender_group
-from linkbridge.store.sqlite import SqliteStore
+from linkbridge.store import Store
 
 NOW = datetime(2017, 12, 1, 11, 0, tzinfo=UTC)
 LATER = NOW + timedelta(seconds=1)
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "linkbridge.db")
-    await s.open()
-    yield s
-    await s.close()
-
-
-async def enqueue(store: SqliteStore, n: int, *, host: str = "", sender: str = "") -> int:
+async def enqueue(store: Store, n: int, *, host: str = "", sender: str = "") -> int:
     return await store.enqueue_job(
         "verify", {"n": n}, NOW + timedelta(milliseconds=n), source_host=host, sender=sender
     )
 
 
-async def claim_all(store: SqliteStore, **caps: int) -> list[int]:
+async def claim_all(store: Store, **caps: int) -> list[int]:
     claimed = []
     while (job := await store.claim_job(LATER, 60, **caps)) is not None:
         claimed.append(int(str(job.payload["n"])))
     return claimed
 
 
-async def test_a_sender_holds_at_most_its_share_then_others_run(store: SqliteStore) -> None:
+async def test_a_sender_holds_at_most_its_share_then_others_run(store: Store) -> None:
     for n in range(5):  # the flood comes first
         await enqueue(store, n, host=f"h{n}.example", sender="2001:db8::/64")
     await enqueue(store, 9, host="good.example", sender="198.51.100.7")
@@ -47,7 +37,7 @@ async def test_a_sender_holds_at_most_its_share_then_others_run(store: SqliteSto
     assert await claim_all(store, max_per_sender=3) == [2]
 
 
-async def test_a_finished_job_frees_its_senders_place(store: SqliteStore) -> None:
+async def test_a_finished_job_frees_its_senders_place(store: Store) -> None:
     for n in range(3):
         await enqueue(store, n, host=f"h{n}.example", sender="203.0.113.9")
     first = await store.claim_job(LATER, 60, max_per_sender=1)
@@ -59,7 +49,7 @@ async def test_a_finished_job_frees_its_senders_place(store: SqliteStore) -> Non
     assert second.payload == {"n": 1}
 
 
-async def test_an_expired_lease_no_longer_counts(store: SqliteStore) -> None:
+async def test_an_expired_lease_no_longer_counts(store: Store) -> None:
     for n in range(2):
         await enqueue(store, n, host="slow.example")
     assert await store.claim_job(LATER, 60, max_per_host=1) is not None
@@ -69,14 +59,14 @@ async def test_an_expired_lease_no_longer_counts(store: SqliteStore) -> None:
     assert again is not None  # the lapsed job itself or its neighbour: one of them runs
 
 
-async def test_a_host_holds_at_most_its_share(store: SqliteStore) -> None:
+async def test_a_host_holds_at_most_its_share(store: Store) -> None:
     for n in range(4):
         await enqueue(store, n, host="victim.example", sender=f"192.0.2.{n}")
     await enqueue(store, 7, host="other.example", sender="192.0.2.99")
     assert await claim_all(store, max_per_host=2) == [0, 1, 7]
 
 
-async def test_jobs_without_keys_and_zero_caps_are_not_limited(store: SqliteStore) -> None:
+async def test_jobs_without_keys_and_zero_caps_are_not_limited(store: Store) -> None:
     for n in range(3):
         await enqueue(store, n)  # webhook-like: no host, no sender
     for n in range(3, 6):
@@ -85,7 +75,7 @@ async def test_jobs_without_keys_and_zero_caps_are_not_limited(store: SqliteStor
     assert await claim_all(store) == [4, 5]
 
 
-async def test_retries_go_behind_fresh_work(store: SqliteStore) -> None:
+async def test_retries_go_behind_fresh_work(store: Store) -> None:
     old = await enqueue(store, 0, host="a.example")
     job = await store.claim_job(LATER, 60)
     assert job is not None
@@ -96,7 +86,7 @@ async def test_retries_go_behind_fresh_work(store: SqliteStore) -> None:
     assert await claim_all(store) == [1, 0]
 
 
-async def test_record_linkback_queues_its_job_with_host_and_sender(store: SqliteStore) -> None:
+async def test_record_linkback_queues_its_job_with_host_and_sender(store: Store) -> None:
     draft = LinkbackDraft(
         blog="/innovation/", post_id=2187, source_url="http://flood.example/1",
         source_canonical="flood.example/1", source_host="flood.example",

@@ -6,13 +6,14 @@ import asyncpg
 
 from linkbridge.store.postgres.admin import AdminRows
 from linkbridge.store.postgres.engine import PostgresEngine, bump_version
+from linkbridge.store.postgres.hits import HitRows
 from linkbridge.store.postgres.jobs import JobRows
 from linkbridge.store.postgres.linkbacks import LinkbackRows
 from linkbridge.store.postgres.lists import ListRows
 from linkbridge.store.postgres.posts import PostRows
 
 
-class PostgresStore(LinkbackRows, PostRows, JobRows, ListRows, AdminRows):
+class PostgresStore(LinkbackRows, PostRows, JobRows, ListRows, HitRows, AdminRows):
     """Store on one PostgreSQL database; any number of instances may share it."""
 
     def __init__(self, dsn: str, *, pool_max_connections: int = 10) -> None:

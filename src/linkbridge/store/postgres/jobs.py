@@ -2,7 +2,9 @@
 
 Two instances claiming at once never get the same job: each locks the first due row the
 other has not locked, and the lease keeps it theirs after the claim commits. A job whose
-instance died becomes due again when its lease runs out.
+instance died becomes due again when its lease runs out. With fair-share caps on, claims
+take a transaction advisory lock first, so the count of leased jobs per host or sender that
+a claim reads cannot miss a claim committing beside it on another instance.
 """
 
 from __future__ import annotations
@@ -13,6 +15,24 @@ from typing import Any
 from linkbridge.model import Job
 from linkbridge.store.postgres.engine import Conn, PostgresEngine
 from linkbridge.store.postgres.linkbacks import enqueue
+
+CLAIM_LOCK = 0x6C62_6A63  # "lbjc": serialises fair-share claims across instances
+_CLAIM = """
+UPDATE jobs SET lease_until = $4, attempts = attempts + 1 WHERE id = (
+  SELECT j.id FROM jobs AS j
+  WHERE j.run_after <= $1 AND (j.lease_until IS NULL OR j.lease_until <= $1)
+    AND ($2 <= 0 OR j.source_host = '' OR (
+          SELECT COUNT(*) FROM jobs AS l
+          WHERE l.source_host = j.source_host AND l.lease_until > $1) < $2)
+    AND ($3 <= 0 OR j.sender = '' OR (
+          SELECT COUNT(*) FROM jobs AS l
+          WHERE l.sender = j.sender AND l.lease_until > $1) < $3)
+  ORDER BY j.attempts > 0, j.run_after, j.id
+  LIMIT 1 FOR UPDATE SKIP LOCKED
+) RETURNING *
+"""
+"""Lease the first due, unleased job whose host and sender are under their share of leased
+jobs; fresh jobs (never claimed) before retries, then by due time."""
 
 
 class JobRows:
@@ -27,22 +47,25 @@ class JobRows:
         run_after: datetime,
         *,
         dedupe_key: str | None = None,
+        source_host: str = "",
+        sender: str = "",
     ) -> int:
         return await self.engine.tx(
-            lambda conn: enqueue(conn, kind, payload, run_after, dedupe_key, run_after)
+            lambda conn: enqueue(
+                conn, kind, payload, run_after, dedupe_key, run_after,
+                source_host=source_host, sender=sender,
+            )
         )
 
-    async def claim_job(self, now: datetime, lease_s: float) -> Job | None:
+    async def claim_job(
+        self, now: datetime, lease_s: float, *, max_per_host: int = 0, max_per_sender: int = 0
+    ) -> Job | None:
         lease = now + timedelta(seconds=lease_s)
 
         async def tx(conn: Conn) -> Job | None:
-            row = await conn.fetchrow(
-                "UPDATE jobs SET lease_until = $2, attempts = attempts + 1 WHERE id = ("
-                " SELECT id FROM jobs WHERE run_after <= $1"
-                " AND (lease_until IS NULL OR lease_until <= $1)"
-                " ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING *",
-                now, lease,
-            )
+            if max_per_host > 0 or max_per_sender > 0:
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", CLAIM_LOCK)
+            row = await conn.fetchrow(_CLAIM, now, max_per_host, max_per_sender, lease)
             if row is None:
                 return None
             return Job(
@@ -53,6 +76,8 @@ class JobRows:
                 run_after=row["run_after"],
                 lease_until=row["lease_until"],
                 last_error=row["last_error"],
+                source_host=row["source_host"],
+                sender=row["sender"],
             )
 
         return await self.engine.tx(tx)

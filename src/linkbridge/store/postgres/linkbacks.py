@@ -24,6 +24,7 @@ from linkbridge.model import (
     RecordResult,
     SourceDetails,
     can_transition,
+    sender_group,
 )
 from linkbridge.store.postgres.engine import Conn, PostgresEngine, bump_version
 
@@ -116,15 +117,16 @@ async def insert_draft(conn: Conn, draft: LinkbackDraft, now: datetime) -> Linkb
 
 async def enqueue(
     conn: Conn, kind: str, payload: dict[str, Any], run_after: datetime,
-    dedupe_key: str | None, now: datetime,
+    dedupe_key: str | None, now: datetime, *, source_host: str = "", sender: str = "",
 ) -> int:
     return int(
         await conn.fetchval(
-            "INSERT INTO jobs (kind, payload, dedupe_key, run_after, created_at)"
-            " VALUES ($1, $2, $3, $4, $5)"
+            "INSERT INTO jobs (kind, payload, dedupe_key, run_after, created_at, source_host,"
+            " sender) VALUES ($1, $2, $3, $4, $5, $6, $7)"
             " ON CONFLICT (dedupe_key) DO UPDATE SET run_after = excluded.run_after,"
-            " lease_until = NULL, attempts = 0 RETURNING id",
-            kind, payload, dedupe_key, run_after, now,
+            " lease_until = NULL, attempts = 0, source_host = excluded.source_host,"
+            " sender = excluded.sender RETURNING id",
+            kind, payload, dedupe_key, run_after, now, source_host, sender,
         )
     )
 
@@ -191,7 +193,8 @@ class LinkbackRows:
             if job_kind is not None:
                 job_id = await enqueue(
                     conn, job_kind, {"linkback_id": lb.id}, job_run_after or now,
-                    f"verify:{lb.id}", now,
+                    f"verify:{lb.id}", now, source_host=draft.source_host,
+                    sender=sender_group(draft.client_ip),
                 )
             return RecordResult(lb, created=created, duplicate=False, job_id=job_id)
 

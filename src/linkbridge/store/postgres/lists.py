@@ -1,16 +1,16 @@
-"""Host lists, redirect mappings, hit counters and admin key/values (PostgreSQL)."""
+"""Host lists, redirect mappings and admin key/values (PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
-from linkbridge.model import Hit, Mapping, RuleKind
+from linkbridge.model import Mapping
 from linkbridge.store.postgres.engine import Conn, PostgresEngine, bump_version
 
 
 class ListRows:
-    """Store methods for lists, mappings, hits and settings (mixed into PostgresStore)."""
+    """Store methods for lists, mappings and settings (mixed into PostgresStore)."""
 
     engine: PostgresEngine
 
@@ -82,37 +82,6 @@ class ListRows:
             return gone is not None
 
         return await self.engine.tx(tx)
-
-    async def add_hits(self, hits: Sequence[Hit]) -> None:
-        """Upserts that add: instances flushing the same key never overwrite each other."""
-        if not hits:
-            return
-
-        async def tx(conn: Conn) -> None:
-            await conn.executemany(
-                "INSERT INTO hits (day, path, status, rule, count) VALUES ($1, $2, $3, $4, $5)"
-                " ON CONFLICT (day, path, status, rule) DO UPDATE SET"
-                " count = hits.count + excluded.count",
-                # one order for every flusher, so two concurrent flushes cannot deadlock
-                sorted((h.day, h.path, h.status, h.rule.value, h.count) for h in hits),
-            )
-
-        await self.engine.tx(tx)
-
-    async def top_hits(self, *, limit: int, exclude_rules: Iterable[str] = ()) -> list[Hit]:
-        excluded = list(exclude_rules)
-
-        async def q(conn: Conn) -> list[Hit]:
-            rows = await conn.fetch(
-                "SELECT MAX(day) AS day, path, status, rule, SUM(count) AS total FROM hits"
-                " WHERE NOT (rule = ANY($1::text[])) GROUP BY path, status, rule"
-                " ORDER BY total DESC, path COLLATE \"C\" LIMIT $2",
-                excluded, limit,
-            )
-            return [Hit(r["day"], r["path"], r["status"], RuleKind(r["rule"]), int(r["total"]))
-                    for r in rows]
-
-        return await self.engine.read(q)
 
     async def get_setting(self, key: str) -> str | None:
         value = await self.engine.fetchval("SELECT value FROM admin_kv WHERE key = $1", key)

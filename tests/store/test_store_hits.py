@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from linkbridge.model import Hit, HitBatch, HitDay, RuleKind
-from linkbridge.store.sqlite import SqliteStore
+from linkbridge.store import Store
 
 DAY1, DAY2 = "2018-03-01", "2018-03-02"
 P = RuleKind.PREFIX
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "hits.db")
-    await s.open()
-    yield s
-    await s.close()
 
 
 def hits(day: str, **counts: int) -> HitBatch:
     return HitBatch.of(Hit(day, f"/{name}", 301, P, n) for name, n in counts.items())
 
 
-async def rows(store: SqliteStore) -> dict[str, int]:
+async def rows(store: Store) -> dict[str, int]:
     return {h.path: h.count for h in await store.top_hits(limit=1000)}
 
 
-async def test_day_totals_add_up_exactly_and_forever(store: SqliteStore) -> None:
+async def test_day_totals_add_up_exactly_and_forever(store: Store) -> None:
     await store.add_hits(hits(DAY1, a=3, b=1), paths_per_day_max=10)
     await store.add_hits(
         HitBatch((Hit(DAY1, "/a", 301, P, 2),), (HitDay(DAY1, 301, P, 9, 5, 2),)),
@@ -43,7 +32,7 @@ async def test_day_totals_add_up_exactly_and_forever(store: SqliteStore) -> None
 
 
 @pytest.mark.parametrize("cap", [0, 1, 2])
-async def test_rows_per_day_capped_at_the_edge(store: SqliteStore, cap: int) -> None:
+async def test_rows_per_day_capped_at_the_edge(store: Store, cap: int) -> None:
     await store.add_hits(hits(DAY1, a=5, b=4), paths_per_day_max=cap)
     kept = dict(list({"/a": 5, "/b": 4}.items())[:cap])
     assert await rows(store) == kept
@@ -53,7 +42,7 @@ async def test_rows_per_day_capped_at_the_edge(store: SqliteStore, cap: int) -> 
     assert len(await store.top_hits(limit=10)) == min(cap, 2) + min(cap, 1)
 
 
-async def test_a_busier_path_displaces_the_least_hit_row(store: SqliteStore) -> None:
+async def test_a_busier_path_displaces_the_least_hit_row(store: Store) -> None:
     await store.add_hits(hits(DAY1, a=5, b=2), paths_per_day_max=2)
     moved = await store.add_hits(hits(DAY1, c=3, d=1), paths_per_day_max=2)
     assert await rows(store) == {"/a": 5, "/c": 3}  # c (3) took b's (2) place; d (1) did not
@@ -62,7 +51,7 @@ async def test_a_busier_path_displaces_the_least_hit_row(store: SqliteStore) -> 
     assert (day.hits, day.other_paths) == (11, 3)  # 5 + 3 kept + 3 other = 11, exactly
 
 
-async def test_existing_rows_keep_adding_past_the_cap(store: SqliteStore) -> None:
+async def test_existing_rows_keep_adding_past_the_cap(store: Store) -> None:
     await store.add_hits(hits(DAY1, a=1), paths_per_day_max=1)
     for _ in range(3):  # two instances flushing the same path: counts add, never overwrite
         await store.add_hits(hits(DAY1, a=2), paths_per_day_max=1)
