@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import asyncpg
-import pytest
 
 from tests.support import require
 
@@ -56,10 +55,3 @@ async def fresh_schema() -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         await admin.close()
-
-
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    """A PostgreSQL store URL on a fresh schema (skips with a how-to when no server answers)."""
-    async with fresh_schema() as url:
-        yield url

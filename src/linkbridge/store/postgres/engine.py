@@ -13,9 +13,10 @@ import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from importlib import resources
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
+import asyncpg.pool
 import structlog
 
 from linkbridge.store.sqlite.engine import refuse_newer_schema
@@ -26,10 +27,7 @@ _T = TypeVar("_T")
 VERSION_CHANNEL = "linkbridge_version"
 """NOTIFY channel: the payload is the new version."""
 MIGRATION_LOCK = 0x6C62_6D69  # "lbmi": the advisory lock instances migrate under
-if TYPE_CHECKING:
-    from asyncpg.pool import PoolConnectionProxy
-
-Conn: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
+Conn: TypeAlias = "asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
 
 
 def migrations() -> list[tuple[int, str]]:

@@ -93,8 +93,3 @@ class JobRows:
 
     async def count_jobs(self) -> int:
         return int(await self.engine.fetchval("SELECT COUNT(*) FROM jobs"))
-
-    async def next_job_at(self) -> datetime | None:
-        """When the earliest job becomes due (None: no jobs)."""
-        value: datetime | None = await self.engine.fetchval("SELECT MIN(run_after) FROM jobs")
-        return value
