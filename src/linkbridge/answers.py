@@ -19,6 +19,7 @@ class Refusal(StrEnum):
     AFTER_SHUTDOWN = "after_shutdown"
     SAME_POST = "same_post"
     BAD_SOURCE = "bad_source"
+    URL_TOO_LONG = "url_too_long"
     BLOCKED = "blocked"
     RATE_LIMITED = "rate_limited"
     DAILY_CAP = "daily_cap"

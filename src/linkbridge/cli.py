@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from linkbridge import __version__
 from linkbridge.commands.context import parse_instant
@@ -14,6 +15,7 @@ from linkbridge.errors import LinkbridgeError
 from linkbridge.log import configure_logging
 from linkbridge.settings import Settings
 from linkbridge.settings_loader import load_settings
+from linkbridge.text import for_terminal_lines
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
@@ -46,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(settings.server.log_level, json=args.command == "serve")
     command: Command = args.handler
+    stdout, stderr = sys.stdout, sys.stderr
+    if args.command != "serve":  # a moderator's terminal never gets a raw control character
+        sys.stdout, sys.stderr = TerminalSafe(stdout), TerminalSafe(stderr)
     try:
         return asyncio.run(command(args, settings))
     except LinkbridgeError as exc:
@@ -53,3 +58,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+class TerminalSafe(io.TextIOBase):
+    """A text stream that writes through `for_terminal_lines`: line breaks stay, every other
+    control, bidi or invisible character arrives escaped (values printed with their own line
+    breaks are escaped whole with `for_terminal` by the command that prints them)."""
+
+    def __init__(self, inner: TextIO) -> None:
+        self.inner = inner
+
+    def write(self, text: str) -> int:
+        self.inner.write(for_terminal_lines(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def isatty(self) -> bool:
+        return self.inner.isatty()

@@ -24,6 +24,7 @@ from linkbridge.phase import Phase, phase_at
 from linkbridge.posts.registry import ResolutionKind
 from linkbridge.ratelimit import RateLimiter
 from linkbridge.settle import VERIFY_JOB, Settler
+from linkbridge.text import url_is_clean
 from linkbridge.urls import fold_host, host_of
 
 logger = structlog.get_logger(__name__)
@@ -72,8 +73,25 @@ class Intake:
             return self.settings.successors.web
         return outcome.location or self.settings.successors.web
 
+    def refuse_urls(self, incoming: Incoming) -> IntakeResult | None:
+        """A refusal for URLs that are too long or carry whitespace, control or bidi
+        characters (nothing is canonicalised, looked up or stored for them), else None."""
+        limit = self.settings.moderation.max_url_chars
+        if len(incoming.source_url) > limit or len(incoming.target_url) > limit:
+            return self._refuse(
+                Refusal.URL_TOO_LONG, f"URLs longer than {limit} characters are refused"
+            )
+        if not url_is_clean(incoming.source_url):
+            return self._refuse(Refusal.BAD_SOURCE, "the source URL has control characters")
+        if not url_is_clean(incoming.target_url):
+            return self._refuse(Refusal.TARGET_UNKNOWN, "the target URL has control characters")
+        return None
+
     def resolve_target(self, incoming: Incoming) -> Post | IntakeResult:
         """The post a linkback is for, or the refusal that ends it."""
+        refused = self.refuse_urls(incoming)
+        if refused is not None:
+            return refused
         if phase_at(self.clock.now(), self.settings.site.shutdown_at) == Phase.AFTER:
             return self._refuse(
                 Refusal.AFTER_SHUTDOWN,
@@ -114,6 +132,9 @@ class Intake:
         registered" when the first verified (protocols where a re-send is a duplicate), else the
         first's own answer. One row, one fetch, one decision.
         """
+        refused = self.refuse_urls(incoming)
+        if refused is not None:
+            return refused
         key = self._flight_key(incoming)
         first = self._in_flight.get(key) if key else None
         if first is not None:

@@ -220,6 +220,9 @@ class ModerationSettings:
         (), "Regular expressions; a source URL matching one is refused."
     )
     per_host_daily_cap: int = setting(50, "Linkbacks accepted per source host per day.")
+    max_url_chars: int = setting(
+        2048, "Longest source or target URL a linkback may carry (each protocol's error past it)."
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -43,6 +43,8 @@ character, and the non-characters U+FFFE/U+FFFF. Text loses them; URLs carrying 
 refused; the command line prints them escaped. A test checks this against `unicodedata`."""
 
 _WHITESPACE = re.compile(r"\s+")
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+"""Controls (Cc) separate words when text is cleaned; the rest of UNSAFE is removed."""
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 # ---------------------------------------------------------------- decoding
@@ -167,9 +169,9 @@ ELLIPSIS = "…"
 
 
 def clean(text: str) -> str:
-    """One line of safe text: NFC, whitespace runs (line breaks too) one space, every unsafe
-    character removed, ends stripped. Does not touch markup: see `plain`."""
-    text = _WHITESPACE.sub(" ", unicodedata.normalize("NFC", text))
+    """One line of safe text: NFC, controls and whitespace runs (line breaks too) one space,
+    every other unsafe character removed, ends stripped. Does not touch markup: see `plain`."""
+    text = _CONTROLS.sub(" ", unicodedata.normalize("NFC", text))
     return " ".join(UNSAFE.sub("", text).split())
 
 
@@ -245,6 +247,28 @@ def _escaped(match: re.Match[str]) -> str:
     if code < 0x100:
         return f"\\x{code:02x}"
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+_UNSAFE_IN_LINES = re.compile(f"(?!\r\n)(?!\n)[{_UNSAFE_RANGES}]")
+
+
+def for_terminal_lines(text: str) -> str:
+    """Output for a terminal that keeps its line breaks (LF, CRLF) and escapes the rest."""
+    return _UNSAFE_IN_LINES.sub(_escaped, text)
+
+
+def for_json(text: str) -> str:
+    """JSON text with every unsafe character inside its strings as a \\uXXXX escape (the same
+    string to a JSON reader, nothing raw for a terminal); line breaks between values stay."""
+
+    def escaped(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        if code < 0x10000:
+            return f"\\u{code:04x}"
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+    return _UNSAFE_IN_LINES.sub(escaped, text)
 
 
 def for_terminal(value: object) -> str:

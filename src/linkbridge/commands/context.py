@@ -13,6 +13,7 @@ from typing import Any
 from linkbridge.clock import Clock, ShiftedClock, SystemClock
 from linkbridge.settings import Settings
 from linkbridge.store import Store, open_configured_store
+from linkbridge.text import for_json
 
 
 def parse_instant(text: str) -> datetime:
@@ -47,8 +48,8 @@ async def with_store(settings: Settings, fn: Callable[[Store], Awaitable[int]]) 
 
 
 def print_json(value: Any) -> None:
-    """Pretty JSON on stdout."""
-    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+    """Pretty JSON on stdout; unsafe characters inside strings as \\uXXXX escapes."""
+    print(for_json(json.dumps(value, indent=2, ensure_ascii=False, default=str)))
 
 
 def read_text(path: str) -> str:

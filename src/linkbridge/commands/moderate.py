@@ -11,6 +11,7 @@ from linkbridge.model import LinkbackState
 from linkbridge.moderation.rules import registrable_domain
 from linkbridge.settings import Settings
 from linkbridge.store import Store
+from linkbridge.text import for_terminal
 from linkbridge.urls import fold_host
 
 
@@ -56,7 +57,8 @@ async def list_linkbacks(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         for lb in rows:
             print(f"{lb.id:>6}  {lb.state.value:<10} {lb.protocol.value:<10} "
-                  f"{lb.blog}?p={lb.post_id:<6} {lb.source_url}  {lb.display_name[:60]}")
+                  f"{lb.blog}?p={lb.post_id:<6} {for_terminal(lb.source_url)}  "
+                  f"{for_terminal(lb.display_name[:60])}")
         if not rows:
             print("no linkbacks")
         return 0

@@ -18,6 +18,7 @@ from linkbridge.retire.successors import check_successors
 from linkbridge.retire.table import BadRuleError, canonical_source
 from linkbridge.settings import Settings
 from linkbridge.store import Store
+from linkbridge.text import for_terminal
 from linkbridge.urls import Canonicaliser
 from linkbridge.verify import SafeFetcher
 
@@ -69,7 +70,7 @@ async def redirects_check(args: argparse.Namespace, settings: Settings) -> int:
             print_json(result)
         else:
             for key, value in result.items():
-                print(f"{key:>9}: {value}")
+                print(f"{key:>9}: {for_terminal(value)}")
         return 0
 
     return await with_store(settings, run)
@@ -138,7 +139,7 @@ async def list_hits(args: argparse.Namespace, settings: Settings) -> int:
                          "count": h.count, "last_day": h.day} for h in rows])
             return 0
         for h in rows:
-            print(f"{h.count:>8}  {h.status}  {h.rule.value:<10} {h.path}")
+            print(f"{h.count:>8}  {h.status}  {h.rule.value:<10} {for_terminal(h.path)}")
         if not rows:
             print("no hits")
         days = await store.hit_days()
@@ -186,7 +187,8 @@ async def run_check_successors(args: argparse.Namespace, settings: Settings) -> 
             print_json([r.__dict__ for r in results])
         else:
             for r in results:
-                print(f"{'ok ' if r.ok else 'BAD'} {r.status or '-':>4} {r.url}  {r.detail}")
+                print(f"{'ok ' if r.ok else 'BAD'} {r.status or '-':>4} {for_terminal(r.url)}  "
+                      f"{for_terminal(r.detail)}")
         return 1 if bad else 0
 
     return await with_store(settings, run)

@@ -38,6 +38,7 @@ _REFUSAL_FAULTS: dict[Refusal, tuple[PingbackFault, str]] = {
     Refusal.SAME_POST: (PingbackFault.GENERIC, "The source URL and the target URL cannot both "
                                                "point to the same resource."),
     Refusal.BAD_SOURCE: NO_SOURCE,
+    Refusal.URL_TOO_LONG: (PingbackFault.GENERIC, "The source or target URL is too long."),
     Refusal.BLOCKED: (PingbackFault.ACCESS_DENIED, "Access denied."),
     Refusal.RATE_LIMITED: (PingbackFault.ACCESS_DENIED, "Too many pingbacks; try again later."),
     Refusal.DAILY_CAP: (PingbackFault.ACCESS_DENIED, "Too many pingbacks from this site today."),

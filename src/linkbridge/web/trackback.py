@@ -26,6 +26,7 @@ _MESSAGES: dict[Refusal, str] = {
     Refusal.PINGS_CLOSED: "Sorry, trackbacks are closed for this item.",
     Refusal.SAME_POST: "The trackback points at the post itself.",
     Refusal.BAD_SOURCE: "The url is not an http(s) URL.",
+    Refusal.URL_TOO_LONG: "The url is too long.",
     Refusal.BLOCKED: "Trackbacks from this site are not accepted.",
     Refusal.RATE_LIMITED: "Too many trackbacks; try again later.",
     Refusal.DAILY_CAP: "Too many trackbacks from this site today.",
