@@ -1,29 +1,45 @@
-"""The `linkbridge` command: serve, check-config, import, moderate, redirects, hits, admin."""
+"""The `linkbridge` command: serve, check-config, import, moderate, redirects, hits, admin, backup.
+
+Only the chosen subcommand's modules are imported, so `--version` and `--help` start at once.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import io
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, TextIO
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from linkbridge import __version__
-from linkbridge.commands.context import parse_instant
-from linkbridge.errors import LinkbridgeError
-from linkbridge.log import configure_logging
-from linkbridge.settings import Settings
-from linkbridge.settings_loader import load_settings
-from linkbridge.text import for_terminal_lines
 
-Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+if TYPE_CHECKING:
+    from linkbridge.settings import Settings
+
+Command = Callable[[argparse.Namespace, "Settings"], Coroutine[Any, Any, int]]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 instant with a timezone (naive times are refused)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {text!r}") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give a timezone offset: {text!r}")
+    return value
+
+
+def wanted_command(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line (the first argument that is not an option)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
+    """The parser, with `wanted` in full and every other subcommand as its name and help."""
     from linkbridge.commands import register_commands
 
-    parser = argparse.ArgumentParser(prog="linkbridge", description=__doc__)
+    parser = argparse.ArgumentParser(prog="linkbridge", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"linkbridge {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -34,13 +50,21 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--at", type=parse_instant, default=None, metavar="INSTANT",
                         help="act as if it were INSTANT (ISO 8601 with offset)")
     sub = parser.add_subparsers(dest="command", required=True)
-    register_commands(sub, common)
+    register_commands(sub, common, wanted)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(wanted_command(argv)).parse_args(argv)
+    # Imported after parsing: `--version` and `--help` have exited by now.
+    import asyncio
+
+    from linkbridge.commands.context import TerminalSafe
+    from linkbridge.errors import LinkbridgeError
+    from linkbridge.log import configure_logging
+    from linkbridge.settings_loader import load_settings
+
     try:
         settings = load_settings([*args.config, *getattr(args, "config_files", [])])
     except LinkbridgeError as exc:
@@ -60,22 +84,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         sys.stdout, sys.stderr = stdout, stderr
-
-
-class TerminalSafe(io.TextIOBase):
-    """A text stream that writes through `for_terminal_lines`: line breaks stay, every other
-    control, bidi or invisible character arrives escaped (values printed with their own line
-    breaks are escaped whole with `for_terminal` by the command that prints them)."""
-
-    def __init__(self, inner: TextIO) -> None:
-        self.inner = inner
-
-    def write(self, text: str) -> int:
-        self.inner.write(for_terminal_lines(text))
-        return len(text)
-
-    def flush(self) -> None:
-        self.inner.flush()
-
-    def isatty(self) -> bool:
-        return self.inner.isatty()

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
+import io
 import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from linkbridge.clock import Clock, ShiftedClock, SystemClock
 from linkbridge.settings import Settings
 from linkbridge.store import Store, open_configured_store
-from linkbridge.text import for_json
-
-
-def parse_instant(text: str) -> datetime:
-    """An ISO 8601 instant with a timezone (naive times are refused)."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {text!r}") from None
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"give a timezone offset: {text!r}")
-    return value
+from linkbridge.text import for_json, for_terminal_lines
 
 
 def make_clock(at: datetime | None) -> Clock:
@@ -55,3 +44,22 @@ def print_json(value: Any) -> None:
 def read_text(path: str) -> str:
     """A file's text, or stdin for "-"."""
     return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+
+
+class TerminalSafe(io.TextIOBase):
+    """A text stream that writes through `for_terminal_lines`: line breaks stay, every other
+    control, bidi or invisible character arrives escaped (values printed with their own line
+    breaks are escaped whole with `for_terminal` by the command that prints them)."""
+
+    def __init__(self, inner: TextIO) -> None:
+        self.inner = inner
+
+    def write(self, text: str) -> int:
+        self.inner.write(for_terminal_lines(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def isatty(self) -> bool:
+        return self.inner.isatty()
