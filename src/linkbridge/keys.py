@@ -30,6 +30,8 @@ WORKER = web.AppKey("worker", JobWorker)
 HITS = web.AppKey("hits", HitCounter)
 PROXY = web.AppKey("proxy", OriginProxy)
 FEED_CACHE = web.AppKey("feed_cache", FeedCache)
+API_CACHE = web.AppKey("api_cache", FeedCache)
+"""Answers of /api/ by (path and query, version): the feeds' cache class, its own entries."""
 WEBMENTION_REPEATS = web.AppKey("webmention_repeats", RepeatWindow)
 LOGIN_LIMITER = web.AppKey("login_limiter", RateLimiter)
 SITEMAPS = web.AppKey("sitemaps", dict[int, dict[str, bytes]])

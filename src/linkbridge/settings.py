@@ -241,6 +241,14 @@ class FeedsSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ApiSettings:
+    page_size: int = setting(50, "Linkbacks on one page of /api/linkbacks and /api/deleted.")
+    max_page: int = setting(10000, "Highest page number /api/ answers; past it: 400.")
+    max_age_s: int = setting(60, "Cache-Control max-age on /api/ answers, s.")
+    cache_entries: int = setting(256, "/api/ answers kept in memory (per query and version).")
+
+
+@dataclass(frozen=True, kw_only=True)
 class AdminSettings:
     session_max_age_s: int = setting(43200, "Lifetime of a moderator's session, s.")
     login_attempts_per_min: int = setting(5, "Login attempts per client IP per minute.")
@@ -308,6 +316,9 @@ class Settings:
         default_factory=ModerationSettings, metadata={"help": "Moderation rules."}
     )
     feeds: FeedsSettings = field(default_factory=FeedsSettings, metadata={"help": "Feeds."})
+    api: ApiSettings = field(
+        default_factory=ApiSettings, metadata={"help": "Read-only JSON API (/api/)."}
+    )
     admin: AdminSettings = field(
         default_factory=AdminSettings, metadata={"help": "Moderator's web page."}
     )

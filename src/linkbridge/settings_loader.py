@@ -154,6 +154,9 @@ def _check(settings: Settings) -> None:
         raise ConfigError("config: store.group_commit_max_writes: must be at least 1")
     if settings.retire.hit_path_max_chars < 1:
         raise ConfigError("config: retire.hit_path_max_chars: must be at least 1")
+    for key in ("page_size", "max_page", "cache_entries"):
+        if getattr(settings.api, key) < 1:
+            raise ConfigError(f"config: api.{key}: must be at least 1")
     blog_paths: set[str] = set()
     for i, blog in enumerate(settings.site.blogs):
         if not (blog.path.startswith("/") and blog.path.endswith("/")) or blog.path == "/":

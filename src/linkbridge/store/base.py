@@ -107,8 +107,14 @@ class Store(Protocol):
         limit: int = 100,
         offset: int = 0,
         protocol: LinkbackProtocol | None = None,
+        changed_since: datetime | None = None,
     ) -> list[Linkback]:
-        """Newest first."""
+        """Newest first; `changed_since`: rows whose state or details changed at or after it."""
+
+    async def linkback_counts(
+        self, *, state: LinkbackState, blog: str | None = None, post_id: int | None = None
+    ) -> dict[tuple[LinkbackProtocol, str], int]:
+        """Rows in `state` of the scope, counted by (protocol, mention type)."""
 
     async def decisions(self, linkback_id: int) -> list[Decision]: ...
 

@@ -288,9 +288,13 @@ class LinkbackRows:
         limit: int = 100,
         offset: int = 0,
         protocol: LinkbackProtocol | None = None,
+        changed_since: datetime | None = None,
     ) -> list[Linkback]:
         where: list[str] = []
         params: list[object] = []
+        if changed_since is not None:
+            where.append("updated_at >= ?")
+            params.append(ts(changed_since))
         if states is not None:
             wanted = [s.value for s in states]
             where.append(f"state IN ({', '.join('?' for _ in wanted)})")
@@ -308,6 +312,26 @@ class LinkbackRows:
         params.extend([limit, offset])
         return await self.engine.read(
             lambda conn: [row_to_linkback(r) for r in conn.execute(sql, params)]
+        )
+
+    async def linkback_counts(
+        self, *, state: LinkbackState, blog: str | None = None, post_id: int | None = None
+    ) -> dict[tuple[LinkbackProtocol, str], int]:
+        where: list[str] = ["state = ?"]
+        params: list[object] = [state.value]
+        for column, value in (("blog", blog), ("post_id", post_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        sql = (
+            "SELECT protocol, mention_type, COUNT(*) FROM linkbacks WHERE "
+            + " AND ".join(where)
+            + " GROUP BY protocol, mention_type"
+        )
+        return await self.engine.read(
+            lambda conn: {
+                (LinkbackProtocol(r[0]), str(r[1])): int(r[2]) for r in conn.execute(sql, params)
+            }
         )
 
     async def decisions(self, linkback_id: int) -> list[Decision]:
