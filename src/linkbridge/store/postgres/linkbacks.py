@@ -279,9 +279,13 @@ class LinkbackRows:
         limit: int = 100,
         offset: int = 0,
         protocol: LinkbackProtocol | None = None,
+        changed_since: datetime | None = None,
     ) -> list[Linkback]:
         where: list[str] = []
         params: list[object] = []
+        if changed_since is not None:
+            params.append(changed_since)
+            where.append(f"updated_at >= ${len(params)}")
         if states is not None:
             params.append([s.value for s in states])
             where.append(f"state = ANY(${len(params)}::text[])")
@@ -300,6 +304,27 @@ class LinkbackRows:
 
         async def q(conn: Conn) -> list[Linkback]:
             return [row_to_linkback(r) for r in await conn.fetch(sql, *params)]
+
+        return await self.engine.read(q)
+
+    async def linkback_counts(
+        self, *, state: LinkbackState, blog: str | None = None, post_id: int | None = None
+    ) -> dict[tuple[LinkbackProtocol, str], int]:
+        where: list[str] = ["state = $1"]
+        params: list[object] = [state.value]
+        for column, value in (("blog", blog), ("post_id", post_id)):
+            if value is not None:
+                params.append(value)
+                where.append(f"{column} = ${len(params)}")
+        sql = (
+            "SELECT protocol, mention_type, COUNT(*) AS n FROM linkbacks WHERE "
+            + " AND ".join(where)
+            + " GROUP BY protocol, mention_type"
+        )
+
+        async def q(conn: Conn) -> dict[tuple[LinkbackProtocol, str], int]:
+            rows = await conn.fetch(sql, *params)
+            return {(LinkbackProtocol(r[0]), str(r[1])): int(r[2]) for r in rows}
 
         return await self.engine.read(q)
 
