@@ -10,7 +10,6 @@ from linkbridge.receive.webmention_wire import (
     WebmentionError,
     WebmentionRequest,
     parse_webmention,
-    wants_json,
 )
 
 FORM = "application/x-www-form-urlencoded"
@@ -131,25 +130,3 @@ def test_not_form_encoded(content_type: str | None) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("accept", "expected"),
-    [
-        (None, False),
-        ("", False),
-        ("*/*", False),
-        ("text/html", False),
-        ("application/json", True),
-        ("application/activity+json", True),
-        ("application/json, text/html;q=0.9", True),
-        ("text/html, application/json;q=0.9", False),
-        ("text/html;q=0.5, application/json", True),
-        ("application/json;q=0", False),
-        ("application/json;q=bogus", False),
-        ("text/plain, application/json", False),
-        ("application/json, text/plain", True),
-        ("application/json, */*;q=0.8", True),
-        ("APPLICATION/JSON", True),
-    ],
-)
-def test_wants_json(accept: str | None, expected: bool) -> None:
-    assert wants_json(accept) is expected

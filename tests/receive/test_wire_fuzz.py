@@ -13,13 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from linkbridge.negotiate import wants_json
 from linkbridge.receive.trackback_wire import (
     TrackbackError,
     TrackbackPing,
     parse_trackback,
     render_trackback_error,
 )
-from linkbridge.receive.webmention_wire import WebmentionError, parse_webmention, wants_json
+from linkbridge.receive.webmention_wire import WebmentionError, parse_webmention
 from linkbridge.receive.xmlrpc import (
     MethodCall,
     XmlRpcFault,

@@ -107,11 +107,11 @@ def _media_type(content_type: str | None) -> tuple[str, str]:
 def _choose_charset(labels: str, raw: dict[str, bytes]) -> str:
     """The declared charset (a comma list tries each in turn), else UTF-8, else detection."""
     text_values = [raw.get(name, b"") for name in ("title", "excerpt", "blog_name", "url")]
-    if labels.strip():
-        try:
-            candidates = [resolve_charset(c) for c in labels.split(",") if c.strip()]
-        except CharsetRefused as exc:
-            raise TrackbackError(str(exc), reason="trackback_bad_charset") from None
+    try:
+        candidates = [resolve_charset(c) for c in labels.split(",") if c.strip()]
+    except CharsetRefused as exc:
+        raise TrackbackError(str(exc), reason="trackback_bad_charset") from None
+    if candidates:  # a declared list (not merely ",")
         for codec in candidates:
             if _decodes(text_values, codec):
                 return codec

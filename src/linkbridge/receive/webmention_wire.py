@@ -10,8 +10,6 @@ from linkbridge.errors import BadRequest
 from linkbridge.receive.form import form_fields
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
-_JSON_TYPES = ("application/json", "application/*")
-_OTHER_TYPES = ("text/html", "text/plain", "text/*", "application/xhtml+xml")
 
 
 class WebmentionError(BadRequest):
@@ -52,32 +50,6 @@ def parse_webmention(
             "source and target are the same URL", reason="webmention_source_is_target"
         )
     return WebmentionRequest(source=source, target=target)
-
-
-def wants_json(accept: str | None) -> bool:
-    """True when the Accept header prefers JSON to HTML/plain text (ties: first listed wins)."""
-    best_json = best_other = (0.0, 0)
-    for position, item in enumerate((accept or "").split(",")):
-        media, _, params = item.partition(";")
-        media = media.strip().lower()
-        rank = (_quality(params), -position)
-        if media in _JSON_TYPES or media.endswith("+json"):
-            best_json = max(best_json, rank)
-        elif media in _OTHER_TYPES:
-            best_other = max(best_other, rank)
-    return best_json[0] > 0 and best_json > best_other
-
-
-def _quality(params: str) -> float:
-    for param in params.split(";"):
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "q":
-            try:
-                q = float(value.strip())
-            except ValueError:
-                return 0.0
-            return q if 0.0 <= q <= 1.0 else 0.0
-    return 1.0
 
 
 def _media_type(content_type: str | None) -> str:

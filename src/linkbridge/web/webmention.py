@@ -9,7 +9,8 @@ from aiohttp import web
 from linkbridge import keys
 from linkbridge.intake import Answer, Incoming, IntakeResult, Refusal
 from linkbridge.model import Linkback, LinkbackProtocol, LinkbackState
-from linkbridge.receive.webmention_wire import WebmentionError, parse_webmention, wants_json
+from linkbridge.negotiate import wants_json
+from linkbridge.receive.webmention_wire import WebmentionError, parse_webmention
 from linkbridge.urls import public_url
 from linkbridge.web.body import BodyTooLarge, method_not_allowed, read_body
 
