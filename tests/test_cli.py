@@ -159,12 +159,12 @@ async def test_unknown_id_is_an_error(cfg: list[str], store: SqliteStore) -> Non
 
 
 @pytest.mark.parametrize(
-    ("block", "entry"), [("host", "www.spamsajt.se"), ("domain", "spamsajt.se")]
+    ("block", "entry"), [("host", "blogg.spamsajt.se"), ("domain", "spamsajt.se")]
 )
 async def test_spam_can_block_host_or_domain(
     cfg: list[str], store: SqliteStore, block: str, entry: str
 ) -> None:
-    lb = await seed(store, "www.spamsajt.se", 1)
+    lb = await seed(store, "blogg.spamsajt.se", 1)
     out = ok("moderate", "spam", *cfg, "--by", "anna", "--block", block, str(lb))
     assert out.splitlines() == [f"{lb}: spam", f"blocked {entry}"]
     assert await store.list_hosts("block") == [entry]

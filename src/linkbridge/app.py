@@ -16,6 +16,7 @@ from linkbridge.intake import VERIFY_JOB, Intake
 from linkbridge.jobs import JobWorker, fair_share
 from linkbridge.live import LiveState
 from linkbridge.model import Job
+from linkbridge.moderation.service import Moderation
 from linkbridge.moderation.webhook import WEBHOOK_JOB, WebhookNotifier, WebhookSender
 from linkbridge.posts.importer import import_configured_wxr
 from linkbridge.ratelimit import RateLimiter, RepeatWindow
@@ -59,6 +60,13 @@ def make_app(settings: Settings, *, store: Store, fetcher: SafeFetcher, clock: C
     app[keys.INTAKE] = intake
     app[keys.WEBHOOKS] = webhooks
     share = fair_share(settings.jobs.workers, settings.jobs.max_share)
+
+    async def refresh_live() -> None:
+        await live.refresh()  # the deciding instance shows a change at once
+
+    app[keys.MODERATION] = Moderation(
+        settings, store, clock, canonicaliser=live.canonicaliser, on_change=refresh_live
+    )
     app[keys.WORKER] = JobWorker(
         store, clock, {VERIFY_JOB: run_verify, WEBHOOK_JOB: webhooks.run_job},
         concurrency=settings.jobs.workers,

@@ -10,6 +10,7 @@ from linkbridge.intake import Intake
 from linkbridge.jobs import JobWorker
 from linkbridge.live import LiveState
 from linkbridge.model import AdminSession
+from linkbridge.moderation.service import Moderation
 from linkbridge.moderation.webhook import WebhookSender
 from linkbridge.passwords import AdminGate
 from linkbridge.ratelimit import RateLimiter, RepeatWindow
@@ -37,6 +38,7 @@ LOGIN_LIMITER = web.AppKey("login_limiter", RateLimiter)
 SITEMAPS = web.AppKey("sitemaps", dict[int, dict[str, bytes]])
 ADMIN_GATE = web.AppKey("admin_gate", AdminGate)
 WEBHOOKS = web.AppKey("webhooks", WebhookSender)
+MODERATION = web.AppKey("moderation", Moderation)
 
 REQUEST_ID = web.RequestKey("request_id", str)
 CLIENT_IP = web.RequestKey("client_ip", str)

@@ -180,6 +180,36 @@ class Decision:
     at: datetime
 
 
+@dataclass(frozen=True)
+class ChangeNote:
+    """Who makes a change, when, and why: what every moderation change is recorded with."""
+
+    action: str
+    """What was done: "map", "unmap", "import", "block", "unblock", "allow", "unallow"."""
+    actor: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Change:
+    """One recorded change of the moderation history (newest first when listed).
+
+    `subject` is "linkback" (a state change; `key` is the linkback id), "mapping" (`key` is
+    the canonical path or "/prefix/*") or "host" (`key` is "block:HOST" or "allow:HOST").
+    `before`/`after` are None where there was (or is) no row: a new mapping, an unmap.
+    """
+
+    subject: str
+    key: str
+    action: str
+    before: str | None
+    after: str | None
+    actor: str
+    reason: str
+    at: datetime
+
+
 class RuleKind(StrEnum):
     """Which rule answered a retired URL."""
 

@@ -23,6 +23,7 @@ NAV = (
     ("/admin/successors", "Successors"),
     ("/admin/explain", "Explain"),
     ("/admin/webhooks", "Webhooks"),
+    ("/admin/history", "History"),
 )
 
 SECURITY_HEADERS = {

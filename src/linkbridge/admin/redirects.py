@@ -8,9 +8,8 @@ from aiohttp import web
 from linkbridge import keys
 from linkbridge.admin.page import back_to, field, render, see_other
 from linkbridge.errors import BadRequest, RejectedImport
-from linkbridge.model import Mapping, RuleKind
+from linkbridge.model import RuleKind
 from linkbridge.retire.csvio import export_mappings_csv, parse_mappings_csv
-from linkbridge.retire.table import BadRuleError, TargetPolicy, canonical_source
 
 logger = structlog.get_logger(__name__)
 
@@ -33,50 +32,31 @@ async def get_redirects(request: web.Request) -> web.StreamResponse:
     return render(request, "redirects.html", await _table_context(request))
 
 
-def checked_mapping(request: web.Request, source: str, target: str, note: str) -> Mapping:
-    """A mapping whose source and target pass the same checks as the CSV import."""
-    app = request.app
-    try:
-        key = canonical_source(source, app[keys.LIVE].canonicaliser)
-        to = TargetPolicy.from_settings(app[keys.SETTINGS]).check_target(target)
-    except BadRuleError as exc:
-        raise BadRequest(f"admin: {exc}") from None
-    return Mapping(source=key, target=to, origin="store", note=note)
-
-
-async def _save(request: web.Request, mappings: list[Mapping], event: str) -> None:
-    app = request.app
-    await app[keys.STORE].put_mappings(mappings, app[keys.CLOCK].now())
-    await app[keys.LIVE].refresh()
-    logger.info(
-        event,
-        count=len(mappings),
-        actor=request[keys.ADMIN_SESSION].username,
-        sources=[m.source for m in mappings[:20]],
-    )
+def _who(request: web.Request) -> str:
+    return request[keys.ADMIN_SESSION].username
 
 
 async def post_mapping(request: web.Request) -> web.StreamResponse:
     """Add a mapping, or change one (same source)."""
     form = await request.post()
-    mapping = checked_mapping(
-        request,
+    await request.app[keys.MODERATION].map(
         field(form, "source", required=True),
         field(form, "target"),
-        field(form, "note", max_chars=500),
+        note=field(form, "note", max_chars=500),
+        reason=field(form, "reason", max_chars=500),
+        by=_who(request),
     )
-    await _save(request, [mapping], "mapping_saved")
     return see_other(back_to(form, "/admin/redirects"))
 
 
 async def post_delete(request: web.Request) -> web.StreamResponse:
     """Delete one store mapping (config rows are changed in the config file)."""
-    app = request.app
     form = await request.post()
-    source = field(form, "source", required=True)
-    if await app[keys.STORE].delete_mapping(source):
-        await app[keys.LIVE].refresh()
-        logger.info("mapping_deleted", source=source, actor=request[keys.ADMIN_SESSION].username)
+    await request.app[keys.MODERATION].unmap(
+        field(form, "source", required=True),
+        reason=field(form, "reason", max_chars=500),
+        by=_who(request),
+    )
     return see_other("/admin/redirects")
 
 
@@ -101,8 +81,9 @@ async def post_import(request: web.Request) -> web.StreamResponse:
         mappings = parse_mappings_csv(text, app[keys.SETTINGS], app[keys.LIVE].canonicaliser)
     except RejectedImport as exc:
         raise BadRequest(exc.message) from None
-    if mappings:
-        await _save(request, mappings, "mappings_imported")
+    await app[keys.MODERATION].import_mappings(
+        mappings, by=_who(request), reason=field(form, "reason", max_chars=500)
+    )
     context = await _table_context(request)
     return render(
         request, "redirects.html", {**context, "message": f"Imported {len(mappings)} mappings."}
@@ -136,11 +117,11 @@ async def get_hits(request: web.Request) -> web.StreamResponse:
 async def post_map_hit(request: web.Request) -> web.StreamResponse:
     """Write a store mapping for one unmapped path."""
     form = await request.post()
-    mapping = checked_mapping(
-        request,
+    await request.app[keys.MODERATION].map(
         field(form, "path", required=True),
         field(form, "target"),
-        field(form, "note", max_chars=500),
+        note=field(form, "note", max_chars=500),
+        reason=field(form, "reason", max_chars=500),
+        by=_who(request),
     )
-    await _save(request, [mapping], "hit_mapped")
     return see_other(back_to(form, "/admin/hits"))

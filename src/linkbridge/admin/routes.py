@@ -31,6 +31,8 @@ def add_admin_routes(app: web.Application) -> None:
     r.add_get("/admin/linkbacks", p(views.get_linkbacks))
     r.add_get(f"/admin/linkbacks/{ID}", p(views.get_linkback))
     r.add_post(f"/admin/linkbacks/{ID}", p(views.post_decision))
+    r.add_post("/admin/linkbacks/bulk", p(views.post_bulk))
+    r.add_get("/admin/history", p(views.get_history))
     r.add_get("/admin/hosts", p(tools.get_hosts))
     r.add_post("/admin/hosts", p(tools.post_host))
     r.add_post("/admin/hosts/remove", p(tools.post_host_remove))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
@@ -14,22 +13,8 @@ from linkbridge.admin.page import field, page_number, render, see_other
 from linkbridge.errors import BadRequest
 from linkbridge.retire.explain import explain_url
 from linkbridge.retire.successors import check_successors
-from linkbridge.urls import fold_host, host_of
 
 logger = structlog.get_logger(__name__)
-
-LISTS = ("block", "allow")
-_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
-
-
-def _host(text: str) -> str:
-    """A host name from what a moderator typed (a bare host or a URL)."""
-    host = host_of(text) if "://" in text else text.strip().lower().rstrip(".")
-    host = fold_host(host)
-    if not host or len(host) > 253 or not _HOST.match(host):
-        raise BadRequest(f"admin: not a host name: {text[:100]!r}")
-    return host
-
 
 async def get_hosts(request: web.Request) -> web.StreamResponse:
     """The store's block and allow lists (editable) and the config's (read-only)."""
@@ -48,41 +33,26 @@ async def get_hosts(request: web.Request) -> web.StreamResponse:
     )
 
 
-def _list_name(value: str) -> str:
-    if value not in LISTS:
-        raise BadRequest(f"admin: no list {value[:20]!r}")
-    return value
+async def _edit_host(request: web.Request, *, present: bool) -> web.StreamResponse:
+    form = await request.post()
+    await request.app[keys.MODERATION].set_host(
+        field(form, "host", required=True, max_chars=300),
+        field(form, "list") or "block",
+        present=present,
+        by=request[keys.ADMIN_SESSION].username,
+        reason=field(form, "reason", max_chars=500),
+    )
+    return see_other("/admin/hosts")
 
 
 async def post_host(request: web.Request) -> web.StreamResponse:
-    """Add a host to the block (or allow) list."""
-    app = request.app
-    form = await request.post()
-    host = _host(field(form, "host", required=True, max_chars=300))
-    list_name = _list_name(field(form, "list") or "block")
-    user = request[keys.ADMIN_SESSION].username
-    await app[keys.STORE].add_host(
-        host,
-        list_name,
-        reason=field(form, "reason", max_chars=500),
-        actor=user,
-        now=app[keys.CLOCK].now(),
-    )
-    await app[keys.LIVE].refresh()
-    logger.info(f"host_{list_name}ed", host=host, actor=user)
-    return see_other("/admin/hosts")
+    """Add a host (name, URL, IP address or network) to the block (or allow) list."""
+    return await _edit_host(request, present=True)
 
 
 async def post_host_remove(request: web.Request) -> web.StreamResponse:
     """Take a host off a list."""
-    app = request.app
-    form = await request.post()
-    host = field(form, "host", required=True, max_chars=300)
-    list_name = _list_name(field(form, "list") or "block")
-    if await app[keys.STORE].remove_host(host, list_name):
-        await app[keys.LIVE].refresh()
-        logger.info(f"host_un{list_name}ed", host=host, actor=request[keys.ADMIN_SESSION].username)
-    return see_other("/admin/hosts")
+    return await _edit_host(request, present=False)
 
 
 async def get_successors(request: web.Request) -> web.StreamResponse:

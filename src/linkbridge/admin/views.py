@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from linkbridge import keys
 from linkbridge.admin.page import back_to, field, not_found, page_number, render, see_other
 from linkbridge.errors import BadRequest, NotFound
 from linkbridge.model import Linkback, LinkbackProtocol, LinkbackState, Post
-from linkbridge.moderation.rules import registrable_domain
-from linkbridge.urls import fold_host
+from linkbridge.moderation.service import Outcome, Verdict
 
 logger = structlog.get_logger(__name__)
 
-ACTIONS: dict[str, tuple[LinkbackState, str]] = {
-    "approve": (LinkbackState.APPROVED, ""),
-    "reject": (LinkbackState.REJECTED, ""),
-    "spam": (LinkbackState.SPAM, ""),
-    "spam_host": (LinkbackState.SPAM, "host"),
-    "spam_domain": (LinkbackState.SPAM, "domain"),
+ACTIONS: dict[str, tuple[Verdict, str | None]] = {
+    "approve": (Verdict.APPROVE, None),
+    "reject": (Verdict.REJECT, None),
+    "spam": (Verdict.SPAM, None),
+    "spam_host": (Verdict.SPAM, "host"),
+    "spam_domain": (Verdict.SPAM, "domain"),
 }
-"""Form button value -> (new state, what to block as well)."""
+"""Form button value -> (the verdict, what to block as well)."""
+MAX_BULK = 500
+"""Checkboxes one bulk action takes (a page shows at most admin.page_items)."""
 
 
 @dataclass(frozen=True)
@@ -115,26 +118,70 @@ async def get_linkback(request: web.Request) -> web.StreamResponse:
     )
 
 
-async def post_decision(request: web.Request) -> web.StreamResponse:
-    """Approve, reject or mark spam (optionally blocking the host or its domain)."""
-    app = request.app
-    store, clock = app[keys.STORE], app[keys.CLOCK]
-    user = request[keys.ADMIN_SESSION].username
-    form = await request.post()
+def _action(form: MultiDictProxy[Any]) -> tuple[Verdict, str | None]:
     action = field(form, "action", required=True, max_chars=20)
     if action not in ACTIONS:
         raise BadRequest(f"admin: no action {action!r}")
-    reason = field(form, "reason", max_chars=500)
-    state, block = ACTIONS[action]
-    now = clock.now()
-    lb = await store.set_state(_linkback_id(request), state, actor=user, reason=reason, now=now)
-    logger.info(f"linkback_{state.value}", linkback_id=lb.id, actor=user, reason=reason)
-    if block:
-        entry = fold_host(lb.source_host)
-        if block == "domain":
-            entry = registrable_domain(lb.source_host)
-        why = f"spam #{lb.id}" + (f": {reason}" if reason else "")
-        await store.add_host(entry, "block", reason=why, actor=user, now=now)
-        logger.info("host_blocked", host=entry, actor=user, linkback_id=lb.id)
-    await app[keys.LIVE].refresh()  # feeds and block lists show the change at once
+    return ACTIONS[action]
+
+
+async def _decide(
+    request: web.Request, ids: list[int], form: MultiDictProxy[Any]
+) -> list[Outcome]:
+    verdict, block = _action(form)
+    return await request.app[keys.MODERATION].decide(
+        ids,
+        verdict,
+        by=request[keys.ADMIN_SESSION].username,
+        reason=field(form, "reason", max_chars=500),
+        block=block,
+    )
+
+
+async def post_decision(request: web.Request) -> web.StreamResponse:
+    """Approve, reject or mark spam (optionally blocking the host or its domain)."""
+    form = await request.post()
+    [outcome] = await _decide(request, [_linkback_id(request)], form)
+    if not outcome.ok:
+        raise BadRequest(outcome.error, status=outcome.status)
     return see_other(back_to(form, "/admin/"))
+
+
+async def post_bulk(request: web.Request) -> web.StreamResponse:
+    """One decision on every checked linkback of the queue (as WordPress's bulk actions)."""
+    form = await request.post()
+    raw = form.getall("id", [])
+    if len(raw) > MAX_BULK:
+        raise BadRequest(f"admin: at most {MAX_BULK} linkbacks at once")
+    try:
+        ids = [int(str(value)) for value in raw]
+    except ValueError:
+        raise BadRequest("admin: a linkback id is not a number") from None
+    if not ids:
+        raise BadRequest("admin: tick the linkbacks to act on")
+    outcomes = await _decide(request, ids, form)
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        raise BadRequest("; ".join(f"#{o.linkback_id}: {o.error}" for o in failed[:10]),
+                         status=failed[0].status)
+    return see_other(back_to(form, "/admin/"))
+
+
+async def get_history(request: web.Request) -> web.StreamResponse:
+    """Every recorded change (decisions, host lists, redirects), or one redirect path's."""
+    app = request.app
+    size = app[keys.SETTINGS].admin.page_items
+    page = page_number(request)
+    path = request.query.get("path", "").strip()[:2000]
+    subject = request.query.get("subject", "")
+    if subject not in ("", "linkback", "mapping", "host"):
+        raise BadRequest(f"admin: no subject {subject[:20]!r}")
+    changes = await app[keys.MODERATION].history(
+        path or None, subject=subject or None, limit=size, offset=(page - 1) * size
+    )
+    return render(
+        request,
+        "history.html",
+        {"changes": changes, "page": page, "more": len(changes) == size,
+         "filters": {"path": path, "subject": subject}},
+    )

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import sys
 from dataclasses import asdict
 
 from linkbridge.commands.context import make_clock, print_json, with_store
 from linkbridge.model import LinkbackState
-from linkbridge.moderation.rules import registrable_domain
+from linkbridge.moderation.service import BLOCK_SCOPES, Moderation, Verdict
 from linkbridge.settings import Settings
 from linkbridge.store import Store
 from linkbridge.text import for_terminal
-from linkbridge.urls import fold_host
 
 
 def register(
@@ -29,19 +29,28 @@ def register(
     lst.add_argument("--limit", type=int, default=100, help="rows to show, newest first")
     lst.add_argument("--json", action="store_true", help="print JSON")
     lst.set_defaults(handler=list_linkbacks)
-    for name, state in (("approve", LinkbackState.APPROVED), ("reject", LinkbackState.REJECTED)):
-        act = acts.add_parser(name, parents=[common, who], help=f"{name} linkbacks by id")
+    for verdict in (Verdict.APPROVE, Verdict.REJECT):
+        act = acts.add_parser(verdict.value, parents=[common, who],
+                              help=f"{verdict.value} linkbacks by id")
         act.add_argument("ids", nargs="+", type=int, metavar="ID")
-        act.set_defaults(handler=decide, state=state, block=None)
+        act.set_defaults(handler=decide, verdict=verdict, block=None)
     spam = acts.add_parser("spam", parents=[common, who], help="mark linkbacks as spam")
     spam.add_argument("ids", nargs="+", type=int, metavar="ID")
-    spam.add_argument("--block", choices=["host", "domain"], default=None,
-                      help="also block the source host, or its registrable domain")
-    spam.set_defaults(handler=decide, state=LinkbackState.SPAM)
-    for name in ("block", "unblock"):
-        act = acts.add_parser(name, parents=[common, who], help=f"{name} a source host")
+    spam.add_argument("--block", choices=BLOCK_SCOPES, default=None,
+                      help="also block the source host, or its registrable domain "
+                           "(an IP address: the address, or its /64 for IPv6)")
+    spam.set_defaults(handler=decide, verdict=Verdict.SPAM)
+    for name, list_name, present in (("block", "block", True), ("unblock", "block", False),
+                                     ("allow", "allow", True), ("unallow", "allow", False)):
+        act = acts.add_parser(name, parents=[common, who],
+                              help=f"{name} a source: host name, URL, IP address or network")
         act.add_argument("host")
-        act.set_defaults(handler=block_host, unblock=name == "unblock")
+        act.set_defaults(handler=edit_host, list_name=list_name, present=present)
+
+
+def moderation(settings: Settings, store: Store, args: argparse.Namespace) -> Moderation:
+    """The moderation service for one command (its clock honours --at)."""
+    return Moderation(settings, store, make_clock(args.at))
 
 
 def _actor(args: argparse.Namespace) -> str:
@@ -67,36 +76,33 @@ async def list_linkbacks(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def decide(args: argparse.Namespace, settings: Settings) -> int:
-    now = make_clock(args.at).now()
-    actor = _actor(args)
-
     async def run(store: Store) -> int:
-        for linkback_id in args.ids:
-            lb = await store.set_state(linkback_id, args.state, actor=actor,
-                                       reason=args.reason, now=now)
-            print(f"{lb.id}: {lb.state.value}")
-            if args.block:
-                entry = (lb.source_host if args.block == "host"
-                         else registrable_domain(lb.source_host))
-                await store.add_host(entry, "block", reason=f"spam #{lb.id}", actor=actor,
-                                     now=now)
-                print(f"blocked {entry}")
-        return 0
+        outcomes = await moderation(settings, store, args).decide(
+            args.ids, args.verdict, by=_actor(args), reason=args.reason, block=args.block
+        )
+        for o in outcomes:
+            if o.linkback is None:
+                print(o.error, file=sys.stderr)
+                continue
+            print(f"{o.linkback_id}: {o.linkback.state.value}")
+            if o.blocked:
+                print(f"blocked {o.blocked}")
+        return 0 if all(o.ok for o in outcomes) else 1
 
     return await with_store(settings, run)
 
 
-async def block_host(args: argparse.Namespace, settings: Settings) -> int:
-    now = make_clock(args.at).now()
-    host = fold_host(args.host)
-
+async def edit_host(args: argparse.Namespace, settings: Settings) -> int:
     async def run(store: Store) -> int:
-        if args.unblock:
-            removed = await store.remove_host(host, "block")
-            print(f"unblocked {host}" if removed else f"{host} was not blocked")
-            return 0
-        await store.add_host(host, "block", reason=args.reason, actor=_actor(args), now=now)
-        print(f"blocked {host}")
+        edit = await moderation(settings, store, args).set_host(
+            args.host, args.list_name, present=args.present, by=_actor(args), reason=args.reason
+        )
+        verb = args.list_name + "ed" if args.list_name == "allow" else "blocked"
+        if edit.change is None:
+            state = "already" if args.present else "was not"
+            print(f"{edit.entry} {state} {verb}")
+        else:
+            print(f"{'' if args.present else 'un'}{verb} {edit.entry}")
         return 0
 
     return await with_store(settings, run)

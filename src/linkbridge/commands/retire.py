@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
+import getpass
 import sys
 from datetime import UTC, timedelta
 
 from linkbridge import __version__
 from linkbridge.commands.context import instant, make_clock, print_json, read_text, with_store
-from linkbridge.errors import RejectedImport
-from linkbridge.model import RuleKind
+from linkbridge.model import Change, RuleKind
+from linkbridge.moderation.service import Moderation
 from linkbridge.retire.csvio import export_mappings_csv, parse_mappings_csv
 from linkbridge.retire.explain import explain_url
 from linkbridge.retire.successors import check_successors
-from linkbridge.retire.table import BadRuleError, canonical_source
 from linkbridge.settings import Settings
 from linkbridge.store import Store
 from linkbridge.text import for_terminal
@@ -28,21 +26,32 @@ def register(
 ) -> None:
     p = sub.add_parser("redirects", help="inspect and edit the redirect table")
     acts = p.add_subparsers(dest="action", required=True)
+    who = argparse.ArgumentParser(add_help=False)
+    who.add_argument("--by", default=None, help="who makes the change (default: the OS user)")
+    who.add_argument("--reason", default="", help="why (recorded with the change)")
     check = acts.add_parser("check", parents=[common], help="what a URL does at an instant")
     check.add_argument("url")
     check.add_argument("--json", action="store_true")
     check.set_defaults(handler=redirects_check)
-    imp = acts.add_parser("import", parents=[common], help="import old,new rows from CSV")
+    imp = acts.add_parser("import", parents=[common, who], help="import old,new rows from CSV")
     imp.add_argument("file", help="CSV file, or - for stdin")
     imp.set_defaults(handler=redirects_import)
-    one = acts.add_parser("map", parents=[common],
+    one = acts.add_parser("map", parents=[common, who],
                           help="map one old path (or /prefix/*) to a URL, web, social, gone or ''")
     one.add_argument("old")
     one.add_argument("new")
+    one.add_argument("--note", default="", help="a note kept with the mapping")
     one.set_defaults(handler=redirects_map)
-    unmap = acts.add_parser("unmap", parents=[common], help="remove one stored mapping")
+    unmap = acts.add_parser("unmap", parents=[common, who], help="remove one stored mapping")
     unmap.add_argument("old")
     unmap.set_defaults(handler=redirects_unmap)
+    hist = acts.add_parser("history", parents=[common],
+                           help="recorded changes of the table (or of one PATH): who, when, "
+                                "before, after, why")
+    hist.add_argument("path", nargs="?", default=None, metavar="PATH")
+    hist.add_argument("--limit", type=int, default=100, help="rows to show, newest first")
+    hist.add_argument("--json", action="store_true")
+    hist.set_defaults(handler=redirects_history)
     exp = acts.add_parser("export", parents=[common], help="print the stored table as CSV")
     exp.set_defaults(handler=redirects_export)
 
@@ -76,14 +85,23 @@ async def redirects_check(args: argparse.Namespace, settings: Settings) -> int:
     return await with_store(settings, run)
 
 
+def _actor(args: argparse.Namespace) -> str:
+    return str(args.by or getpass.getuser())
+
+
+def _moderation(settings: Settings, store: Store, args: argparse.Namespace) -> Moderation:
+    return Moderation(settings, store, make_clock(args.at))
+
+
 async def redirects_import(args: argparse.Namespace, settings: Settings) -> int:
-    now = make_clock(args.at).now()
     canon = Canonicaliser.for_settings(settings.site)
     mappings = parse_mappings_csv(read_text(args.file), settings, canon)
 
     async def run(store: Store) -> int:
-        await store.put_mappings(mappings, now)
-        print(f"imported {len(mappings)} mappings")
+        changes = await _moderation(settings, store, args).import_mappings(
+            mappings, by=_actor(args), reason=args.reason
+        )
+        print(f"imported {len(mappings)} mappings ({len(changes)} changed)")
         return 0
 
     return await with_store(settings, run)
@@ -91,14 +109,10 @@ async def redirects_import(args: argparse.Namespace, settings: Settings) -> int:
 
 async def redirects_map(args: argparse.Namespace, settings: Settings) -> int:
     """One row, checked exactly as a CSV import row is."""
-    row = io.StringIO()
-    csv.writer(row).writerow([args.old, args.new])
-    canon = Canonicaliser.for_settings(settings.site)
-    (mapping,) = parse_mappings_csv(row.getvalue(), settings, canon)
-    now = make_clock(args.at).now()
-
     async def run(store: Store) -> int:
-        await store.put_mappings([mapping], now)
+        service = _moderation(settings, store, args)
+        mapping = service.checked_mapping(args.old, args.new, args.note)
+        await service.put_mappings([mapping], by=_actor(args), reason=args.reason)
         print(f"mapped {mapping.source} -> {mapping.target or '(unresolved)'}")
         return 0
 
@@ -106,15 +120,42 @@ async def redirects_map(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def redirects_unmap(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        source = canonical_source(args.old, Canonicaliser.for_settings(settings.site))
-    except BadRuleError as exc:
-        raise RejectedImport(f"redirects: {exc}") from None
-
     async def run(store: Store) -> int:
-        removed = await store.delete_mapping(source)
+        service = _moderation(settings, store, args)
+        source = service.source_key(args.old)
+        removed = await service.unmap(args.old, by=_actor(args), reason=args.reason)
         print(f"unmapped {source}" if removed else f"{source} had no stored mapping")
         return 0 if removed else 1
+
+    return await with_store(settings, run)
+
+
+def change_line(c: Change) -> str:
+    """One recorded change as a line: when, who, what, before -> after, why."""
+    before = "(none)" if c.before is None else c.before or "(unresolved)"
+    after = "(none)" if c.after is None else c.after or "(unresolved)"
+    why = f"  ({c.reason})" if c.reason else ""
+    return (f"{c.at.isoformat(timespec='seconds')}  {c.actor:<12} {c.action:<7} {c.key}: "
+            f"{before} -> {after}{why}")
+
+
+async def redirects_history(args: argparse.Namespace, settings: Settings) -> int:
+    async def run(store: Store) -> int:
+        service = _moderation(settings, store, args)
+        if args.path is None:
+            rows = await service.history(subject="mapping", limit=args.limit)
+        else:
+            rows = await service.history(args.path, limit=args.limit)
+        if args.json:
+            print_json([{"path": c.key, "action": c.action, "before": c.before,
+                         "after": c.after, "by": c.actor, "reason": c.reason,
+                         "at": c.at.isoformat()} for c in rows])
+            return 0
+        for c in rows:
+            print(change_line(c))
+        if not rows:
+            print("no recorded changes")
+        return 0
 
     return await with_store(settings, run)
 

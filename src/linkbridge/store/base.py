@@ -10,6 +10,8 @@ from typing import Any, Protocol
 from linkbridge.errors import ConfigError
 from linkbridge.model import (
     AdminSession,
+    Change,
+    ChangeNote,
     Decision,
     Hit,
     HitBatch,
@@ -198,6 +200,30 @@ class Store(Protocol):
 
     async def hit_days(self, *, since_day: str = "") -> list[HitDay]:
         """Per-day totals from `since_day` (YYYY-MM-DD, inclusive) on, by day, status, rule."""
+
+    # -- recorded edits and the moderation history (store/sqlite/history.py)
+    async def edit_mappings(
+        self, put: Sequence[Mapping], remove: Sequence[str], note: ChangeNote
+    ) -> list[Change]:
+        """Remove the `remove` sources, then upsert `put`, in one commit; record one Change
+        per row that really changed (before/after), and bump the version when any did."""
+
+    async def edit_host(
+        self, host: str, list_name: str, *, present: bool, note: ChangeNote
+    ) -> Change | None:
+        """Add (`present`) or remove a host list entry with its recorded Change; None (and
+        nothing recorded) when the entry already was as asked."""
+
+    async def history(
+        self,
+        *,
+        subject: str | None = None,
+        key: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Change]:
+        """Recorded changes, newest first: mapping and host edits, and linkback decisions
+        (subject "linkback", key the id, before/after the states)."""
 
     # -- admin key/values (password hash, secrets)
     async def get_setting(self, key: str) -> str | None: ...

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from linkbridge.store.sqlite.admin import AdminRows
 from linkbridge.store.sqlite.engine import SqliteEngine, bump_version
+from linkbridge.store.sqlite.history import HistoryRows
 from linkbridge.store.sqlite.hits import HitRows
 from linkbridge.store.sqlite.jobs import JobRows
 from linkbridge.store.sqlite.linkbacks import LinkbackRows
@@ -15,7 +16,7 @@ from linkbridge.store.sqlite.lists import ListRows
 from linkbridge.store.sqlite.posts import PostRows
 
 
-class SqliteStore(LinkbackRows, PostRows, JobRows, ListRows, HitRows, AdminRows):
+class SqliteStore(LinkbackRows, PostRows, JobRows, ListRows, HitRows, AdminRows, HistoryRows):
     """Store on one SQLite file; several processes may share it (CLI beside the server)."""
 
     def __init__(
