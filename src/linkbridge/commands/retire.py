@@ -98,10 +98,10 @@ async def redirects_import(args: argparse.Namespace, settings: Settings) -> int:
     mappings = parse_mappings_csv(read_text(args.file), settings, canon)
 
     async def run(store: Store) -> int:
-        changes = await _moderation(settings, store, args).import_mappings(
-            mappings, by=_actor(args), reason=args.reason
-        )
-        print(f"imported {len(mappings)} mappings ({len(changes)} changed)")
+        service = _moderation(settings, store, args)
+        plan = await service.plan_import(mappings)
+        await service.import_mappings(mappings, by=_actor(args), reason=args.reason)
+        print(f"imported {len(mappings)} mappings: {plan.summary()}")
         return 0
 
     return await with_store(settings, run)

@@ -91,6 +91,11 @@ class ImportPlan:
     """Only with `replace`: stored rows the file does not name."""
     unchanged: int = 0
 
+    def summary(self) -> str:
+        """"2 added, 1 changed, 0 removed, 4 unchanged"."""
+        return (f"{len(self.added)} added, {len(self.changed)} changed, "
+                f"{len(self.removed)} removed, {self.unchanged} unchanged")
+
 
 def _reason(text: str) -> str:
     text = text.strip()
