@@ -6,6 +6,7 @@ import asyncpg
 
 from linkbridge.store.postgres.admin import AdminRows
 from linkbridge.store.postgres.engine import PostgresEngine, bump_version
+from linkbridge.store.postgres.history import HistoryRows
 from linkbridge.store.postgres.hits import HitRows
 from linkbridge.store.postgres.jobs import JobRows
 from linkbridge.store.postgres.linkbacks import LinkbackRows
@@ -13,7 +14,9 @@ from linkbridge.store.postgres.lists import ListRows
 from linkbridge.store.postgres.posts import PostRows
 
 
-class PostgresStore(LinkbackRows, PostRows, JobRows, ListRows, HitRows, AdminRows):
+class PostgresStore(
+    LinkbackRows, PostRows, JobRows, ListRows, HitRows, AdminRows, HistoryRows
+):
     """Store on one PostgreSQL database; any number of instances may share it."""
 
     def __init__(self, dsn: str, *, pool_max_connections: int = 10) -> None:
