@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, timedelta
 
@@ -15,6 +16,7 @@ from linkbridge.feeds.serve import FeedCache
 from linkbridge.intake import VERIFY_JOB, Intake
 from linkbridge.jobs import JobWorker, fair_share
 from linkbridge.live import LiveState
+from linkbridge.metrics import Metrics, bump, is_store_error, observe
 from linkbridge.model import Job
 from linkbridge.moderation.service import Moderation
 from linkbridge.moderation.webhook import WEBHOOK_JOB, WebhookNotifier, WebhookSender
@@ -47,6 +49,8 @@ def make_app(settings: Settings, *, store: Store, fetcher: SafeFetcher, clock: C
         Settler(settings, store, live, verifier, clock, notify=notifier.linkback_changed)
     )
     webhooks = WebhookSender(settings.webhook, store, clock)
+    app[keys.METRICS] = metrics = Metrics()
+    observe(metrics, intake, fetcher)
 
     async def run_verify(job: Job) -> None:
         await intake.run_verify_job(int(str(job.payload["linkback_id"])), job.id)
@@ -138,23 +142,29 @@ async def _worker_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _hits_ctx(app: web.Application) -> AsyncIterator[None]:
     """Flush counted hits in batches, and once more on the way out."""
-    hits, store = app[keys.HITS], app[keys.STORE]
+    hits, store, metrics = app[keys.HITS], app[keys.STORE], app[keys.METRICS]
     retire, clock = app[keys.SETTINGS].retire, app[keys.CLOCK]
 
     async def flush() -> None:
         keep_from = (clock.now().astimezone(UTC) - timedelta(days=retire.hit_path_days)).date()
+        batch = hits.drain()
+        for day in batch.days:
+            bump(metrics.retired, (day.status, day.rule.value), day.hits)
         hits.other_paths += await store.add_hits(
-            hits.drain(),
+            batch,
             paths_per_day_max=retire.hit_paths_per_day_max,
             keep_paths_from_day=keep_from.isoformat(),
         )
+        metrics.hits_flushed_at = time.monotonic()
 
     async def flush_forever() -> None:
         while True:
             await asyncio.sleep(retire.hit_flush_interval_s)
             try:
                 await flush()
-            except Exception:
+            except Exception as exc:
+                if is_store_error(exc):
+                    metrics.store_errors += 1
                 logger.exception("hits_flush_failed")
 
     async with background.running(flush_forever()):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from urllib.parse import urlsplit
@@ -63,6 +64,8 @@ class Intake:
         }
         self._background: set[asyncio.Task[IntakeResult]] = set()
         self._in_flight: dict[tuple[str, str, str], asyncio.Task[IntakeResult]] = {}
+        self.on_result: Callable[[Incoming, IntakeResult], None] | None = None
+        """Told every answer `receive` gives (the metrics)."""
 
     # ------------------------------------------------------------ target checks
     def successor_for(self, target_url: str) -> str:
@@ -126,7 +129,20 @@ class Intake:
     async def receive(
         self, incoming: Incoming, *, inline_budget_s: float | None = None
     ) -> IntakeResult:
-        """Check, store (committed before any answer), then verify inline or queue.
+        """Check, store (committed before any answer), then verify inline or queue."""
+        return self.report(incoming, await self._receive_once(incoming, inline_budget_s))
+
+    def report(self, incoming: Incoming, result: IntakeResult) -> IntakeResult:
+        """Tell `on_result` the answer a linkback got (a handler calls it for answers it gives
+        before `receive`), and return it."""
+        if self.on_result is not None:
+            self.on_result(incoming, result)
+        return result
+
+    async def _receive_once(
+        self, incoming: Incoming, inline_budget_s: float | None
+    ) -> IntakeResult:
+        """`receive` itself.
 
         The same linkback arriving again while the first is in flight waits for it: "already
         registered" when the first verified (protocols where a re-send is a duplicate), else the

@@ -9,6 +9,7 @@ from linkbridge.feeds.serve import FeedCache
 from linkbridge.intake import Intake
 from linkbridge.jobs import JobWorker
 from linkbridge.live import LiveState
+from linkbridge.metrics import Metrics
 from linkbridge.model import AdminSession
 from linkbridge.moderation.service import Moderation
 from linkbridge.moderation.webhook import WebhookSender
@@ -32,6 +33,7 @@ HITS = web.AppKey("hits", HitCounter)
 PROXY = web.AppKey("proxy", OriginProxy)
 FEED_CACHE = web.AppKey("feed_cache", FeedCache)
 API_CACHE = web.AppKey("api_cache", FeedCache)
+METRICS = web.AppKey("metrics", Metrics)
 """Answers of /api/ by (path and query, version): the feeds' cache class, its own entries."""
 WEBMENTION_REPEATS = web.AppKey("webmention_repeats", RepeatWindow)
 LOGIN_LIMITER = web.AppKey("login_limiter", RateLimiter)

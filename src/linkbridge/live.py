@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -39,6 +40,8 @@ class LiveState:
         self.canonicaliser = Canonicaliser.for_settings(settings.site)
         self._snapshot: Snapshot | None = None
         self._lock = asyncio.Lock()
+        self.loaded_at = 0.0
+        """time.monotonic() when the current snapshot was built (its age, for /metrics)."""
 
     @property
     def snapshot(self) -> Snapshot:
@@ -67,6 +70,7 @@ class LiveState:
                 table=RedirectTable.build(self.settings, self.canonicaliser, mappings),
                 lists=HostLists.build(self.settings.moderation, blocked, allowed),
             )
+            self.loaded_at = time.monotonic()
             logger.info("live_state_loaded", version=version, posts=len(posts),
                         mappings=len(mappings))
             return True

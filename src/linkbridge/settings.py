@@ -249,6 +249,16 @@ class ApiSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class MetricsSettings:
+    listen: str = setting(
+        "", 'Address ("HOST:PORT") of a separate listener serving /metrics; empty: none.'
+    )
+    bearer_token: str = setting(
+        "", "Token that opens /metrics on the public port (Authorization: Bearer); empty: closed."
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class AdminSettings:
     session_max_age_s: int = setting(43200, "Lifetime of a moderator's session, s.")
     login_attempts_per_min: int = setting(5, "Login attempts per client IP per minute.")
@@ -318,6 +328,9 @@ class Settings:
     feeds: FeedsSettings = field(default_factory=FeedsSettings, metadata={"help": "Feeds."})
     api: ApiSettings = field(
         default_factory=ApiSettings, metadata={"help": "Read-only JSON API (/api/)."}
+    )
+    metrics: MetricsSettings = field(
+        default_factory=MetricsSettings, metadata={"help": "Prometheus metrics (/metrics)."}
     )
     admin: AdminSettings = field(
         default_factory=AdminSettings, metadata={"help": "Moderator's web page."}

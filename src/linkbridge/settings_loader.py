@@ -139,6 +139,15 @@ def _type_word(hint: Any) -> str:
     return {int: "an integer", str: "a string", bool: "true or false"}.get(hint, str(hint))
 
 
+def metrics_address(listen: str) -> tuple[str, int]:
+    """(host, port) of `metrics.listen` ("127.0.0.1:9464", "[::1]:9464")."""
+    host, sep, port = listen.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f'config: metrics.listen: expected "HOST:PORT", not {listen!r}')
+    return host, int(port)
+
+
 def _check_url(value: str, key: str) -> None:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -154,6 +163,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("config: store.group_commit_max_writes: must be at least 1")
     if settings.retire.hit_path_max_chars < 1:
         raise ConfigError("config: retire.hit_path_max_chars: must be at least 1")
+    if settings.metrics.listen:
+        metrics_address(settings.metrics.listen)
     for key in ("page_size", "max_page", "cache_entries"):
         if getattr(settings.api, key) < 1:
             raise ConfigError(f"config: api.{key}: must be at least 1")

@@ -76,6 +76,8 @@ class Settler:
         self.clock = clock
         self.notify = notify
         """Called after every state change the pipeline makes (the webhook notifier)."""
+        self.on_outcome: Callable[[str], None] | None = None
+        """Told the kind of every verification outcome (the metrics)."""
         self.profiles = profiles(settings)
 
     async def verify_and_settle(
@@ -118,6 +120,8 @@ class Settler:
         self, lb: Linkback, outcome: VerifyOutcome, *, inline: bool, job_id: int | None
     ) -> IntakeResult:
         log = logger.bind(linkback_id=lb.id, outcome=outcome.kind.value, reason=outcome.reason)
+        if self.on_outcome is not None:
+            self.on_outcome(outcome.kind.value)
         kind = outcome.kind
         if kind == OutcomeKind.TRANSIENT:
             attempts = await self.store.count_attempt(lb.id, outcome.reason, self.clock.now())

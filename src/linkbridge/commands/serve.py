@@ -49,12 +49,32 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
+    metrics_runner = await start_metrics_listener(app, settings)
     logger.info("server_started", host=host, port=port, at=clock.now().isoformat(),
                 version=__version__)
     try:
         await stop.wait()
     finally:
         logger.info("server_stopping")
+        if metrics_runner is not None:
+            await metrics_runner.cleanup()
         await runner.cleanup()
         logger.info("server_stopped")
     return 0
+
+
+async def start_metrics_listener(app: web.Application, settings: Settings) -> (
+    web.AppRunner | None
+):
+    """/metrics on its own address (metrics.listen), off the public port; None when unset."""
+    if not settings.metrics.listen:
+        return None
+    from linkbridge.settings_loader import metrics_address
+    from linkbridge.web.metrics import make_metrics_app
+
+    host, port = metrics_address(settings.metrics.listen)
+    runner = web.AppRunner(make_metrics_app(app), handle_signals=False, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    logger.info("metrics_listening", host=host, port=port)
+    return runner

@@ -160,6 +160,9 @@ class Store(Protocol):
 
     async def count_jobs(self) -> int: ...
 
+    async def oldest_job_at(self) -> datetime | None:
+        """When the oldest queued job was created (its age is the queue's lag); None: empty."""
+
     # -- host lists ("block" | "allow")
     async def list_hosts(self, list_name: str) -> list[str]: ...
 

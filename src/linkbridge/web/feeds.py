@@ -15,6 +15,7 @@ from linkbridge.feeds.grammar import (
     nearest_known,
 )
 from linkbridge.feeds.serve import CacheKey, Representation, conditional_response
+from linkbridge.metrics import bump
 from linkbridge.model import LinkbackState, Post, PostKey
 from linkbridge.phase import Phase, phase_at
 from linkbridge.urls import public_url
@@ -104,6 +105,7 @@ async def serve_feed(request: web.Request, feed: FeedRequest) -> web.StreamRespo
         accept_encoding=request.headers.get("Accept-Encoding"),
         max_age_s=settings.feeds.max_age_s,
     )
+    bump(request.app[keys.METRICS].feed_responses, status)
     response = web.Response(status=status, body=body or None, headers=headers)
     if request.method == "HEAD":  # keep the full length, as for GET
         response.headers["Content-Length"] = headers.get("Content-Length", "0")

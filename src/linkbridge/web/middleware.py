@@ -12,6 +12,7 @@ from aiohttp import web
 
 from linkbridge import keys
 from linkbridge.errors import LinkbridgeError
+from linkbridge.metrics import is_store_error
 from linkbridge.negotiate import wants_json
 
 logger = structlog.get_logger("linkbridge.request")
@@ -81,6 +82,10 @@ def make_middlewares(
             return response
         except web.HTTPException as exc:
             status = exc.status
+            raise
+        except Exception as exc:
+            if is_store_error(exc):
+                request.app[keys.METRICS].store_errors += 1
             raise
         finally:
             try:  # the sampled hot paths set a rate; a miss (every other route) logs all

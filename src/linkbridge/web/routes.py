@@ -10,6 +10,7 @@ from linkbridge.admin.routes import add_admin_routes
 from linkbridge.web import health, notice, pingback, site, webmention
 from linkbridge.web.api import add_api_routes
 from linkbridge.web.body import method_not_allowed
+from linkbridge.web.metrics import get_public_metrics
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -41,5 +42,6 @@ def add_routes(app: web.Application) -> None:
     r.add_route("*", "/webmention", webmention.handle_webmention)
     r.add_route("*", "/webmention/{public_id:[^/]+}", read_only(webmention.get_status))
     add_api_routes(app)
+    r.add_route("*", "/metrics", read_only(get_public_metrics))
     add_admin_routes(app)
     r.add_route("*", r"/{tail:[\s\S]*}", site.handle_any)  # also a decoded "\n" in the path

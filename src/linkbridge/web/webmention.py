@@ -64,7 +64,7 @@ async def handle_webmention(request: web.Request) -> web.StreamResponse:
                         client_ip=request[keys.CLIENT_IP])
     intake = app[keys.INTAKE]
     target = intake.resolve_target(incoming)  # refused targets never enter the repeat window
-    result = target if isinstance(target, IntakeResult) else None
+    result = intake.report(incoming, target) if isinstance(target, IntakeResult) else None
     if result is None:
         pair = f"{mention.source}\n{mention.target}"
         if app[keys.WEBMENTION_REPEATS].seen_recently(pair):

@@ -93,3 +93,7 @@ class JobRows:
 
     async def count_jobs(self) -> int:
         return int(await self.engine.fetchval("SELECT COUNT(*) FROM jobs"))
+
+    async def oldest_job_at(self) -> datetime | None:
+        value = await self.engine.fetchval("SELECT MIN(created_at) FROM jobs")
+        return value if isinstance(value, datetime) else None

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from linkbridge.model import Job
-from linkbridge.store.sqlite.engine import SqliteEngine, dt_required, ts
+from linkbridge.store.sqlite.engine import SqliteEngine, dt, dt_required, ts
 from linkbridge.store.sqlite.linkbacks import _enqueue
 
 _CLAIM = """
@@ -92,4 +92,9 @@ class JobRows:
     async def count_jobs(self) -> int:
         return await self.engine.read(
             lambda conn: int(conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+        )
+
+    async def oldest_job_at(self) -> datetime | None:
+        return await self.engine.read(
+            lambda conn: dt(conn.execute("SELECT MIN(created_at) FROM jobs").fetchone()[0])
         )
