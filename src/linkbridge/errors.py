@@ -55,3 +55,9 @@ class IllegalTransition(LinkbridgeError):
 
     status = 409
     reason = "illegal_transition"
+
+
+class AlreadyDecided(IllegalTransition):
+    """The row left the state the caller read: another process or instance decided first."""
+
+    reason = "already_decided"

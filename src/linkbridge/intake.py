@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import structlog
 
 from linkbridge.answers import Answer, IntakeResult, Refusal
-from linkbridge.errors import LinkbridgeError
+from linkbridge.errors import AlreadyDecided, LinkbridgeError
 from linkbridge.model import (
     LinkbackDraft,
     LinkbackProtocol,
@@ -249,9 +249,12 @@ class Intake:
             return IntakeResult(Answer.DUPLICATE, linkback=lb, message="already registered")
         log.info("linkback_received", created=recorded.created)
         if not needs_job:  # trackback.verify = false: WordPress behaviour, no fetch
-            lb = await self.settler.decide_verified(
-                lb, None, "not verified (trackback.verify = false)"
-            )
+            try:
+                lb = await self.settler.decide_verified(
+                    lb, None, "not verified (trackback.verify = false)"
+                )
+            except AlreadyDecided:  # the same trackback, settled a moment ago elsewhere
+                return IntakeResult(Answer.DUPLICATE, linkback=lb, message="already registered")
             return IntakeResult(Answer.VERIFIED, linkback=lb)
         if inline_budget_s is None:
             return IntakeResult(Answer.QUEUED, linkback=lb)

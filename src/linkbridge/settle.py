@@ -13,7 +13,7 @@ import structlog
 
 from linkbridge.answers import Answer, IntakeResult
 from linkbridge.clock import Clock
-from linkbridge.errors import IllegalTransition, LinkbridgeError
+from linkbridge.errors import AlreadyDecided, IllegalTransition, LinkbridgeError
 from linkbridge.live import LiveState
 from linkbridge.model import Linkback, LinkbackProtocol, LinkbackState, SourceDetails
 from linkbridge.moderation.rules import state_after_verification
@@ -83,7 +83,23 @@ class Settler:
     async def verify_and_settle(
         self, linkback_id: int, job_id: int | None, *, inline: bool
     ) -> IntakeResult:
-        """Verify one unverified row and settle it; completes or reschedules its job."""
+        """Verify one unverified row and settle it; completes or reschedules its job.
+
+        When another receiver (process, instance) settles the same row while this one
+        verifies, the row's compare-and-set says so and the answer is "already registered".
+        """
+        try:
+            return await self._verify_and_settle(linkback_id, job_id, inline=inline)
+        except AlreadyDecided:
+            if job_id is not None:
+                await self.store.complete_job(job_id)
+            current = await self.store.get_linkback(linkback_id)
+            return IntakeResult(Answer.DUPLICATE, linkback=current,
+                                message="already registered")
+
+    async def _verify_and_settle(
+        self, linkback_id: int, job_id: int | None, *, inline: bool
+    ) -> IntakeResult:
         lb = await self.store.get_linkback(linkback_id)
         if lb is None or lb.state != LinkbackState.UNVERIFIED:
             if job_id is not None:
@@ -191,9 +207,12 @@ class Settler:
     ) -> Linkback:
         try:
             changed = await self.store.set_state(
-                lb.id, state, actor=actor, reason=reason, now=self.clock.now(), details=details
+                lb.id, state, actor=actor, reason=reason, now=self.clock.now(), details=details,
+                from_state=lb.state,
             )
-        except IllegalTransition:  # someone else decided first (moderator, a parallel run)
+        except AlreadyDecided:
+            raise  # the row moved since it was read: the caller answers "already registered"
+        except IllegalTransition:  # the state machine said no
             current = await self.store.get_linkback(lb.id)
             return current or lb
         if self.notify is not None and changed.state != lb.state:

@@ -88,3 +88,20 @@ async def test_a_change_reaches_the_other_instance(
     assert await b.version() == before + 1
     if backend.name == "postgres":
         assert time.monotonic() - started < 30.0  # the NOTIFY, not the 60 s poll
+
+
+async def test_two_verifiers_decide_a_row_once(pair: tuple[Store, Store]) -> None:
+    """Compare-and-set: the second instance to settle the same unverified row is told so."""
+    from linkbridge.errors import AlreadyDecided
+    from linkbridge.model import LinkbackState as S
+
+    a, b = pair
+    lb = (await a.record_linkback(draft(9), NOW, resend_is_duplicate=True)).linkback
+    outcomes = await asyncio.gather(
+        *(s.set_state(lb.id, S.APPROVED, actor="rule", reason="verified", now=NOW,
+                      from_state=S.UNVERIFIED) for s in (a, b, a, b)),
+        return_exceptions=True,
+    )
+    assert sum(not isinstance(o, BaseException) for o in outcomes) == 1
+    assert all(isinstance(o, AlreadyDecided) for o in outcomes if isinstance(o, BaseException))
+    assert [d.new_state for d in await b.decisions(lb.id)] == [S.APPROVED]

@@ -93,8 +93,13 @@ class Store(Protocol):
         reason: str,
         now: datetime,
         details: SourceDetails | None = None,
+        from_state: LinkbackState | None = None,
     ) -> Linkback:
-        """Move a row through the state machine, recording who, when and why."""
+        """Move a row through the state machine, recording who, when and why.
+
+        With `from_state`, only a row still in that state moves (compare-and-set under the
+        row's lock); otherwise AlreadyDecided is raised and nothing changes. Two processes
+        verifying the same row thus decide it once."""
 
     async def count_attempt(self, linkback_id: int, reason: str, now: datetime) -> int:
         """Record one more failed (transient) verification attempt; return the count."""

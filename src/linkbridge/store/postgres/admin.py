@@ -88,7 +88,7 @@ class AdminRows:
         return await self.engine.read(q)
 
     async def delete_admin_session(self, token_hash: str) -> bool:
-        gone = await self.engine.fetchval(
+        gone = await self.engine.write_value(
             "DELETE FROM admin_sessions WHERE token_hash = $1 RETURNING 1", token_hash
         )
         return gone is not None

@@ -58,6 +58,7 @@ class PostgresEngine:
         self._pool: asyncpg.Pool | None = None
         self._listener: asyncpg.Connection[asyncpg.Record] | None = None
         self._changed = asyncio.Event()
+        self._writes: set[asyncio.Future[Any]] = set()
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -98,6 +99,8 @@ class PostgresEngine:
         self._changed.clear()
 
     async def close(self) -> None:
+        if self._writes:  # writes whose callers went away still commit
+            await asyncio.gather(*self._writes, return_exceptions=True)
         if self._listener is not None:
             with contextlib.suppress(OSError, asyncpg.PostgresError):
                 await self._listener.close()
@@ -107,13 +110,27 @@ class PostgresEngine:
             self._pool = None
 
     async def tx(self, fn: Callable[[Conn], Awaitable[_T]]) -> _T:
-        """Run `fn` in one committed transaction; return after COMMIT."""
+        """Run `fn` in one committed transaction; return after COMMIT.
+
+        As with SQLite's writer, a caller that is cancelled (a client gone, a shutdown) does
+        not cancel the write: it runs to COMMIT or ROLLBACK on its own, and `close` waits.
+        """
+        task = asyncio.ensure_future(self._tx(fn))
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+        return await asyncio.shield(task)
+
+    async def _tx(self, fn: Callable[[Conn], Awaitable[_T]]) -> _T:
         async with self.pool.acquire() as conn, conn.transaction():
             return await fn(conn)
 
     async def read(self, fn: Callable[[Conn], Awaitable[_T]]) -> _T:
         async with self.pool.acquire() as conn:
             return await fn(conn)
+
+    async def write_value(self, sql: str, *args: Any) -> Any:
+        """One writing statement as its own transaction (see `tx`); its first value."""
+        return await self.tx(lambda conn: conn.fetchval(sql, *args))
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         async with self.pool.acquire() as conn:

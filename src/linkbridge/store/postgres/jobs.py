@@ -83,10 +83,10 @@ class JobRows:
         return await self.engine.tx(tx)
 
     async def complete_job(self, job_id: int) -> None:
-        await self.engine.fetchval("DELETE FROM jobs WHERE id = $1", job_id)
+        await self.engine.write_value("DELETE FROM jobs WHERE id = $1", job_id)
 
     async def retry_job(self, job_id: int, run_after: datetime, error: str) -> None:
-        await self.engine.fetchval(
+        await self.engine.write_value(
             "UPDATE jobs SET run_after = $1, lease_until = NULL, last_error = $2 WHERE id = $3",
             run_after, error, job_id,
         )

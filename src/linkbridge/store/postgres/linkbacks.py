@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from linkbridge.errors import IllegalTransition, NotFound
+from linkbridge.errors import AlreadyDecided, IllegalTransition, NotFound
 from linkbridge.model import (
     VERIFIED_STATES,
     Decision,
@@ -224,11 +224,16 @@ class LinkbackRows:
         reason: str,
         now: datetime,
         details: SourceDetails | None = None,
+        from_state: LinkbackState | None = None,
     ) -> Linkback:
         async def tx(conn: Conn) -> Linkback:
             lb = await get(conn, linkback_id, lock=True)
             if lb is None:
                 raise NotFound(f"store: no linkback {linkback_id}")
+            if from_state is not None and lb.state != from_state:
+                raise AlreadyDecided(
+                    f"store: linkback {linkback_id} is {lb.state} already, not {from_state}"
+                )
             if not can_transition(lb.state, new_state):
                 raise IllegalTransition(
                     f"store: linkback {linkback_id} cannot go from {lb.state} to {new_state}"
@@ -262,7 +267,7 @@ class LinkbackRows:
         return await self.engine.tx(tx)
 
     async def count_attempt(self, linkback_id: int, reason: str, now: datetime) -> int:
-        value = await self.engine.fetchval(
+        value = await self.engine.write_value(
             "UPDATE linkbacks SET attempts = attempts + 1, reason = $1, updated_at = $2"
             " WHERE id = $3 RETURNING attempts",
             reason, now, linkback_id,

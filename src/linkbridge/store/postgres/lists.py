@@ -88,7 +88,7 @@ class ListRows:
         return None if value is None else str(value)
 
     async def put_setting(self, key: str, value: str) -> None:
-        await self.engine.fetchval(
+        await self.engine.write_value(
             "INSERT INTO admin_kv (key, value) VALUES ($1, $2)"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             key, value,

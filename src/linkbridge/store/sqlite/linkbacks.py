@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from linkbridge.errors import IllegalTransition, NotFound
+from linkbridge.errors import AlreadyDecided, IllegalTransition, NotFound
 from linkbridge.model import (
     VERIFIED_STATES,
     Decision,
@@ -230,11 +230,16 @@ class LinkbackRows:
         reason: str,
         now: datetime,
         details: SourceDetails | None = None,
+        from_state: LinkbackState | None = None,
     ) -> Linkback:
         def tx(conn: sqlite3.Connection) -> Linkback:
             lb = _get(conn, linkback_id)
             if lb is None:
                 raise NotFound(f"store: no linkback {linkback_id}")
+            if from_state is not None and lb.state != from_state:
+                raise AlreadyDecided(
+                    f"store: linkback {linkback_id} is {lb.state} already, not {from_state}"
+                )
             if not can_transition(lb.state, new_state):
                 raise IllegalTransition(
                     f"store: linkback {linkback_id} cannot go from {lb.state} to {new_state}"
