@@ -21,6 +21,7 @@ from linkbridge.model import Job
 from linkbridge.moderation.service import Moderation
 from linkbridge.moderation.webhook import WEBHOOK_JOB, WebhookNotifier, WebhookSender
 from linkbridge.posts.importer import import_configured_wxr
+from linkbridge.privacy import sweep, sweep_forever
 from linkbridge.ratelimit import RateLimiter, RepeatWindow
 from linkbridge.retire.hits import HitCounter
 from linkbridge.retire.proxy import OriginProxy
@@ -95,7 +96,8 @@ def make_app(settings: Settings, *, store: Store, fetcher: SafeFetcher, clock: C
             preserve_host=settings.server.origin_preserve_host,
         )
     app.cleanup_ctx.extend(
-        [_store_ctx, _live_ctx, _fetcher_ctx, _webhooks_ctx, _worker_ctx, _hits_ctx, _proxy_ctx]
+        [_store_ctx, _live_ctx, _fetcher_ctx, _webhooks_ctx, _worker_ctx, _hits_ctx, _proxy_ctx,
+         _privacy_ctx]
     )
     add_routes(app)
     return app
@@ -170,6 +172,14 @@ async def _hits_ctx(app: web.Application) -> AsyncIterator[None]:
     async with background.running(flush_forever()):
         yield
     await flush()
+
+
+async def _privacy_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Drop client data past its retention period: before serving, then periodically."""
+    args = (app[keys.STORE], app[keys.CLOCK], app[keys.SETTINGS].privacy)
+    await sweep(*args)
+    async with background.running(sweep_forever(*args)):
+        yield
 
 
 async def _proxy_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -396,3 +397,26 @@ class SuccessorCheck:
     status: int | None
     detail: str
     checked_at: str
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """Whose linkbacks a data-subject request erases: rows matching any given field.
+
+    `source_url` matches the stored URL exactly or through `source_canonical`; `host` the
+    source's host; `author_name` the author the source page named."""
+
+    source_url: str = ""
+    source_canonical: str = ""
+    host: str = ""
+    author_name: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.source_url or self.source_canonical or self.host or self.author_name)
+
+
+def erased_digest(source_url: str, blog: str, post_id: int) -> str:
+    """What is kept of an erased linkback: a digest that only a re-import of the same source
+    for the same post matches."""
+    return hashlib.sha256(f"{source_url}\n{blog}\n{post_id}".encode()).hexdigest()

@@ -249,6 +249,14 @@ class ApiSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PrivacySettings:
+    client_data_retention_days: int = setting(
+        90, "Days sender IP addresses (and finished webhook deliveries) are kept, then dropped."
+    )
+    sweep_interval_s: float = setting(3600.0, "How often data past its retention is dropped, s.")
+
+
+@dataclass(frozen=True, kw_only=True)
 class MetricsSettings:
     listen: str = setting(
         "", 'Address ("HOST:PORT") of a separate listener serving /metrics; empty: none.'
@@ -328,6 +336,9 @@ class Settings:
     feeds: FeedsSettings = field(default_factory=FeedsSettings, metadata={"help": "Feeds."})
     api: ApiSettings = field(
         default_factory=ApiSettings, metadata={"help": "Read-only JSON API (/api/)."}
+    )
+    privacy: PrivacySettings = field(
+        default_factory=PrivacySettings, metadata={"help": "Personal data kept (docs/privacy.md)."}
     )
     metrics: MetricsSettings = field(
         default_factory=MetricsSettings, metadata={"help": "Prometheus metrics (/metrics)."}

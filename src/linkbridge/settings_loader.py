@@ -154,6 +154,19 @@ def _check_url(value: str, key: str) -> None:
         raise ConfigError(f"config: {key}: not an absolute http(s) URL: {value!r}")
 
 
+def _check_operations(settings: Settings) -> None:
+    """The API, metrics and privacy settings."""
+    if settings.privacy.client_data_retention_days < 1:
+        raise ConfigError("config: privacy.client_data_retention_days: must be at least 1")
+    if settings.privacy.sweep_interval_s <= 0:
+        raise ConfigError("config: privacy.sweep_interval_s: must be above 0")
+    if settings.metrics.listen:
+        metrics_address(settings.metrics.listen)
+    for key in ("page_size", "max_page", "cache_entries"):
+        if getattr(settings.api, key) < 1:
+            raise ConfigError(f"config: api.{key}: must be at least 1")
+
+
 def _check(settings: Settings) -> None:
     """Cross-field checks that a single field cannot do alone."""
     if not settings.site.public_base_url.endswith("/"):
@@ -163,11 +176,7 @@ def _check(settings: Settings) -> None:
         raise ConfigError("config: store.group_commit_max_writes: must be at least 1")
     if settings.retire.hit_path_max_chars < 1:
         raise ConfigError("config: retire.hit_path_max_chars: must be at least 1")
-    if settings.metrics.listen:
-        metrics_address(settings.metrics.listen)
-    for key in ("page_size", "max_page", "cache_entries"):
-        if getattr(settings.api, key) < 1:
-            raise ConfigError(f"config: api.{key}: must be at least 1")
+    _check_operations(settings)
     blog_paths: set[str] = set()
     for i, blog in enumerate(settings.site.blogs):
         if not (blog.path.startswith("/") and blog.path.endswith("/")) or blog.path == "/":

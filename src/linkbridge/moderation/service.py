@@ -17,7 +17,7 @@ import structlog
 
 from linkbridge.clock import Clock
 from linkbridge.errors import BadRequest, LinkbridgeError
-from linkbridge.model import Change, ChangeNote, Linkback, LinkbackState, Mapping
+from linkbridge.model import Change, ChangeNote, Erasure, Linkback, LinkbackState, Mapping
 from linkbridge.moderation.rules import block_entry, spam_block_entry
 from linkbridge.retire.table import BadRuleError, TargetPolicy, canonical_source
 from linkbridge.settings import Settings
@@ -279,6 +279,17 @@ class Moderation:
                         sources=[c.key for c in changes[:20]])
             await self._changed()
         return changes
+
+    # ------------------------------------------------------------ personal data
+    async def erase(self, erasure: Erasure, *, by: str, reason: str = "") -> int:
+        """Erase a person's linkbacks on request; recorded without the erased data."""
+        if erasure.empty:
+            raise BadRequest("moderation: name a source URL, a host or an author to erase")
+        count = await self.store.erase_linkbacks(erasure, self._note("erase", by, reason))
+        logger.info("linkbacks_erased", count=count, actor=by)
+        if count:
+            await self._changed()
+        return count
 
     # ------------------------------------------------------------ history
     async def history(

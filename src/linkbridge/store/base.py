@@ -13,6 +13,7 @@ from linkbridge.model import (
     Change,
     ChangeNote,
     Decision,
+    Erasure,
     Hit,
     HitBatch,
     HitDay,
@@ -275,6 +276,16 @@ class Store(Protocol):
         """Replace the stored successor check results with these."""
 
     async def list_successor_checks(self) -> list[SuccessorCheck]: ...
+
+
+    # -- personal data (store/*/privacy.py)
+    async def erase_linkbacks(self, erasure: Erasure, note: ChangeNote) -> int:
+        """Delete the linkbacks the erasure names, with their decisions, jobs and webhook
+        deliveries; record one history row without the erased data; return how many."""
+
+    async def forget_client_data(self, before: datetime) -> int:
+        """Blank sender addresses of linkbacks and jobs created before `before` and drop
+        finished webhook deliveries made before it; return how many rows changed."""
 
 
 def open_store(

@@ -12,10 +12,11 @@ from linkbridge.store.postgres.jobs import JobRows
 from linkbridge.store.postgres.linkbacks import LinkbackRows
 from linkbridge.store.postgres.lists import ListRows
 from linkbridge.store.postgres.posts import PostRows
+from linkbridge.store.postgres.privacy import PrivacyRows
 
 
 class PostgresStore(
-    LinkbackRows, PostRows, JobRows, ListRows, HitRows, AdminRows, HistoryRows
+    LinkbackRows, PostRows, JobRows, ListRows, HitRows, AdminRows, HistoryRows, PrivacyRows
 ):
     """Store on one PostgreSQL database; any number of instances may share it."""
 

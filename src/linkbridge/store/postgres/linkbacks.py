@@ -24,6 +24,7 @@ from linkbridge.model import (
     RecordResult,
     SourceDetails,
     can_transition,
+    erased_digest,
     sender_group,
 )
 from linkbridge.store.postgres.engine import Conn, PostgresEngine, bump_version
@@ -376,9 +377,13 @@ class LinkbackRows:
 
 
 async def import_linkbacks(conn: Conn, drafts: Sequence[LinkbackDraft], now: datetime) -> int:
-    """Add imported linkbacks that are not stored yet (idempotent); return how many."""
+    """Add imported linkbacks that are not stored yet (idempotent), never one erased on a
+    person's request; return how many."""
     added = 0
     for draft in drafts:
+        digest = erased_digest(draft.source_url, draft.blog, draft.post_id)
+        if await conn.fetchval("SELECT 1 FROM erased_linkbacks WHERE digest = $1", digest):
+            continue
         if await insert_draft(conn, draft, now) is not None:
             added += 1
     return added

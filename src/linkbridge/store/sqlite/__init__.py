@@ -14,9 +14,12 @@ from linkbridge.store.sqlite.jobs import JobRows
 from linkbridge.store.sqlite.linkbacks import LinkbackRows
 from linkbridge.store.sqlite.lists import ListRows
 from linkbridge.store.sqlite.posts import PostRows
+from linkbridge.store.sqlite.privacy import PrivacyRows
 
 
-class SqliteStore(LinkbackRows, PostRows, JobRows, ListRows, HitRows, AdminRows, HistoryRows):
+class SqliteStore(
+    LinkbackRows, PostRows, JobRows, ListRows, HitRows, AdminRows, HistoryRows, PrivacyRows
+):
     """Store on one SQLite file; several processes may share it (CLI beside the server)."""
 
     def __init__(

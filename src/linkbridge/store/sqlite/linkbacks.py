@@ -20,6 +20,7 @@ from linkbridge.model import (
     RecordResult,
     SourceDetails,
     can_transition,
+    erased_digest,
     sender_group,
 )
 from linkbridge.store.sqlite.engine import SqliteEngine, bump_version, dt, dt_required, ts
@@ -388,12 +389,22 @@ class LinkbackRows:
         return await self.engine.read(q)
 
 
+def _erased(conn: sqlite3.Connection, draft: LinkbackDraft) -> bool:
+    digest = erased_digest(draft.source_url, draft.blog, draft.post_id)
+    return conn.execute(
+        "SELECT 1 FROM erased_linkbacks WHERE digest = ?", (digest,)
+    ).fetchone() is not None
+
+
 def import_linkbacks(
     conn: sqlite3.Connection, drafts: Sequence[LinkbackDraft], now: datetime
 ) -> int:
-    """Add imported linkbacks that are not stored yet (idempotent); return how many."""
+    """Add imported linkbacks that are not stored yet (idempotent), never one erased on a
+    person's request; return how many."""
     added = 0
     for draft in drafts:
+        if _erased(conn, draft):
+            continue
         if _find(conn, draft.source_canonical, draft.blog, draft.post_id) is None:
             insert_draft(conn, draft, now)
             added += 1
