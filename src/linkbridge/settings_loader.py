@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from linkbridge.errors import ConfigError, UndecodableURL
 from linkbridge.settings import MappingSettings, Settings
-from linkbridge.urls import canonical_path
+from linkbridge.urls import browser_host, canonical_path
 
 _T = typing.TypeVar("_T")
 
@@ -185,7 +185,7 @@ def _check(settings: Settings) -> None:
         _check_successor(settings, blog.successor, f"site.blogs[{i}].successor")
     social = settings.successors.social
     if not social.startswith("@"):
-        _check_url(social, "successors.social")
+        _check_target(social, "successors.social")
     if settings.retire.redirect_status not in (301, 302, 307, 308):
         raise ConfigError("config: retire.redirect_status: expected 301, 302, 307 or 308")
     if not 0.0 <= settings.retire.log_sample_rate <= 1.0:
@@ -224,7 +224,7 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f'config: retire.mappings[{i}].from: must start with "/"')
         _check_unique(sources, mapping.source, f"retire.mappings[{i}].from")
         if mapping.to not in ("", "gone", "web", "social"):
-            _check_url(mapping.to, f"retire.mappings[{i}].to")
+            _check_target(mapping.to, f"retire.mappings[{i}].to")
 
 
 def _check_not_negative(settings: Settings) -> None:
@@ -252,7 +252,15 @@ def _check_unique(seen: set[str], path: str, key: str) -> None:
 
 def _check_successor(settings: Settings, value: str, key: str) -> None:
     if value not in ("web", "social", "gone"):
-        _check_url(value, key)
+        _check_target(value, key)
+
+
+def _check_target(value: str, key: str) -> None:
+    """A redirect target: read by a browser exactly as written (the one check, urls.py)."""
+    try:
+        browser_host(value)
+    except ValueError as exc:
+        raise ConfigError(f"config: {key}: {exc}") from None
 
 
 def _check_network(cidr: str, key: str) -> None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit
 
+import ada_url
+
 from linkbridge.errors import UndecodableURL
 from linkbridge.settings import SiteSettings
 
@@ -161,3 +163,35 @@ def host_of(url: str) -> str:
         return (urlsplit(url.strip()).hostname or "").lower().rstrip(".")
     except ValueError:
         return ""
+
+
+def browser_host(url: str) -> str:
+    """The host a browser goes to for `url`, when `url` is an absolute http(s) URL without
+    credentials that a browser reads exactly as written; else ValueError saying why.
+
+    Parsed by the WHATWG URL rules (ada): a backslash is a path separator there, tabs and
+    newlines vanish, so "https://evil.example\\.regeringen.se/" goes to evil.example. Anything
+    whose WHATWG serialisation differs from the text (or whose host Python's parser reads
+    differently) is refused rather than guessed at: the one check for every redirect target
+    (config, CSV, command line, admin page).
+    """
+    try:
+        parsed = ada_url.URL(url)
+    except ValueError:
+        raise ValueError(f"not an absolute http(s) URL: {url[:200]!r}") from None
+    if parsed.protocol not in ("http:", "https:") or not parsed.hostname:
+        raise ValueError(f"not an absolute http(s) URL: {url[:200]!r}")
+    if parsed.username or parsed.password:
+        raise ValueError(f"credentials in a URL: {url[:200]!r}")
+    if parsed.href != url:
+        raise ValueError(
+            f"a browser reads {url[:200]!r} as {parsed.href[:200]!r}; write that instead"
+        )
+    try:
+        python_host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        python_host = ""
+    host = parsed.hostname.lower()
+    if python_host != host.strip("[]"):
+        raise ValueError(f"an ambiguous host in {url[:200]!r}")
+    return host

@@ -60,6 +60,8 @@ async def test_bad_mappings_are_refused_with_a_reason(admin_app: AdminApp) -> No
     csrf = await login(client)
     for source, target, says in (
         ("/a/", "https://evil.example/", "allowed_target_hosts"),
+        ("/a/", "https://evil.example\\.regeringen.se/", "evil.example/.regeringen.se"),
+        ("/a/", "https://evil.example\\@www.regeringen.se/", "write that instead"),
         ("http://elsewhere.example/a/", "web", "not one of this site"),
         ("/a/*/b", "web", "final"),
         ("", "web", "needs 'source'"),

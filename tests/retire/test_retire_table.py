@@ -225,7 +225,7 @@ def test_disallowed_blog_successor_names_the_blog(make_settings: Callable[..., S
         "https://regeringen.se/x",
         "https://www.regeringen.se/x",
         "http://a.b.regeringen.se/",
-        "https://X.COM/naringsdep",
+        "https://x.com/naringsdep",
         "https://www.regeringen.se./x",
         "https://web.archive.org/web/2017/http://www.naringsbloggen.se/",
     ],  # the archive's host
@@ -235,6 +235,13 @@ def test_allowed_targets_and_subdomains(
 ) -> None:
     table = RedirectTable.build(settings, canonicaliser, [Mapping("/a", target)])
     assert table.lookup("/a").location == target
+
+
+def test_a_target_a_browser_would_rewrite_is_refused_naming_what_to_write(
+    settings: Settings, canonicaliser: Canonicaliser
+) -> None:
+    with pytest.raises(RejectedImport, match=r"https://x\.com/naringsdep"):
+        RedirectTable.build(settings, canonicaliser, [Mapping("/a", "https://X.COM/naringsdep")])
 
 
 def test_archive_host_only_allowed_with_template(make_settings: Callable[..., Settings]) -> None:

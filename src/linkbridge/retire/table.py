@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from linkbridge import model
 from linkbridge.errors import ConfigError, LinkbridgeError, RejectedImport
 from linkbridge.settings import Settings
-from linkbridge.urls import Canonicaliser
+from linkbridge.urls import Canonicaliser, browser_host
 
 KEYWORDS = ("web", "social", "gone", "")
 """Targets that are not URLs: the two successors, 410, and unresolved (410, counted)."""
@@ -94,15 +94,9 @@ class TargetPolicy:
         if not url or any(not 0x21 <= ord(ch) <= 0x7E for ch in url):
             raise BadRuleError(f"not a printable ASCII URL: {url[:200]!r}")
         try:
-            parts = urlsplit(url)
-            host = parts.hostname or ""
-            _ = parts.port
-        except ValueError:
-            raise BadRuleError(f"not a URL: {url[:200]!r}") from None
-        if parts.scheme.lower() not in ("http", "https") or not host:
-            raise BadRuleError(f"not an absolute http(s) URL: {url[:200]!r}")
-        if parts.username is not None or parts.password is not None:
-            raise BadRuleError(f"credentials in a target URL: {url[:200]!r}")
+            host = browser_host(url)  # the host a browser goes to, not the one it appears to
+        except ValueError as exc:
+            raise BadRuleError(str(exc)) from None
         if not self.host_allowed(host):
             raise BadRuleError(f"target host {host!r} is not in retire.allowed_target_hosts")
         return url
