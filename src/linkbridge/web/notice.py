@@ -10,6 +10,7 @@ from linkbridge import keys
 from linkbridge.phase import Phase, phase_at
 from linkbridge.retire.pages import notice_json, render_notice_fragment
 from linkbridge.retire.sitemap import build_sitemaps, robots_txt
+from linkbridge.web.public_headers import PUBLIC_PAGE_HEADERS
 from linkbridge.web.site import handle_any
 
 
@@ -18,14 +19,14 @@ async def get_notice(request: web.Request) -> web.Response:
     body = render_notice_fragment(request.app[keys.SETTINGS])
     return web.Response(body=body, content_type="text/html", charset="utf-8",
                         headers={"Cache-Control": "public, max-age=3600",
-                                 "Access-Control-Allow-Origin": "*"})
+                                 "Access-Control-Allow-Origin": "*", **PUBLIC_PAGE_HEADERS})
 
 
 async def get_notice_json(request: web.Request) -> web.Response:
     """The banner as JSON: text in both languages, successors, contact, instant."""
     return web.json_response(notice_json(request.app[keys.SETTINGS]),
                              headers={"Cache-Control": "public, max-age=3600",
-                                      "Access-Control-Allow-Origin": "*"})
+                                      "Access-Control-Allow-Origin": "*", **PUBLIC_PAGE_HEADERS})
 
 
 def _after(request: web.Request) -> bool:

@@ -16,6 +16,7 @@ from linkbridge.retire.proxy import discovery_headers
 from linkbridge.urls import public_url
 from linkbridge.web.body import method_not_allowed
 from linkbridge.web.feeds import serve_feed
+from linkbridge.web.public_headers import PUBLIC_PAGE_HEADERS
 from linkbridge.web.trackback import handle_trackback
 
 READ_METHODS = ("GET", "HEAD")
@@ -90,5 +91,5 @@ def retire(request: web.Request, key: str, now: datetime | None = None) -> web.S
         body=body,
         content_type="text/html",
         charset="utf-8",
-        headers={"Cache-Control": cache},
+        headers={"Cache-Control": cache, **PUBLIC_PAGE_HEADERS},
     )

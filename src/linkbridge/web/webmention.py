@@ -13,6 +13,7 @@ from linkbridge.negotiate import wants_json
 from linkbridge.receive.webmention_wire import WebmentionError, parse_webmention
 from linkbridge.urls import public_url
 from linkbridge.web.body import BodyTooLarge, method_not_allowed, read_body
+from linkbridge.web.public_headers import PUBLIC_PAGE_HEADERS
 
 STATUS_WORDS: dict[LinkbackState, str] = {
     LinkbackState.UNVERIFIED: "queued",
@@ -41,9 +42,14 @@ def _json_asked(request: web.Request) -> bool:
 
 def _bad(request: web.Request, status: int, reason: str, message: str) -> web.Response:
     """A refusal: a short reason as text/plain, or JSON when asked; never a Location."""
+    headers = dict(PUBLIC_PAGE_HEADERS)
     if _json_asked(request):
-        return web.json_response({"error": reason, "message": message}, status=status)
-    return web.Response(status=status, text=f"{message}\n", content_type="text/plain")
+        return web.json_response(
+            {"error": reason, "message": message}, status=status, headers=headers
+        )
+    return web.Response(
+        status=status, text=f"{message}\n", content_type="text/plain", headers=headers
+    )
 
 
 async def handle_webmention(request: web.Request) -> web.StreamResponse:
@@ -120,6 +126,7 @@ def _status_response(
 ) -> web.Response:
     headers = {"Location": location} if location else {}
     headers["Cache-Control"] = "no-store"
+    headers.update(PUBLIC_PAGE_HEADERS)
     doc = status_document(lb)
     if _json_asked(request):
         return web.json_response(doc, status=status, headers=headers)
