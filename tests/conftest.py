@@ -23,6 +23,7 @@ from tests.support import (  # noqa: F401 - re-exported for tests that still imp
     EXAMPLE_CONFIG,
     ROOT,
     SEED_POST,
+    app_server,
     base_overlay,
     load_test_settings,
     page_linking_to,
@@ -53,7 +54,9 @@ async def lb_app(
                               version=__version__)
         clock = ManualClock(at)
         app = make_app(settings, store=store, fetcher=fetcher, clock=clock)
-        client: TestClient[web.Request, web.Application] = await aiohttp_client(app)
+        client: TestClient[web.Request, web.Application] = await aiohttp_client(
+            await app_server(app, settings)
+        )
         return client
 
     return start

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -76,7 +77,11 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 class Served:
     """`linkbridge serve` in a subprocess; its stderr log lines are collected by a thread."""
 
-    def __init__(self, *args: str, port: int | None = None, port_flag: bool = True) -> None:
+    def __init__(
+        self, *args: str, port: int | None = None, port_flag: bool = True,
+        open_files: int | None = None,
+    ) -> None:
+        """`open_files` lowers the subprocess's RLIMIT_NOFILE (to keep load tests small)."""
         self.port = port if port is not None else free_port()
         cmd = [sys.executable, "-m", "linkbridge", "serve", *args]
         if port_flag:
@@ -89,6 +94,8 @@ class Served:
             cwd=ROOT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+        if open_files is not None:  # before it listens; Linux only, as the whole suite
+            resource.prlimit(self.proc.pid, resource.RLIMIT_NOFILE, (open_files, open_files))
         self.lines: list[str] = []
         self._started = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -8,9 +8,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from linkbridge.settings import Settings
 from linkbridge.settings_loader import DEFAULT_CONFIG, load_settings
+from linkbridge.web.connections import server_options
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CONFIG = DEFAULT_CONFIG
@@ -89,3 +92,13 @@ def page_linking_to(target: str, title: str = "A page that links") -> str:
         f"<a href='{target}'>Innovationsupphandling på frammarsch</a>, ett bra inlägg.</p>"
         "</article></body></html>"
     )
+
+
+async def app_server(app: web.Application, settings: Settings) -> TestServer:
+    """A started test server for `app` with the options `serve` uses (timeouts, raw bodies).
+
+    Pass it to aiohttp_client: TestServer ignores server options given to its constructor.
+    """
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server(**server_options(settings))
+    return server

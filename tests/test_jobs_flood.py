@@ -20,7 +20,7 @@ from linkbridge.model import LinkbackState
 from linkbridge.settings_loader import DEFAULT_CONFIG, load_settings
 from linkbridge.store import open_store
 from linkbridge.verify import SafeFetcher
-from tests.support import BEFORE, SEED_POST, page_linking_to, write_overlay
+from tests.support import BEFORE, SEED_POST, app_server, page_linking_to, write_overlay
 from tests.verify.verify_support import LoopbackResolver
 
 FLOOD = 1000
@@ -105,7 +105,9 @@ async def test_a_flood_of_trickling_sources_does_not_delay_a_good_webmention(
         resolver=LoopbackResolver(), version=__version__,
     )
     app = make_app(settings, store=store, fetcher=fetcher, clock=ManualClock(BEFORE))
-    client: TestClient[web.Request, web.Application] = await aiohttp_client(app)
+    client: TestClient[web.Request, web.Application] = await aiohttp_client(
+        await app_server(app, settings)
+    )
     share = client.app[keys.WORKER].max_per_sender
 
     async def send(source: str, sender: str) -> str:

@@ -293,11 +293,25 @@ class ServerSettings:
         "Peers (CIDRs) whose X-Forwarded-For is believed for the client IP.",
     )
     max_body_bytes: int = setting(1048576, "Largest request body of any kind, bytes.")
+    header_timeout_s: float = setting(
+        15.0, "Time a client has for a request's headers after connecting or an answer, s."
+    )
+    body_timeout_s: float = setting(30.0, "Time a client has to send a request body, s.")
+    max_connections: int = setting(
+        512, "Open client connections in all (kept below the open-file limit); more get 503."
+    )
+    max_connections_per_ip: int = setting(
+        32, "Open connections from one address (IPv6: its /64); trusted proxies are exempt."
+    )
     origin_timeout_s: float = setting(30.0, "Time for the origin to answer a proxied request, s.")
     origin_preserve_host: bool = setting(
         True, "Send the reader's Host to the origin (multisite WordPress picks its site by it)."
     )
     origin_connect_timeout_s: float = setting(5.0, "Time to connect to the origin, s.")
+    origin_max_connections: int = setting(100, "Connections to the origin in all.")
+    origin_max_connections_per_ip: int = setting(
+        8, "Proxied requests one client address (IPv6: its /64) may have open at once."
+    )
     origin_max_body_bytes: int = setting(
         33554432, "Largest request body passed through to the origin, bytes."
     )

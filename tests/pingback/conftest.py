@@ -18,6 +18,7 @@ from linkbridge.clock import ManualClock
 from linkbridge.store import open_store
 from linkbridge.verify import SafeFetcher
 from tests.pingback.pingback_support import BEFORE, Client, SourceSite, load_test_settings
+from tests.support import app_server
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def app_for(
         app = make_app(
             settings, store=open_store(settings.store.url), fetcher=fetcher, clock=ManualClock(at)
         )
-        client: Client = await aiohttp_client(app)
+        client: Client = await aiohttp_client(await app_server(app, settings))
         return client
 
     return start

@@ -15,6 +15,7 @@ from linkbridge.commands.context import make_clock
 from linkbridge.settings import Settings
 from linkbridge.store import open_configured_store
 from linkbridge.verify import SafeFetcher
+from linkbridge.web.connections import GatedSite, connection_gate, server_options
 
 logger = structlog.get_logger("linkbridge.serve")
 
@@ -38,16 +39,13 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     app = make_app(settings, store=store, fetcher=fetcher, clock=clock)
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
-    runner = web.AppRunner(
-        app, handle_signals=False, shutdown_timeout=settings.server.shutdown_timeout_s,
-        access_log=None,
-    )
+    runner = web.AppRunner(app, handle_signals=False, **server_options(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = GatedSite(runner, host, port, connection_gate(settings))
     await site.start()
     metrics_runner = await start_metrics_listener(app, settings)
     logger.info("server_started", host=host, port=port, at=clock.now().isoformat(),
