@@ -94,6 +94,11 @@ def make_app(settings: Settings, *, store: Store, fetcher: SafeFetcher, clock: C
             connect_timeout_s=settings.server.origin_connect_timeout_s,
             max_body_bytes=settings.server.origin_max_body_bytes,
             preserve_host=settings.server.origin_preserve_host,
+            body_timeout_s=settings.server.body_timeout_s,
+            max_connections=settings.server.origin_max_connections,
+            max_per_client=settings.server.origin_max_connections_per_ip,
+            hosts=(settings.site.public_base_url, *settings.site.hosts),
+            trusted_proxies=settings.server.trusted_proxies,
         )
     app.cleanup_ctx.extend(
         [_store_ctx, _live_ctx, _fetcher_ctx, _webhooks_ctx, _worker_ctx, _hits_ctx, _proxy_ctx,

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import given
 from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -146,6 +146,15 @@ def _origin_app(state: Origin) -> web.Application:
     async def page(request: web.Request) -> web.Response:
         return web.Response(text="sida " * 100, content_type="text/html")
 
+    async def drip(request: web.Request) -> web.StreamResponse:
+        gap_s = float(request.query.get("gap", "0.3"))
+        resp = web.StreamResponse()
+        await resp.prepare(request)
+        for n in range(int(request.query.get("n", "6"))):
+            await asyncio.sleep(gap_s)
+            await resp.write(b"bit %d;" % n)
+        return resp
+
     app = web.Application()
     app.router.add_get("/missing", missing)
     app.router.add_get("/moved", moved)
@@ -160,6 +169,7 @@ def _origin_app(state: Origin) -> web.Application:
     app.router.add_get("/broken", broken)
     app.router.add_get("/slow", slow)
     app.router.add_get("/page", page)
+    app.router.add_get("/drip", drip)
     app.router.add_route("*", "/{tail:.*}", echo)
     return app
 
@@ -167,7 +177,8 @@ def _origin_app(state: Origin) -> web.Application:
 @pytest.fixture
 async def origin(aiohttp_server: Any) -> AsyncIterator[Origin]:
     state = Origin()
-    server = await aiohttp_server(_origin_app(state), host="127.0.0.1")
+    # bodies as sent, so the origin can tell whether an upload arrived byte for byte
+    server = await aiohttp_server(_origin_app(state), host="127.0.0.1", auto_decompress=False)
     state.url = str(server.make_url("/"))
     yield state
     state.release.set()  # let waiting handlers finish so the server closes promptly
@@ -181,6 +192,10 @@ def proxy_client(aiohttp_client: Any) -> ProxyFactory:
         timeout_s: float = 5.0,
         max_body_bytes: int = 8 * MB,
         preserve_host: bool = False,
+        body_timeout_s: float | None = None,
+        max_per_client: int = 0,
+        hosts: tuple[str, ...] | None = None,
+        trusted_proxies: tuple[str, ...] = ("127.0.0.1/32", "::1/128"),
         **client_kwargs: Any,
     ) -> TestClient[web.Request, web.Application]:
         proxy = OriginProxy(
@@ -189,6 +204,10 @@ def proxy_client(aiohttp_client: Any) -> ProxyFactory:
             connect_timeout_s=2.0,
             max_body_bytes=max_body_bytes,
             preserve_host=preserve_host,
+            body_timeout_s=body_timeout_s,
+            max_per_client=max_per_client,
+            hosts=hosts,
+            trusted_proxies=trusted_proxies,
         )
 
         async def lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -202,8 +221,10 @@ def proxy_client(aiohttp_client: Any) -> ProxyFactory:
         app = web.Application()
         app.cleanup_ctx.append(lifecycle)
         app.router.add_route("*", "/{tail:.*}", catch_all)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server(auto_decompress=False)  # as `serve` runs it
         client: TestClient[web.Request, web.Application] = await aiohttp_client(
-            app, **client_kwargs
+            server, **client_kwargs
         )
         return client
 
@@ -550,3 +571,163 @@ def test_pingback_link_element_names_the_xmlrpc_endpoint() -> None:
     assert element.tag == "link"
     assert element.get("rel") == "pingback"
     assert element.get("href") == 'http://x.example/"a"/xmlrpc.php'
+
+
+# ---------------------------------------------------------------- limits (docs/security.md)
+
+SITE_HOSTS = ("http://www.naringsbloggen.se/", "naringsbloggen.se", "https://naringsbloggen.se")
+
+
+async def raw_request(port: int, head: bytes, *, source: str = "127.0.0.1") -> Conn:
+    """Open a connection from `source` and send `head` (a request, possibly partial)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+    writer.write(head)
+    await writer.drain()
+    return reader, writer
+
+
+Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+async def status_of(conn: Conn) -> int:
+    line = await asyncio.wait_for(conn[0].readline(), SAFETY_S)
+    return int(line.split()[1])
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("www.naringsbloggen.se", 200),
+        ("WWW.Naringsbloggen.SE:8080", 200),
+        ("naringsbloggen.se.", 200),
+        ("evil.example", 421),
+        ("www.naringsbloggen.se.evil.example", 421),
+        ("", 400),
+    ],
+)
+async def test_only_the_sites_hosts_are_passed_on(
+    origin: Origin, proxy_client: ProxyFactory, host: str, status: int
+) -> None:
+    client = await proxy_client(origin.url, preserve_host=True, hosts=SITE_HOSTS)
+    assert client.port is not None
+    conn = await raw_request(
+        client.port, b"GET /echo HTTP/1.1\r\nHost: " + host.encode() + b"\r\n\r\n"
+    )
+    try:
+        assert await status_of(conn) == status
+    finally:
+        conn[1].close()
+    assert len(origin.seen) == (1 if status == 200 else 0)
+
+
+async def test_a_clients_own_forwarded_for_is_not_passed_on(
+    origin: Origin, proxy_client: ProxyFactory
+) -> None:
+    client = await proxy_client(origin.url, trusted_proxies=())  # the peer is not a proxy
+    await client.get("/echo", headers={"X-Forwarded-For": "203.0.113.9, 10.0.0.1"})
+    [seen] = origin.seen
+    assert _header(seen, "X-Forwarded-For") == ["127.0.0.1"]
+
+
+async def test_a_gzip_upload_reaches_the_origin_byte_for_byte(
+    origin: Origin, proxy_client: ProxyFactory
+) -> None:
+    client = await proxy_client(origin.url)
+    body = gzip.compress(b"<?xml version='1.0'?><media>bild</media>" * 500)
+    resp = await client.post(
+        "/wp-admin/async-upload.php", data=body,
+        headers={"Content-Encoding": "gzip", "Content-Type": "application/xml"},
+    )
+    assert resp.status == 200
+    [seen] = origin.seen
+    assert _header(seen, "Content-Encoding") == ["gzip"]
+    assert seen["sha256"] == hashlib.sha256(body).hexdigest()
+    assert seen["size"] == len(body)
+
+
+async def test_a_stalled_upload_is_answered_408(
+    origin: Origin, proxy_client: ProxyFactory
+) -> None:
+    client = await proxy_client(origin.url, body_timeout_s=0.5)
+    assert client.port is not None
+    conn = await raw_request(
+        client.port,
+        b"POST /echo HTTP/1.1\r\nHost: www.naringsbloggen.se\r\nContent-Length: 1000\r\n\r\n"
+        + b"x" * 10,
+    )
+    try:
+        assert await status_of(conn) == 408
+    finally:
+        conn[1].close()
+
+
+async def test_one_client_holds_at_most_its_share_of_the_pool(
+    origin: Origin, proxy_client: ProxyFactory
+) -> None:
+    client = await proxy_client(origin.url, max_per_client=2, body_timeout_s=SAFETY_S)
+    assert client.port is not None
+    stalled = (
+        b"POST /echo HTTP/1.1\r\nHost: www.naringsbloggen.se\r\nContent-Length: 1000\r\n\r\nx"
+    )
+    held = [await raw_request(client.port, stalled, source="127.0.0.2") for _ in range(2)]
+    try:
+        await asyncio.wait_for(origin.first_chunk_seen.wait(), SAFETY_S)
+        third = await raw_request(
+            client.port, b"GET /page HTTP/1.1\r\nHost: www.naringsbloggen.se\r\n\r\n",
+            source="127.0.0.2",
+        )
+        assert await status_of(third) == 429  # edge: the third from one address
+        third[1].close()
+        other = await client.get("/page")  # another address is served at once
+        assert other.status == 200
+    finally:
+        for _, writer in held:
+            writer.close()
+
+
+async def test_origin_timeout_bounds_idle_gaps_not_a_long_download(
+    origin: Origin, proxy_client: ProxyFactory
+) -> None:
+    client = await proxy_client(origin.url, timeout_s=1.0)
+    # six gaps of 0.3 s: 1.8 s in all, longer than the timeout, never idle that long
+    resp = await client.get("/drip?n=6&gap=0.3")
+    assert resp.status == 200
+    assert await resp.read() == b"".join(b"bit %d;" % n for n in range(6))
+
+
+async def test_origin_trickling_its_headers_gives_504(proxy_client: ProxyFactory) -> None:
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        try:
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200:
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(0.05)  # never idle for the timeout, never done either
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        writer.close()
+
+    server = await asyncio.start_server(trickle, "127.0.0.1", 0)
+    try:
+        port = server.sockets[0].getsockname()[1]
+        client = await proxy_client(f"http://127.0.0.1:{port}/", timeout_s=0.5)
+        resp = await asyncio.wait_for(client.get("/"), SAFETY_S)
+        assert resp.status == 504
+    finally:
+        server.close()
+
+
+async def test_the_wait_for_the_answer_starts_after_the_upload(
+    origin: Origin, proxy_client: ProxyFactory
+) -> None:
+    client = await proxy_client(origin.url, timeout_s=0.5, body_timeout_s=SAFETY_S)
+
+    async def slow_body() -> AsyncIterator[bytes]:
+        for _ in range(4):  # 1.2 s of upload, longer than the origin timeout
+            await asyncio.sleep(0.3)
+            yield b"del;"
+
+    resp = await client.post("/echo", data=slow_body())
+    assert resp.status == 200
+    [seen] = origin.seen
+    assert seen["size"] == 16

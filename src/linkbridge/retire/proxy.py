@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+import ipaddress
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from urllib.parse import urlsplit
 
 import aiohttp
 import structlog
@@ -13,6 +16,7 @@ from aiohttp import hdrs, web
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from linkbridge.model import sender_group
 from linkbridge.urls import public_url
 
 logger = structlog.get_logger(__name__)
@@ -66,6 +70,24 @@ _DOWN = {
     "en_title": "The blog is not answering right now",
     "en_text": "Please try again in a while.",
 }
+_SLOW_BODY = {
+    "sv_title": "Förfrågan kom inte fram i tid",
+    "sv_text": "Bloggen väntade för länge på resten av förfrågan.",
+    "en_title": "The request did not arrive in time",
+    "en_text": "The blog waited too long for the rest of the request.",
+}
+_BUSY = {
+    "sv_title": "För många samtidiga förfrågningar",
+    "sv_text": "Din adress har för många förfrågningar igång. Försök igen om en stund.",
+    "en_title": "Too many requests at once",
+    "en_text": "Your address has too many requests under way. Please try again in a while.",
+}
+_WRONG_HOST = {
+    "sv_title": "Okänd värd",
+    "sv_text": "Den här servern svarar inte för det värdnamnet.",
+    "en_title": "Unknown host",
+    "en_text": "This server does not answer for that host name.",
+}
 _TOO_LARGE = {
     "sv_title": "Förfrågan är för stor",
     "sv_text": "Bloggen tar inte emot så här mycket data i en förfrågan.",
@@ -91,6 +113,18 @@ def pingback_link_element(public_base_url: str) -> str:
     """`<link rel="pingback">` for a page's head, the HTML twin of the X-Pingback header."""
     href = html.escape(public_url(public_base_url, "xmlrpc.php"), quote=True)
     return f'<link rel="pingback" href="{href}">'
+
+
+def _host_name(value: str) -> str:
+    """The host name of a Host header or a URL, lower case, without port or final dot."""
+    value = value.strip()
+    if "://" not in value:
+        value = f"http://{value}"
+    try:
+        host = urlsplit(value).hostname or ""
+    except ValueError:
+        return ""
+    return host.rstrip(".").lower()
 
 
 def _pairs(extra: ExtraHeaders) -> list[tuple[str, str]]:
@@ -134,27 +168,61 @@ class _BodyTooLargeError(Exception):
     """Raised inside the upload stream when the reader sends more than the cap."""
 
 
-class _Upload:
-    """The reader's body as an async stream, stopped at `max_bytes`."""
+class _BodyTooSlowError(Exception):
+    """Raised inside the upload stream when the reader takes longer than the body time."""
 
-    def __init__(self, content: aiohttp.StreamReader, max_bytes: int) -> None:
+
+class _Upload:
+    """The reader's body as an async stream, as sent, stopped at `max_bytes` or `deadline`.
+
+    `done` is called when the body has been read whole (the wait for the origin's answer
+    starts then).
+    """
+
+    def __init__(
+        self,
+        content: aiohttp.StreamReader,
+        max_bytes: int,
+        *,
+        deadline: float | None,
+        done: Callable[[], None],
+    ) -> None:
         self.content = content
         self.max_bytes = max_bytes
+        self.deadline = deadline
+        self.done = done
         self.sent = 0
         self.too_large = False
+        self.too_slow = False
+
+    async def _next(self) -> bytes:
+        try:
+            async with asyncio.timeout_at(self.deadline):
+                return await self.content.readany()
+        except TimeoutError:
+            self.too_slow = True
+            raise _BodyTooSlowError("proxy: request body not sent in time") from None
 
     async def stream(self) -> AsyncIterator[bytes]:
         """Yield the body as it arrives."""
-        async for chunk in self.content.iter_any():
+        while chunk := await self._next():
             self.sent += len(chunk)
             if self.sent > self.max_bytes:
                 self.too_large = True
                 raise _BodyTooLargeError(f"proxy: request body over {self.max_bytes} bytes")
             yield chunk
+        self.done()
 
 
 class OriginProxy:
-    """Forwards requests to the origin blog through its own long-lived client session."""
+    """Forwards requests to the origin blog through its own long-lived client session.
+
+    Limits: `timeout_s` bounds the wait for the origin's response headers (counted from the
+    end of the upload) and every idle gap after, never a long download as a whole;
+    `body_timeout_s` bounds the reader's upload; `max_connections` the pool in all and
+    `max_per_client` the requests one client address (IPv6: its /64) may have under way.
+    `hosts`, when given, are the only Host names passed on (others: 421, none: 400).
+    """
 
     def __init__(
         self,
@@ -164,23 +232,36 @@ class OriginProxy:
         connect_timeout_s: float = 5.0,
         max_body_bytes: int,
         preserve_host: bool = False,
+        body_timeout_s: float | None = None,
+        max_connections: int = 100,
+        max_per_client: int = 0,
+        hosts: Iterable[str] | None = None,
+        trusted_proxies: Iterable[str] = (),
     ) -> None:
         origin = URL(origin_url)
         if origin.scheme not in ("http", "https") or not origin.host:
             raise ValueError(f"proxy: origin_url must be an absolute http(s) URL: {origin_url!r}")
         self.base = str(origin.with_query(None).with_fragment(None)).rstrip("/")
+        self.timeout_s = timeout_s
         self.timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=connect_timeout_s, sock_read=timeout_s
         )
         self.max_body_bytes = max_body_bytes
         self.preserve_host = preserve_host
         """Send the reader's Host (a WordPress multisite picks its site by Host)."""
+        self.body_timeout_s = body_timeout_s
+        self.max_connections = max_connections
+        self.max_per_client = max_per_client
+        self.hosts = None if hosts is None else frozenset(_host_name(h) for h in hosts) - {""}
+        self.trusted = tuple(ipaddress.ip_network(c, strict=False) for c in trusted_proxies)
+        self._per_client: dict[str, int] = {}
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
         """Open the client session (no cookie jar, no decompression, no redirects)."""
         if self._session is None:
             self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=max(1, self.max_connections)),
                 timeout=self.timeout,
                 auto_decompress=False,
                 cookie_jar=aiohttp.DummyCookieJar(),
@@ -198,42 +279,118 @@ class OriginProxy:
         query = f"?{rel.raw_query_string}" if rel.raw_query_string else ""
         return URL(f"{self.base}{rel.raw_path}{query}", encoded=True)
 
-    def _request_headers(self, request: web.BaseRequest, client_ip: str) -> CIMultiDict[str]:
+    def _from_trusted(self, peer: str) -> bool:
+        try:
+            address = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        return any(address in net for net in self.trusted)
+
+    def _request_headers(self, request: web.BaseRequest, peer: str) -> CIMultiDict[str]:
         headers = _forwardable(request.headers, _REQUEST_ONLY_DROPPED)
         chain = [v for v in headers.popall(hdrs.X_FORWARDED_FOR, []) if v.strip()]
-        headers[hdrs.X_FORWARDED_FOR] = ", ".join([*chain, client_ip])
+        if not self._from_trusted(peer):
+            chain = []  # a client's own X-Forwarded-For is a claim, not a chain
+        headers[hdrs.X_FORWARDED_FOR] = ", ".join([*chain, peer])
         headers[hdrs.X_FORWARDED_HOST] = request.host
         headers[hdrs.X_FORWARDED_PROTO] = request.scheme
         if self.preserve_host and request.host:
             headers[hdrs.HOST] = request.host
         return headers
 
+    def _host_refusal(self, request: web.BaseRequest) -> int | None:
+        if self.hosts is None:
+            return None
+        raw = request.headers.get(hdrs.HOST, "")
+        if not raw.strip():
+            return 400
+        name = _host_name(raw)
+        if not name:
+            return 400
+        return None if name in self.hosts else 421
+
     async def forward(
-        self, request: web.BaseRequest, *, extra_headers: ExtraHeaders, client_ip: str
+        self,
+        request: web.BaseRequest,
+        *,
+        extra_headers: ExtraHeaders,
+        client_ip: str,
+        client: str = "",
     ) -> web.StreamResponse:
-        """Send `request` to the origin and stream its answer back with `extra_headers` added."""
+        """Send `request` to the origin and stream its answer back with `extra_headers` added.
+
+        `client_ip` is the connecting peer (appended to X-Forwarded-For); `client` the reader's
+        own address (after trusted proxies), whose requests under way are capped.
+        """
         if self._session is None:
             raise RuntimeError("proxy: forward() called before start()")
         extra = _pairs(extra_headers)
         log = logger.bind(method=request.method, path=request.rel_url.raw_path)
+        refused_host = self._host_refusal(request)
+        if refused_host is not None:
+            log.info("origin_request_refused", reason="host", host=request.host[:200])
+            return _page(refused_host, _WRONG_HOST, extra)
         declared = request.content_length
         if declared is not None and declared > self.max_body_bytes:
             log.info("origin_request_refused", reason="body_too_large", length=declared)
             return _page(413, _TOO_LARGE, extra)
-        upload = _Upload(request.content, self.max_body_bytes)
+        key = sender_group(client or client_ip)
+        if self.max_per_client > 0 and key:
+            if self._per_client.get(key, 0) >= self.max_per_client:
+                log.info("origin_request_refused", reason="client_busy", client=key)
+                busy = _page(429, _BUSY, extra)
+                busy.headers[hdrs.RETRY_AFTER] = "5"
+                return busy
+            self._per_client[key] = self._per_client.get(key, 0) + 1
         try:
-            upstream = await self._session.request(
-                request.method,
-                self._target(request),
-                headers=self._request_headers(request, client_ip),
-                data=upload.stream() if request.body_exists else None,
-                allow_redirects=False,
-                skip_auto_headers=_AUTO_HEADERS,
-            )
+            return await self._forward(request, extra, client_ip, log)
+        finally:
+            if self.max_per_client > 0 and key:
+                left = self._per_client.get(key, 1) - 1
+                if left > 0:
+                    self._per_client[key] = left
+                else:
+                    self._per_client.pop(key, None)
+
+    async def _forward(
+        self,
+        request: web.BaseRequest,
+        extra: Sequence[tuple[str, str]],
+        client_ip: str,
+        log: structlog.typing.FilteringBoundLogger,
+    ) -> web.StreamResponse:
+        assert self._session is not None
+        loop = asyncio.get_running_loop()
+        has_body = request.body_exists
+        # the wait for the answer's headers starts once the upload is whole (or at once)
+        answer_by = asyncio.timeout_at(None if has_body else loop.time() + self.timeout_s)
+
+        def uploaded() -> None:
+            answer_by.reschedule(loop.time() + self.timeout_s)
+
+        body_deadline = None if self.body_timeout_s is None else loop.time() + self.body_timeout_s
+        upload = _Upload(
+            request.content, self.max_body_bytes, deadline=body_deadline, done=uploaded
+        )
+        try:
+            async with answer_by:
+                upstream = await self._session.request(
+                    request.method,
+                    self._target(request),
+                    headers=self._request_headers(request, client_ip),
+                    data=upload.stream() if has_body else None,
+                    allow_redirects=False,
+                    skip_auto_headers=_AUTO_HEADERS,
+                )
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             if upload.too_large:
                 log.info("origin_request_refused", reason="body_too_large", length=upload.sent)
                 return _page(413, _TOO_LARGE, extra)
+            if upload.too_slow:
+                log.info("origin_request_refused", reason="body_timeout", length=upload.sent)
+                slow = _page(408, _SLOW_BODY, extra)
+                slow.force_close()
+                return slow
             status = 504 if isinstance(exc, TimeoutError) else 502
             log.warning("origin_request_failed", status=status, error=repr(exc))
             return _page(status, _DOWN, extra)

@@ -64,6 +64,7 @@ async def _before(request: web.Request) -> web.StreamResponse:
                 settings.site.public_base_url, settings.site.shutdown_at
             ),
             client_ip=request.remote or "",  # the peer: a trusted proxy's XFF is kept
+            client=request[keys.CLIENT_IP],
         )
     if request.method not in READ_METHODS:
         return method_not_allowed(READ_METHODS)
