@@ -83,6 +83,10 @@ async def test_post_is_proxied_before_and_refused_after(
     assert "Location" not in after.headers
 
 
+SITE_HOST = {"Host": "www.naringsbloggen.se"}
+"""The proxy passes on only site.hosts; a reader's browser sends this one."""
+
+
 async def test_without_origin_before_is_404_and_after_is_retired(lb_app: AppFactory) -> None:
     client = await lb_app(at=INSTANT - ONE_SECOND)
     resp = await client.get(SEED_PATH, allow_redirects=False)
@@ -97,7 +101,7 @@ async def test_without_origin_before_is_404_and_after_is_retired(lb_app: AppFact
 async def test_origin_down_gives_a_clear_502_page_with_sunset(lb_app: AppFactory) -> None:
     overlay = f'[site]\norigin_url = "http://127.0.0.1:{closed_port()}/"\n'
     client = await lb_app(at=INSTANT - ONE_SECOND, extra=overlay)
-    resp = await client.get(SEED_PATH)
+    resp = await client.get(SEED_PATH, headers=SITE_HOST)
     assert resp.status == 502
     assert resp.content_type == "text/html"
     text = await resp.text()
@@ -110,11 +114,11 @@ async def test_robots_and_sitemap_are_proxied_before_the_instant(
     lb_app: AppFactory, origin: TestServer
 ) -> None:
     client = await lb_app(at=INSTANT - ONE_SECOND, extra=origin_overlay(origin))
-    robots = await client.get("/robots.txt")
+    robots = await client.get("/robots.txt", headers=SITE_HOST)
     assert robots.status == 200
     assert "# origin" in await robots.text()
     assert robots.headers["Sunset"] == SUNSET
-    sitemap = await client.get("/sitemap.xml")
+    sitemap = await client.get("/sitemap.xml", headers=SITE_HOST)
     assert sitemap.status == 200
     assert "<!-- origin -->" in await sitemap.text()
 
@@ -143,6 +147,20 @@ async def test_proxy_appends_the_peer_to_a_trusted_proxys_forwarded_for(
 ) -> None:
     """Regression: the chain was '203.0.113.9, 203.0.113.9' (the resolved client, not the peer)."""
     client = await lb_app(at=INSTANT - ONE_SECOND, extra=origin_overlay(origin))
-    resp = await client.get(SEED_PATH, headers={"X-Forwarded-For": "203.0.113.9"})
+    resp = await client.get(SEED_PATH, headers={"X-Forwarded-For": "203.0.113.9", **SITE_HOST})
     assert resp.status == 200
     assert resp.headers["X-Origin-Forwarded-For"] == "203.0.113.9, 127.0.0.1"
+
+
+async def test_the_proxy_passes_on_only_the_sites_hosts(
+    lb_app: AppFactory, origin: TestServer
+) -> None:
+    client = await lb_app(at=INSTANT - ONE_SECOND, extra=origin_overlay(origin))
+    for host in ("www.naringsbloggen.se", "naringsbloggen.se", "NARINGSBLOGGEN.SE:443"):
+        assert (await client.get(SEED_PATH, headers={"Host": host})).status == 200, host
+    resp = await client.get(SEED_PATH, headers={"Host": "evil.example"})
+    assert resp.status == 421
+    assert resp.headers["Sunset"] == SUNSET
+    assert "X-Origin-Path" not in resp.headers
+    # linkbridge's own paths answer whatever the Host
+    assert (await client.get("/healthz", headers={"Host": "evil.example"})).status == 200
