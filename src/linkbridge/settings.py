@@ -303,7 +303,9 @@ class ServerSettings:
     max_connections_per_ip: int = setting(
         32, "Open connections from one address (IPv6: its /64); trusted proxies are exempt."
     )
-    origin_timeout_s: float = setting(30.0, "Time for the origin to answer a proxied request, s.")
+    origin_timeout_s: float = setting(
+        30.0, "Time the origin has for its response headers, and for each gap in the body, s."
+    )
     origin_preserve_host: bool = setting(
         True, "Send the reader's Host to the origin (multisite WordPress picks its site by it)."
     )
