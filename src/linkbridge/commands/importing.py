@@ -1,4 +1,5 @@
-"""`linkbridge import wxr FILE…`: import WordPress exports by hand (idempotent, atomic)."""
+"""`linkbridge import wxr FILE…` (WordPress exports, idempotent, atomic) and `import json FILE`
+(a whole-store export into a new store)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,23 @@ def register(
     wxr = kinds.add_parser("wxr", parents=[common], help="import WordPress WXR exports")
     wxr.add_argument("files", nargs="+", metavar="FILE")
     wxr.set_defaults(handler=import_files)
+    dump = kinds.add_parser("json", parents=[common],
+                            help="restore a `linkbridge export --json` file into a new store")
+    dump.add_argument("file", type=Path, metavar="FILE")
+    dump.set_defaults(handler=import_json)
+
+
+async def import_json(args: argparse.Namespace, settings: Settings) -> int:
+    from linkbridge.commands.exporting import import_document, read_document
+
+    document = read_document(args.file)
+
+    async def run(store: Store) -> int:
+        loaded = await import_document(store, document)
+        print(f"imported {args.file}: " + ", ".join(f"{n} {t}" for t, n in loaded.items()))
+        return 0
+
+    return await with_store(settings, run)
 
 
 async def import_files(args: argparse.Namespace, settings: Settings) -> int:

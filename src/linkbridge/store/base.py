@@ -288,6 +288,17 @@ class Store(Protocol):
         finished webhook deliveries made before it; return how many rows changed."""
 
 
+    # -- whole tables, for export and import (store/dump.py)
+    async def table_names(self) -> list[str]:
+        """Every table of the store's schema."""
+
+    async def export_rows(self, table: str) -> list[dict[str, Any]]:
+        """Every row of `table` as JSON values (store/dump.py: json_value)."""
+
+    async def import_rows(self, table: str, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert exported rows (a row whose key exists already is left as it is)."""
+
+
 def open_store(
     url: str,
     *,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from linkbridge.store.postgres.admin import AdminRows
+from linkbridge.store.postgres.dump import DumpRows
 from linkbridge.store.postgres.engine import PostgresEngine, bump_version
 from linkbridge.store.postgres.history import HistoryRows
 from linkbridge.store.postgres.hits import HitRows
@@ -16,7 +17,8 @@ from linkbridge.store.postgres.privacy import PrivacyRows
 
 
 class PostgresStore(
-    LinkbackRows, PostRows, JobRows, ListRows, HitRows, AdminRows, HistoryRows, PrivacyRows
+    LinkbackRows, PostRows, JobRows, ListRows, HitRows, AdminRows, HistoryRows, PrivacyRows,
+    DumpRows,
 ):
     """Store on one PostgreSQL database; any number of instances may share it."""
 

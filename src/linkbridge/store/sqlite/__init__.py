@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from linkbridge.store.sqlite.admin import AdminRows
+from linkbridge.store.sqlite.dump import DumpRows
 from linkbridge.store.sqlite.engine import SqliteEngine, bump_version
 from linkbridge.store.sqlite.history import HistoryRows
 from linkbridge.store.sqlite.hits import HitRows
@@ -18,7 +19,8 @@ from linkbridge.store.sqlite.privacy import PrivacyRows
 
 
 class SqliteStore(
-    LinkbackRows, PostRows, JobRows, ListRows, HitRows, AdminRows, HistoryRows, PrivacyRows
+    LinkbackRows, PostRows, JobRows, ListRows, HitRows, AdminRows, HistoryRows, PrivacyRows,
+    DumpRows,
 ):
     """Store on one SQLite file; several processes may share it (CLI beside the server)."""
 

@@ -1,0 +1,87 @@
+"""`linkbridge export --json`: the whole store as one JSON document (posts, linkbacks with their
+decisions, mappings, hits, lists, history), which `linkbridge import json` restores."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from linkbridge import __version__
+from linkbridge.commands.context import with_store
+from linkbridge.errors import ConfigError
+from linkbridge.settings import Settings
+from linkbridge.store import Store
+from linkbridge.store.dump import EXPORT_TABLES, FORMAT, FORMAT_VERSION, SKIPPED_TABLES
+
+
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    p = sub.add_parser("export", parents=[common], help="export the store")
+    p.add_argument("--json", action="store_true", required=True,
+                   help="the whole store as one JSON document (import json restores it)")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE",
+                   help="write to FILE (default: standard output)")
+    p.set_defaults(handler=export_json)
+
+
+async def export_document(store: Store) -> dict[str, Any]:
+    """Every exported table's rows, with the format and the exporting version."""
+    present = set(await store.table_names())
+    unknown = present - set(EXPORT_TABLES) - SKIPPED_TABLES
+    if unknown:  # a table added without deciding whether it is exported
+        raise ConfigError(f"export: the store has tables export does not know: {sorted(unknown)}")
+    tables = {t: await store.export_rows(t) for t in EXPORT_TABLES if t in present}
+    return {"format": FORMAT, "version": FORMAT_VERSION, "linkbridge": __version__,
+            "tables": tables}
+
+
+async def export_json(args: argparse.Namespace, settings: Settings) -> int:
+    async def run(store: Store) -> int:
+        document = await export_document(store)
+        text = json.dumps(document, ensure_ascii=False, indent=1)
+        if args.out is None:
+            sys.stdout.write(text + "\n")
+        else:
+            args.out.write_text(text + "\n", encoding="utf-8")
+            counts = ", ".join(f"{len(rows)} {t}" for t, rows in document["tables"].items()
+                               if rows)
+            print(f"exported to {args.out}: {counts}", file=sys.stderr)
+        return 0
+
+    return await with_store(settings, run)
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """An export file, checked for its format (one-line errors)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"import json: cannot read {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise ConfigError(f"import json: {path} is not JSON: {exc}") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ConfigError(f"import json: {path} is not a linkbridge export")
+    if document.get("version") != FORMAT_VERSION:
+        raise ConfigError(f"import json: {path} has export version {document.get('version')!r};"
+                          f" this linkbridge reads version {FORMAT_VERSION}")
+    tables = document.get("tables")
+    if not isinstance(tables, dict) or not set(tables) <= set(EXPORT_TABLES):
+        raise ConfigError(f"import json: {path} holds tables this linkbridge does not know")
+    return document
+
+
+async def import_document(store: Store, document: dict[str, Any]) -> dict[str, int]:
+    """Load an export into an empty store; return the rows loaded per table."""
+    for table in ("posts", "linkbacks", "mappings"):
+        if await store.export_rows(table):
+            raise ConfigError("import json: the store is not empty: import into a new store")
+    loaded = {}
+    for table in EXPORT_TABLES:
+        rows = document["tables"].get(table, [])
+        if rows:
+            loaded[table] = await store.import_rows(table, rows)
+    return loaded
