@@ -16,13 +16,14 @@ from linkbridge.feeds.serve import FeedCache
 from linkbridge.intake import VERIFY_JOB, Intake
 from linkbridge.jobs import JobWorker, fair_share
 from linkbridge.live import LiveState
+from linkbridge.login import LoginGuard
 from linkbridge.metrics import Metrics, bump, is_store_error, observe
 from linkbridge.model import Job
 from linkbridge.moderation.service import Moderation
 from linkbridge.moderation.webhook import WEBHOOK_JOB, WebhookNotifier, WebhookSender
 from linkbridge.posts.importer import import_configured_wxr
 from linkbridge.privacy import sweep, sweep_forever
-from linkbridge.ratelimit import RateLimiter, RepeatWindow
+from linkbridge.ratelimit import RepeatWindow
 from linkbridge.retire.hits import HitCounter
 from linkbridge.retire.proxy import OriginProxy
 from linkbridge.settings import Settings
@@ -85,7 +86,7 @@ def make_app(settings: Settings, *, store: Store, fetcher: SafeFetcher, clock: C
     )
     app[keys.FEED_CACHE] = FeedCache(settings.feeds.cache_entries)
     app[keys.WEBMENTION_REPEATS] = RepeatWindow(settings.webmention.repeat_window_s)
-    app[keys.LOGIN_LIMITER] = RateLimiter(settings.admin.login_attempts_per_min)
+    app[keys.LOGIN_GUARD] = LoginGuard(settings.admin)
     app[keys.SITEMAPS] = {}
     if settings.site.origin_url:
         app[keys.PROXY] = OriginProxy(
@@ -102,7 +103,7 @@ def make_app(settings: Settings, *, store: Store, fetcher: SafeFetcher, clock: C
         )
     app.cleanup_ctx.extend(
         [_store_ctx, _live_ctx, _fetcher_ctx, _webhooks_ctx, _worker_ctx, _hits_ctx, _proxy_ctx,
-         _privacy_ctx]
+         _privacy_ctx, _login_ctx]
     )
     add_routes(app)
     return app
@@ -185,6 +186,11 @@ async def _privacy_ctx(app: web.Application) -> AsyncIterator[None]:
     await sweep(*args)
     async with background.running(sweep_forever(*args)):
         yield
+
+
+async def _login_ctx(app: web.Application) -> AsyncIterator[None]:
+    yield
+    app[keys.LOGIN_GUARD].close()
 
 
 async def _proxy_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -9,12 +9,13 @@ from linkbridge.feeds.serve import FeedCache
 from linkbridge.intake import Intake
 from linkbridge.jobs import JobWorker
 from linkbridge.live import LiveState
+from linkbridge.login import LoginGuard
 from linkbridge.metrics import Metrics
 from linkbridge.model import AdminSession
 from linkbridge.moderation.service import Moderation
 from linkbridge.moderation.webhook import WebhookSender
 from linkbridge.passwords import AdminGate
-from linkbridge.ratelimit import RateLimiter, RepeatWindow
+from linkbridge.ratelimit import RepeatWindow
 from linkbridge.retire.hits import HitCounter
 from linkbridge.retire.proxy import OriginProxy
 from linkbridge.settings import Settings
@@ -36,7 +37,7 @@ API_CACHE = web.AppKey("api_cache", FeedCache)
 METRICS = web.AppKey("metrics", Metrics)
 """Answers of /api/ by (path and query, version): the feeds' cache class, its own entries."""
 WEBMENTION_REPEATS = web.AppKey("webmention_repeats", RepeatWindow)
-LOGIN_LIMITER = web.AppKey("login_limiter", RateLimiter)
+LOGIN_GUARD = web.AppKey("login_guard", LoginGuard)
 SITEMAPS = web.AppKey("sitemaps", dict[int, dict[str, bytes]])
 ADMIN_GATE = web.AppKey("admin_gate", AdminGate)
 WEBHOOKS = web.AppKey("webhooks", WebhookSender)

@@ -269,7 +269,15 @@ class MetricsSettings:
 @dataclass(frozen=True, kw_only=True)
 class AdminSettings:
     session_max_age_s: int = setting(43200, "Lifetime of a moderator's session, s.")
-    login_attempts_per_min: int = setting(5, "Login attempts per client IP per minute.")
+    login_attempts_per_min: int = setting(
+        5, "Login attempts per client (IPv4 address, IPv6 /64) per minute."
+    )
+    login_attempts_global_per_min: int = setting(
+        60, "Login attempts per minute from all clients together."
+    )
+    password_hash_concurrency: int = setting(
+        2, "Password hashes (argon2id, ~64 MiB each) computed at once; more attempts get 503."
+    )
     password_min_chars: int = setting(12, "Shortest admin password `admin set-password` takes.")
     page_items: int = setting(100, "Rows on one admin page (queue, linkbacks, hits, deliveries).")
 

@@ -15,9 +15,9 @@ from aiohttp import web
 from linkbridge import keys
 from linkbridge.admin.page import harden, not_found, render
 from linkbridge.errors import LinkbridgeError
+from linkbridge.login import LoginVerdict
 from linkbridge.model import AdminSession
 from linkbridge.negotiate import wants_json
-from linkbridge.passwords import verify_password
 
 logger = structlog.get_logger(__name__)
 
@@ -153,9 +153,6 @@ async def post_login(request: web.Request) -> web.StreamResponse:
         return not_found()
     app = request.app
     client_ip = request[keys.CLIENT_IP]
-    if not app[keys.LOGIN_LIMITER].allow(client_ip):
-        logger.warning("admin_login_rate_limited", client_ip=client_ip)
-        return _login_form(request, "Too many attempts; wait a minute.", status=429)
     form = await request.post()
     if not same_token(request.cookies.get(LOGIN_COOKIE, ""), form.get("csrf")):
         return harden(
@@ -165,7 +162,14 @@ async def post_login(request: web.Request) -> web.StreamResponse:
         )
     username = str(form.get("username", "")).strip()[:100]
     password = str(form.get("password", ""))
-    if not await verify_password(app[keys.STORE], username, password):
+    verdict = await app[keys.LOGIN_GUARD].attempt(app[keys.STORE], client_ip, username, password)
+    if verdict is LoginVerdict.LIMITED:
+        logger.warning("admin_login_rate_limited", client_ip=client_ip)
+        return _login_form(request, "Too many attempts; wait a minute.", status=429)
+    if verdict is LoginVerdict.BUSY:
+        logger.warning("admin_login_busy", client_ip=client_ip)
+        return _login_form(request, "Too many logins at once; try again.", status=503)
+    if verdict is not LoginVerdict.OK:
         logger.info("admin_login_failed", username=username, client_ip=client_ip)
         return _login_form(request, "Wrong user name or password.", status=401, username=username)
     token = secrets.token_urlsafe(32)
