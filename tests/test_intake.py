@@ -240,12 +240,16 @@ async def test_no_link_fails(start: Callable[..., Awaitable[Client]], source: So
     assert await client.app[keys.STORE].count_jobs() == 0
 
 
-async def test_gone_deletes(start: Callable[..., Awaitable[Client]], source: Source) -> None:
+async def test_a_first_send_whose_source_is_gone_fails_not_deleted(
+    start: Callable[..., Awaitable[Client]], source: Source
+) -> None:
     client = await start()
     source.modes["/borta/"] = "gone"
     lb = await verified(client, source.url("/borta/"), LinkbackProtocol.WEBMENTION)
-    assert lb.state == S.DELETED
+    assert lb.state == S.FAILED  # it was never shown: nothing to delete
     assert "410" in lb.reason
+    decisions = await client.app[keys.STORE].decisions(lb.id)
+    assert S.DELETED not in {d.new_state for d in decisions}
 
 
 async def test_transient_retries_with_backoff_then_fails_at_max_attempts(
@@ -283,24 +287,25 @@ async def approved_row(client: Client, source: Source, path: str) -> Linkback:
     )
 
 
-async def test_approved_resend_transient_returns_to_approved(
+async def test_approved_resend_stays_approved_while_pending_and_after_transient_failures(
     start: Callable[..., Awaitable[Client]], source: Source
 ) -> None:
     client = await start("[fetch]\nmax_attempts = 2\nretry_base_s = 10.0\n")
     lb = await approved_row(client, source, "/visad/")
+    decided = await client.app[keys.STORE].decisions(lb.id)
     source.modes["/visad/"] = "error"
     again = await receive(client, source.url("/visad/"), LinkbackProtocol.WEBMENTION)
     assert again.answer == Answer.QUEUED
     resent = await state_of(client, again)
-    assert (resent.id, resent.state, resent.resend_from) == (lb.id, S.UNVERIFIED, S.APPROVED)
+    assert (resent.id, resent.state) == (lb.id, S.APPROVED)  # a marker, not a state change
+    assert resent.reverify_url == source.url("/visad/")
     await run_jobs(client)
+    assert (await state_of(client, again)).state == S.APPROVED
     client.app[keys.CLOCK].advance(10.0)
     await run_jobs(client)
     back = await state_of(client, again)
-    assert back.state == S.APPROVED
-    states = [(d.old_state, d.new_state) for d in await client.app[keys.STORE].decisions(lb.id)]
-    assert (S.UNVERIFIED, S.DELETED) not in states
-    assert states[-2:] == [(S.APPROVED, S.UNVERIFIED), (S.UNVERIFIED, S.APPROVED)]
+    assert (back.state, back.reverify_url) == (S.APPROVED, None)
+    assert await client.app[keys.STORE].decisions(lb.id) == decided  # nothing was decided
 
 
 async def test_held_resend_transient_returns_to_held(
@@ -311,6 +316,7 @@ async def test_held_resend_transient_returns_to_held(
     assert lb.state == S.HELD
     source.modes["/vantar/"] = "error"
     again = await receive(client, source.url("/vantar/"), LinkbackProtocol.WEBMENTION)
+    assert (await state_of(client, again)).state == S.HELD
     await run_jobs(client)
     assert (await state_of(client, again)).state == S.HELD
 
@@ -325,19 +331,23 @@ async def test_approved_resend_that_no_longer_links_is_deleted(
     again = await receive(client, source.url("/andrad/"), LinkbackProtocol.WEBMENTION)
     await run_jobs(client)
     out = await state_of(client, again)
-    assert (out.id, out.state) == (lb.id, S.DELETED)
+    assert (out.id, out.state, out.reverify_url) == (lb.id, S.DELETED, None)
+    last = (await client.app[keys.STORE].decisions(lb.id))[-1]
+    assert (last.old_state, last.new_state, last.actor) == (S.APPROVED, S.DELETED, "verifier")
 
 
 async def test_deleted_row_comes_back_on_a_genuine_resend(
     start: Callable[..., Awaitable[Client]], source: Source
 ) -> None:
     client = await start()
+    lb = await approved_row(client, source, "/igen/")
     source.modes["/igen/"] = "gone"
-    lb = await verified(client, source.url("/igen/"), LinkbackProtocol.WEBMENTION)
-    assert lb.state == S.DELETED
+    await receive(client, source.url("/igen/"), LinkbackProtocol.WEBMENTION)
+    await run_jobs(client)
+    assert (await state_of(client, IntakeResult(Answer.QUEUED, linkback=lb))).state == S.DELETED
     source.modes["/igen/"] = "link"
     again = await verified(client, source.url("/igen/"), LinkbackProtocol.WEBMENTION)
-    assert (again.id, again.state) == (lb.id, S.HELD)
+    assert (again.id, again.state) == (lb.id, S.APPROVED)  # it was shown: its host is known
 
 
 async def test_failed_row_never_blocks_a_later_genuine_ping(

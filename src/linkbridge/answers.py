@@ -47,3 +47,7 @@ class IntakeResult:
     linkback: Linkback | None = None
     message: str = ""
     successor: str = ""
+    retry_after_s: int | None = None
+    """With a rate refusal: seconds until the sender may try again."""
+    created: bool = False
+    """This request stored a new row (a webmention answers 201, an update 202)."""

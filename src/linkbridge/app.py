@@ -85,7 +85,9 @@ def make_app(settings: Settings, *, store: Store, fetcher: SafeFetcher, clock: C
         settings.retire.hit_keys_max, clock, path_max_chars=settings.retire.hit_path_max_chars
     )
     app[keys.FEED_CACHE] = FeedCache(settings.feeds.cache_entries)
-    app[keys.WEBMENTION_REPEATS] = RepeatWindow(settings.webmention.repeat_window_s)
+    app[keys.WEBMENTION_REPEATS] = RepeatWindow(
+        settings.webmention.repeat_window_s, monotonic=lambda: clock.now().timestamp()
+    )
     app[keys.LOGIN_GUARD] = LoginGuard(settings.admin)
     app[keys.SITEMAPS] = {}
     if settings.site.origin_url:

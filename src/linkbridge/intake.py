@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, timedelta
 from urllib.parse import urlsplit
 
@@ -122,15 +122,56 @@ class Intake:
             return self._refuse(Refusal.PINGS_CLOSED, "pings are closed for this post")
         return post
 
-    def _refuse(self, refusal: Refusal, message: str, *, successor: str = "") -> IntakeResult:
-        return IntakeResult(Answer.REFUSED, refusal=refusal, message=message, successor=successor)
+    def pair_key(self, incoming: Incoming, post: Post) -> str:
+        """The (canonical source, post) pair a repeat window keys on, not the raw strings."""
+        try:
+            source = self.live.canonicaliser.canonical(incoming.source_url)
+        except LinkbridgeError:  # the intake refuses it; any key will do
+            source = incoming.source_url
+        return f"{source}\n{post.blog}?p={post.post_id}"
+
+    def _refuse(
+        self,
+        refusal: Refusal,
+        message: str,
+        *,
+        successor: str = "",
+        retry_after_s: int | None = None,
+    ) -> IntakeResult:
+        return IntakeResult(
+            Answer.REFUSED,
+            refusal=refusal,
+            message=message,
+            successor=successor,
+            retry_after_s=retry_after_s,
+        )
+
+    def _rate_limited(self, incoming: Incoming) -> IntakeResult | None:
+        """The refusal when the sender's address is over its protocol's rate (every send,
+        re-sends and coalesced repeats included, counts)."""
+        limiter = self.rate_limits[incoming.protocol]
+        if limiter.allow(incoming.client_ip):
+            return None
+        return self._refuse(
+            Refusal.RATE_LIMITED,
+            "too many linkbacks from this address",
+            retry_after_s=limiter.retry_after_s(incoming.client_ip),
+        )
 
     # ------------------------------------------------------------ receive
     async def receive(
-        self, incoming: Incoming, *, inline_budget_s: float | None = None
+        self,
+        incoming: Incoming,
+        *,
+        inline_budget_s: float | None = None,
+        verify_after_s: float = 0.0,
     ) -> IntakeResult:
-        """Check, store (committed before any answer), then verify inline or queue."""
-        return self.report(incoming, await self._receive_once(incoming, inline_budget_s))
+        """Check, store (committed before any answer), then verify inline or queue.
+        `verify_after_s` delays the verification (a webmention repeat window coalesces
+        re-sends into one, when it ends)."""
+        return self.report(
+            incoming, await self._receive_once(incoming, inline_budget_s, verify_after_s)
+        )
 
     def report(self, incoming: Incoming, result: IntakeResult) -> IntakeResult:
         """Tell `on_result` the answer a linkback got (a handler calls it for answers it gives
@@ -140,7 +181,7 @@ class Intake:
         return result
 
     async def _receive_once(
-        self, incoming: Incoming, inline_budget_s: float | None
+        self, incoming: Incoming, inline_budget_s: float | None, verify_after_s: float
     ) -> IntakeResult:
         """`receive` itself.
 
@@ -154,16 +195,19 @@ class Intake:
         key = self._flight_key(incoming)
         first = self._in_flight.get(key) if key else None
         if first is not None:
+            limited = self._rate_limited(incoming)
+            if limited is not None:
+                return limited
             result = await asyncio.shield(first)
             resend_is_duplicate = self.profiles[incoming.protocol].resend_is_duplicate
             if result.answer == Answer.VERIFIED and resend_is_duplicate:
                 return IntakeResult(
                     Answer.DUPLICATE, linkback=result.linkback, message="already registered"
                 )
-            return result
+            return replace(result, created=False)
         if key is None:
-            return await self._receive(incoming, inline_budget_s)
-        task = asyncio.create_task(self._receive(incoming, inline_budget_s))
+            return await self._receive(incoming, inline_budget_s, verify_after_s)
+        task = asyncio.create_task(self._receive(incoming, inline_budget_s, verify_after_s))
         self._in_flight[key] = task
         task.add_done_callback(lambda done: self._landed(key, done))
         return await asyncio.shield(task)
@@ -186,7 +230,9 @@ class Intake:
         if not task.cancelled():
             task.exception()  # retrieved: the first caller may have gone
 
-    async def _receive(self, incoming: Incoming, inline_budget_s: float | None) -> IntakeResult:
+    async def _receive(
+        self, incoming: Incoming, inline_budget_s: float | None, verify_after_s: float
+    ) -> IntakeResult:
         target = self.resolve_target(incoming)
         if isinstance(target, IntakeResult):
             return target
@@ -204,16 +250,22 @@ class Intake:
             return self._refuse(Refusal.SAME_POST, "the source and target are the same post")
         if self.live.snapshot.lists.is_blocked(host, incoming.source_url):
             return self._refuse(Refusal.BLOCKED, "the source host is blocked")
-        if not self.rate_limits[incoming.protocol].allow(incoming.client_ip):
-            return self._refuse(Refusal.RATE_LIMITED, "too many linkbacks from this address")
+        limited = self._rate_limited(incoming)
+        if limited is not None:
+            return limited
         now = self.clock.now()
         day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         cap = self.settings.moderation.per_host_daily_cap
         if await self.store.count_host_since(host, day_start) >= cap:
-            return self._refuse(Refusal.DAILY_CAP, "too many linkbacks from this host today")
+            next_day = (day_start + timedelta(days=1) - now).total_seconds()
+            return self._refuse(
+                Refusal.DAILY_CAP,
+                "too many linkbacks from this host today",
+                retry_after_s=max(1, int(next_day)),
+            )
 
         profile = self.profiles[incoming.protocol]
-        run_after = now
+        run_after = now + timedelta(seconds=verify_after_s)
         if inline_budget_s is not None:  # the inline check gets its chance first
             run_after = now + timedelta(seconds=inline_budget_s + self.settings.fetch.timeout_s)
         draft = LinkbackDraft(
@@ -239,6 +291,7 @@ class Intake:
             resend_is_duplicate=profile.resend_is_duplicate,
             job_kind=VERIFY_JOB if needs_job else None,
             job_run_after=run_after,
+            reverify_imported=self.settings.moderation.reverify_imported,
         )
         lb = recorded.linkback
         log = logger.bind(
@@ -257,9 +310,9 @@ class Intake:
                 return IntakeResult(Answer.DUPLICATE, linkback=lb, message="already registered")
             return IntakeResult(Answer.VERIFIED, linkback=lb)
         if inline_budget_s is None:
-            return IntakeResult(Answer.QUEUED, linkback=lb)
+            return IntakeResult(Answer.QUEUED, linkback=lb, created=recorded.created)
         task = asyncio.create_task(
-            self.settler.verify_and_settle(lb.id, recorded.job_id, inline=True)
+            self.settler.verify_and_settle(lb.id, recorded.job_id)
         )
         done, _ = await asyncio.wait({task}, timeout=inline_budget_s)
         if not done:  # budget overrun: let it finish in the background; the job is the backstop
@@ -272,7 +325,7 @@ class Intake:
     # ------------------------------------------------------------ verify
     async def run_verify_job(self, linkback_id: int, job_id: int) -> None:
         """Entry point for the job worker."""
-        await self.settler.verify_and_settle(linkback_id, job_id, inline=False)
+        await self.settler.verify_and_settle(linkback_id, job_id)
 
     async def close(self) -> None:
         """Cancel background verifications; their jobs finish them after a restart."""

@@ -29,31 +29,32 @@ VERIFIED_STATES = frozenset(
 
 ALLOWED_TRANSITIONS: dict[LinkbackState, frozenset[LinkbackState]] = {
     LinkbackState.UNVERIFIED: frozenset(
-        {LinkbackState.HELD, LinkbackState.APPROVED, LinkbackState.FAILED, LinkbackState.DELETED}
+        {LinkbackState.HELD, LinkbackState.APPROVED, LinkbackState.FAILED}
     ),
     LinkbackState.HELD: frozenset(
         {
             LinkbackState.APPROVED,
             LinkbackState.REJECTED,
             LinkbackState.SPAM,
-            LinkbackState.UNVERIFIED,
-            LinkbackState.DELETED,
+            LinkbackState.FAILED,
         }
     ),
     LinkbackState.APPROVED: frozenset(
-        {
-            LinkbackState.REJECTED,
-            LinkbackState.SPAM,
-            LinkbackState.UNVERIFIED,
-            LinkbackState.DELETED,
-        }
+        {LinkbackState.REJECTED, LinkbackState.SPAM, LinkbackState.DELETED}
     ),
     LinkbackState.REJECTED: frozenset({LinkbackState.APPROVED, LinkbackState.SPAM}),
     LinkbackState.SPAM: frozenset({LinkbackState.APPROVED, LinkbackState.REJECTED}),
     LinkbackState.FAILED: frozenset({LinkbackState.UNVERIFIED}),
-    LinkbackState.DELETED: frozenset({LinkbackState.UNVERIFIED}),
+    LinkbackState.DELETED: frozenset(
+        {LinkbackState.APPROVED, LinkbackState.HELD, LinkbackState.REJECTED, LinkbackState.SPAM}
+    ),
 }
-"""The state machine. Rejected/spam may be reversed by a moderator who changes their mind."""
+"""The state machine. A re-send never moves a verified row: re-verification is a marker beside
+the state (`Linkback.reverify_url`). Only positive evidence moves a shown row to deleted (a held
+one, never shown, to failed); a moderator may restore deleted, rejected and spam rows."""
+
+RESTORABLE_STATES = frozenset({LinkbackState.DELETED, LinkbackState.REJECTED, LinkbackState.SPAM})
+"""States `moderate restore` (and the admin page's Restore) bring back to approved."""
 
 
 def can_transition(old: LinkbackState, new: LinkbackState) -> bool:
@@ -155,12 +156,22 @@ class Linkback:
     verified_at: datetime | None = None
     content: str = ""
     """Sanitised h-entry content (webmention), may be empty."""
-    resend_from: LinkbackState | None = None
-    """The state a re-send moved the row from (decides delete vs fail on re-verification)."""
+    imported: bool = False
+    """Imported from a WordPress export: not re-verified by an anonymous re-send (unless
+    `moderation.reverify_imported`)."""
+    reverify_url: str | None = None
+    """Set while a re-send's re-verification is pending: the source URL as re-sent. The row
+    keeps its state (and stays shown) meanwhile."""
+    reverify_since: datetime | None = None
 
     @property
     def post_key(self) -> PostKey:
         return PostKey(self.blog, self.post_id)
+
+    @property
+    def reverify_pending(self) -> bool:
+        """A re-send is waiting to be re-verified (the marker beside the state)."""
+        return self.reverify_url is not None
 
     @property
     def display_name(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -44,9 +45,17 @@ class RateLimiter:
         events.append(now)
         return True
 
+    def retry_after_s(self, key: str) -> int:
+        """Whole seconds until `key` may send again (for a 429's `Retry-After`), at least 1."""
+        events = self._events.get(key)
+        if not events or len(events) < self.limit:
+            return 1
+        return max(1, math.ceil(events[0] + self.window_s - self._now()))
+
 
 class RepeatWindow:
-    """Remembers keys for `window_s`; `seen_recently` answers and records in one step."""
+    """Windows of `window_s` per key, opened by a key's first event; repeats inside one are
+    coalesced (a webmention re-sent within the window is verified once, when it ends)."""
 
     def __init__(
         self,
@@ -58,13 +67,16 @@ class RepeatWindow:
         self.window_s = window_s
         self.max_keys = max_keys
         self._now = monotonic
-        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._opened: OrderedDict[str, float] = OrderedDict()
 
-    def seen_recently(self, key: str) -> bool:
+    def remaining_s(self, key: str) -> float | None:
+        """Seconds left in `key`'s open window; None (and a new window opens) when none is."""
         now = self._now()
-        last = self._seen.get(key)
-        self._seen[key] = now
-        self._seen.move_to_end(key)
-        if len(self._seen) > self.max_keys:
-            self._seen.popitem(last=False)
-        return last is not None and now - last < self.window_s
+        opened = self._opened.get(key)
+        if opened is not None and now - opened < self.window_s:
+            return self.window_s - (now - opened)
+        self._opened[key] = now
+        self._opened.move_to_end(key)
+        if len(self._opened) > self.max_keys:
+            self._opened.popitem(last=False)
+        return None

@@ -205,7 +205,9 @@ class TrackbackSettings:
 class WebmentionSettings:
     max_bytes: int = setting(1048576, "Bytes of a source page read to verify a webmention.")
     max_redirects: int = setting(10, "Redirects followed fetching a webmention source.")
-    repeat_window_s: float = setting(30.0, "Same source and target again within this: 429, s.")
+    repeat_window_s: float = setting(
+        30.0, "Re-sends of one source and target within this are verified once, at its end, s."
+    )
     max_body_bytes: int = setting(65536, "Largest webmention request body accepted, bytes.")
     rate_per_min: int = setting(60, "Webmentions accepted per client IP per minute.")
 
@@ -222,6 +224,9 @@ class ModerationSettings:
     per_host_daily_cap: int = setting(50, "Linkbacks accepted per source host per day.")
     max_url_chars: int = setting(
         2048, "Longest source or target URL a linkback may carry (each protocol's error past it)."
+    )
+    reverify_imported: bool = setting(
+        False, "Let an anonymous re-send re-verify linkbacks imported from WordPress."
     )
 
 

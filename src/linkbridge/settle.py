@@ -80,16 +80,15 @@ class Settler:
         """Told the kind of every verification outcome (the metrics)."""
         self.profiles = profiles(settings)
 
-    async def verify_and_settle(
-        self, linkback_id: int, job_id: int | None, *, inline: bool
-    ) -> IntakeResult:
-        """Verify one unverified row and settle it; completes or reschedules its job.
+    async def verify_and_settle(self, linkback_id: int, job_id: int | None) -> IntakeResult:
+        """Verify one unverified row (or re-verify a marked one) and settle it; completes or
+        reschedules its job.
 
         When another receiver (process, instance) settles the same row while this one
         verifies, the row's compare-and-set says so and the answer is "already registered".
         """
         try:
-            return await self._verify_and_settle(linkback_id, job_id, inline=inline)
+            return await self._verify_and_settle(linkback_id, job_id)
         except AlreadyDecided:
             if job_id is not None:
                 await self.store.complete_job(job_id)
@@ -97,17 +96,18 @@ class Settler:
             return IntakeResult(Answer.DUPLICATE, linkback=current,
                                 message="already registered")
 
-    async def _verify_and_settle(
-        self, linkback_id: int, job_id: int | None, *, inline: bool
-    ) -> IntakeResult:
+    async def _verify_and_settle(self, linkback_id: int, job_id: int | None) -> IntakeResult:
         lb = await self.store.get_linkback(linkback_id)
-        if lb is None or lb.state != LinkbackState.UNVERIFIED:
+        if lb is None or (lb.state != LinkbackState.UNVERIFIED and not lb.reverify_pending):
             if job_id is not None:
                 await self.store.complete_job(job_id)
             return IntakeResult(Answer.DUPLICATE, linkback=lb)
         post = self.live.snapshot.registry.get(lb.post_key)
         if post is None or post.tombstone:
-            lb = await self._set(lb, LinkbackState.FAILED, "the target post is gone")
+            if lb.reverify_pending:  # the post went, not the source: nothing to conclude
+                lb = await self._finish_reverify(lb, None, "the target post is gone")
+            else:
+                lb = await self._set(lb, LinkbackState.FAILED, "the target post is gone")
             if job_id is not None:
                 await self.store.complete_job(job_id)
             return IntakeResult(Answer.MISSING, linkback=lb)
@@ -122,7 +122,7 @@ class Settler:
             return found.post is not None and found.post.key == post.key
 
         outcome = await self.verifier.verify(
-            lb.source_url,
+            lb.reverify_url or lb.source_url,
             post.permalink,
             is_target,
             protocol=lb.protocol.value,
@@ -130,45 +130,89 @@ class Settler:
             max_redirects=profile.max_redirects,
             client_ip=lb.client_ip,
         )
-        return await self._apply(lb, outcome, inline=inline, job_id=job_id)
-
-    async def _apply(
-        self, lb: Linkback, outcome: VerifyOutcome, *, inline: bool, job_id: int | None
-    ) -> IntakeResult:
-        log = logger.bind(linkback_id=lb.id, outcome=outcome.kind.value, reason=outcome.reason)
         if self.on_outcome is not None:
             self.on_outcome(outcome.kind.value)
+        if lb.reverify_pending:
+            return await self._apply_reverify(lb, outcome, job_id=job_id)
+        return await self._apply(lb, outcome, job_id=job_id)
+
+    async def _retry(self, lb: Linkback, outcome: VerifyOutcome, job_id: int | None) -> int | None:
+        """Count a transient attempt; reschedule and return None, or the count when spent."""
+        attempts = await self.store.count_attempt(lb.id, outcome.reason, self.clock.now())
+        if attempts >= self.settings.fetch.max_attempts:
+            return attempts
+        delay = self.settings.fetch.retry_base_s * 2 ** (attempts - 1)
+        if job_id is not None:
+            await self.store.retry_job(
+                job_id, self.clock.now() + timedelta(seconds=delay), outcome.reason
+            )
+        logger.info("linkback_verify_retry", linkback_id=lb.id, attempts=attempts, delay_s=delay)
+        return None
+
+    async def _apply_reverify(
+        self, lb: Linkback, outcome: VerifyOutcome, *, job_id: int | None
+    ) -> IntakeResult:
+        """A re-send of a verified row: only positive evidence removes it; verified again
+        refreshes it; anything else leaves it exactly as it was."""
         kind = outcome.kind
+        answer = _ANSWERS[kind]
         if kind == OutcomeKind.TRANSIENT:
-            attempts = await self.store.count_attempt(lb.id, outcome.reason, self.clock.now())
-            if attempts < self.settings.fetch.max_attempts:
-                delay = self.settings.fetch.retry_base_s * 2 ** (attempts - 1)
-                if job_id is not None:
-                    await self.store.retry_job(
-                        job_id, self.clock.now() + timedelta(seconds=delay), outcome.reason
-                    )
-                log.info("linkback_verify_retry", attempts=attempts, delay_s=delay)
+            attempts = await self._retry(lb, outcome, job_id)
+            if attempts is None:
                 return IntakeResult(Answer.QUEUED, linkback=lb, message="queued")
-            # retries ran out: never delete on a transient outcome
-            back = lb.resend_from or LinkbackState.FAILED
-            lb = await self._set(lb, back, f"gave up after {attempts} attempts: {outcome.reason}")
+            lb = await self._finish_reverify(lb, None, outcome.reason)
             answer = Answer.QUEUED
         elif kind == OutcomeKind.VERIFIED:
             lb = await self.decide_verified(lb, outcome, outcome.reason or "verified")
-            answer = Answer.VERIFIED
-        elif kind == OutcomeKind.REFUSED:
-            lb = await self._set(lb, LinkbackState.FAILED, "refused")
-            answer = Answer.POLICY
-        elif kind == OutcomeKind.GONE:
-            new = LinkbackState.FAILED if inline else LinkbackState.DELETED
-            lb = await self._set(lb, new, outcome.reason)
-            answer = Answer.GONE
-        else:  # no link, missing
-            shown = lb.resend_from == LinkbackState.APPROVED
-            lb = await self._set(
-                lb, LinkbackState.DELETED if shown else LinkbackState.FAILED, outcome.reason
+        elif outcome.is_evidence_of_removal and lb.state != LinkbackState.DELETED:
+            # a shown row is deleted; a held one was never shown: it fails (and may be pruned)
+            gone = LinkbackState.DELETED if lb.state == LinkbackState.APPROVED else (
+                LinkbackState.FAILED
             )
-            answer = Answer.NO_LINK if kind == OutcomeKind.NO_LINK else Answer.MISSING
+            lb = await self._finish_reverify(lb, gone, outcome.reason)
+        else:  # 404, DNS, refused, a truncated page: not evidence, nothing changes
+            lb = await self._finish_reverify(lb, None, outcome.reason)
+        if job_id is not None:
+            await self.store.complete_job(job_id)
+        logger.info("linkback_reverified", linkback_id=lb.id, outcome=kind.value,
+                    state=lb.state.value, reason=outcome.reason)
+        return IntakeResult(answer, linkback=lb, message=outcome.reason)
+
+    async def _finish_reverify(
+        self,
+        lb: Linkback,
+        state: LinkbackState | None,
+        reason: str,
+        *,
+        details: SourceDetails | None = None,
+        actor: str = "verifier",
+    ) -> Linkback:
+        changed = await self.store.finish_reverify(
+            lb.id, lb.state, state, actor=actor, reason=reason, now=self.clock.now(),
+            details=details,
+        )
+        await self._notify(lb, changed)
+        return changed
+
+    async def _apply(
+        self, lb: Linkback, outcome: VerifyOutcome, *, job_id: int | None
+    ) -> IntakeResult:
+        """A first verification: the row was never shown, so nothing is ever deleted."""
+        log = logger.bind(linkback_id=lb.id, outcome=outcome.kind.value, reason=outcome.reason)
+        kind = outcome.kind
+        answer = _ANSWERS[kind]
+        if kind == OutcomeKind.TRANSIENT:
+            attempts = await self._retry(lb, outcome, job_id)
+            if attempts is None:
+                return IntakeResult(Answer.QUEUED, linkback=lb, message="queued")
+            reason = f"gave up after {attempts} attempts: {outcome.reason}"
+            lb = await self._set(lb, LinkbackState.FAILED, reason)
+            answer = Answer.QUEUED
+        elif kind == OutcomeKind.VERIFIED:
+            lb = await self.decide_verified(lb, outcome, outcome.reason or "verified")
+        else:  # refused, gone, no link, missing: a first send that does not check out fails
+            reason = "refused" if kind == OutcomeKind.REFUSED else outcome.reason
+            lb = await self._set(lb, LinkbackState.FAILED, reason)
         if job_id is not None:
             await self.store.complete_job(job_id)
         log.info("linkback_verified", state=lb.state.value)
@@ -177,16 +221,6 @@ class Settler:
     async def decide_verified(
         self, lb: Linkback, outcome: VerifyOutcome | None, reason: str
     ) -> Linkback:
-        # a re-sent mention that was shown counts as its host's earlier approval
-        known = lb.resend_from == LinkbackState.APPROVED or await self.store.host_has_approved(
-            lb.source_host
-        )
-        state = state_after_verification(
-            self.settings.moderation,
-            self.live.snapshot.lists,
-            lb.source_host,
-            host_known_good=known,
-        )
         details = None
         if outcome is not None and outcome.fields is not None:
             details = outcome.fields.to_details()
@@ -194,6 +228,20 @@ class Settler:
                 details = replace(
                     details, title=lb.title or details.title, excerpt=lb.excerpt or details.excerpt
                 )
+        if lb.reverify_pending:  # verified again: held and approved stay; deleted comes back
+            state = None
+            if lb.state == LinkbackState.DELETED:  # it was shown: its host counts as known
+                state = state_after_verification(
+                    self.settings.moderation, self.live.snapshot.lists, lb.source_host,
+                    host_known_good=True,
+                )
+            return await self._finish_reverify(lb, state, reason, details=details, actor="rule")
+        state = state_after_verification(
+            self.settings.moderation,
+            self.live.snapshot.lists,
+            lb.source_host,
+            host_known_good=await self.store.host_has_approved(lb.source_host),
+        )
         return await self._set(lb, state, reason, details=details, actor="rule")
 
     async def _set(
@@ -215,9 +263,23 @@ class Settler:
         except IllegalTransition:  # the state machine said no
             current = await self.store.get_linkback(lb.id)
             return current or lb
-        if self.notify is not None and changed.state != lb.state:
-            try:
-                await self.notify(changed)
-            except Exception:  # a notification never undoes or blocks a decision
-                logger.exception("linkback_notify_failed", linkback_id=lb.id)
+        await self._notify(lb, changed)
         return changed
+
+    async def _notify(self, before: Linkback, after: Linkback) -> None:
+        if self.notify is not None and after.state != before.state:
+            try:
+                await self.notify(after)
+            except Exception:  # a notification never undoes or blocks a decision
+                logger.exception("linkback_notify_failed", linkback_id=before.id)
+
+
+_ANSWERS: dict[OutcomeKind, Answer] = {
+    OutcomeKind.VERIFIED: Answer.VERIFIED,
+    OutcomeKind.NO_LINK: Answer.NO_LINK,
+    OutcomeKind.MISSING: Answer.MISSING,
+    OutcomeKind.GONE: Answer.GONE,
+    OutcomeKind.REFUSED: Answer.POLICY,
+    OutcomeKind.TRANSIENT: Answer.QUEUED,
+}
+"""What a receiver is told for each outcome, whatever it did to the row."""

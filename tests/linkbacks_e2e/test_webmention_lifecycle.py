@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import xmlrpc.client
+from dataclasses import replace
 
 import pytest
 
@@ -52,21 +53,47 @@ async def approved_mention(client: Client, source: SourceSite, path: str) -> tup
     return url, location
 
 
-async def test_same_pair_within_the_window_is_429_and_stores_nothing_new(
+async def test_a_resend_within_the_window_is_an_update_verified_once_when_it_ends(
     linkbridge: LinkbridgeFactory, source: SourceSite
 ) -> None:
-    client = await linkbridge()  # repeat_window_s = 30 (the example config)
+    client = await linkbridge(extra=APPROVE_LOOPBACK)  # repeat_window_s = 30 (the example)
+    clock = client.app[keys.CLOCK]
     url = source.serve("/a/", linking_page())
     first = await send(client, url)
     assert first[0] == 201
+    # the window keys on the canonical pair: a tracking parameter names the same target
+    assert await send(client, url, SEED_POST + "?utm_source=feed") == (202, first[1])
+    assert (await only_row(client, url)).state == LinkbackState.UNVERIFIED
+    assert await run_jobs(client) == 1  # the repeat joined the verification already queued
+    assert (await only_row(client, url)).state == LinkbackState.APPROVED
+    source.serve("/a/", linking_page(title="Uppdaterad"))
+    for _ in range(3):  # updates within the window: accepted, the same status resource
+        clock.advance(5)
+        assert await send(client, url) == (202, first[1])
+    row = await only_row(client, url)
+    assert (row.state, row.reverify_url) == (LinkbackState.APPROVED, url)
+    doc = await status_word(client, str(first[1]))
+    assert (doc["status"], doc["reverification"]) == ("approved", "queued")
+    assert url in await comment_feed(client)
+    assert await run_jobs(client) == 0  # not before the window ends
+    clock.advance(15)  # 30 s after the first send
+    assert await run_jobs(client) == 1  # three repeats, one re-verification
+    row = await only_row(client, url)
+    assert (row.state, row.title, row.reverify_url) == (LinkbackState.APPROVED, "Uppdaterad", None)
+    assert source.requests == ["/a/", "/a/"]
+
+
+async def test_rate_limited_webmentions_say_when_to_retry_and_resends_count(
+    linkbridge: LinkbridgeFactory, source: SourceSite
+) -> None:
+    client = await linkbridge(extra="[webmention]\nrate_per_min = 3\n")
+    url = source.serve("/r/", linking_page())
+    assert (await send(client, url))[0] == 201
+    assert (await send(client, url))[0] == 202  # a re-send (an update) counts
+    assert (await send(client, url))[0] == 202
     resp = await client.post("/webmention", data={"source": url, "target": SEED_POST})
     assert resp.status == 429
-    assert "Location" not in resp.headers
-    assert "30" in await resp.text()
-    assert (await only_row(client, url)).state == LinkbackState.UNVERIFIED
-    assert await run_jobs(client) == 1
-    other = await send(client, url, SEED_POST + "?utm_source=feed")  # another pair: accepted
-    assert other == (201, first[1])
+    assert 1 <= int(resp.headers["Retry-After"]) <= 60
 
 
 async def test_refused_requests_do_not_start_the_repeat_window(
@@ -79,19 +106,20 @@ async def test_refused_requests_do_not_start_the_repeat_window(
     assert (await send(client, url, target))[0] == 400  # not 429
 
 
-async def test_resend_after_the_window_updates_in_place_and_reverifies(
+async def test_resend_after_the_window_updates_in_place_and_stays_shown_meanwhile(
     linkbridge: LinkbridgeFactory, source: SourceSite
 ) -> None:
     client = await linkbridge(extra="[webmention]\nrepeat_window_s = 0.2\n" + APPROVE_LOOPBACK)
     url, location = await approved_mention(client, source, "/uppdaterad/")
     first = await only_row(client, url)
-    await asyncio.sleep(0.25)  # RepeatWindow reads time.monotonic, not the injected clock
+    client.app[keys.CLOCK].advance(0.25)
     source.serve("/uppdaterad/", linking_page(title="Omvärldsspaning, uppdaterad"))
-    assert await send(client, url) == (201, location)  # the SAME status resource
+    assert await send(client, url) == (202, location)  # the SAME status resource
     row = await only_row(client, url)
-    assert (row.id, row.state) == (first.id, LinkbackState.UNVERIFIED)
-    assert (await status_word(client, location))["status"] == "queued"
-    assert url not in await comment_feed(client)  # hidden while re-verifying
+    assert (row.id, row.state) == (first.id, LinkbackState.APPROVED)
+    doc = await status_word(client, location)
+    assert (doc["status"], doc["reverification"]) == ("approved", "queued")
+    assert url in await comment_feed(client)  # still shown while re-verifying
     assert await run_jobs(client) == 1
     row = await only_row(client, url)
     assert (row.id, row.state, row.title) == (
@@ -99,6 +127,7 @@ async def test_resend_after_the_window_updates_in_place_and_reverifies(
         LinkbackState.APPROVED,
         "Omvärldsspaning, uppdaterad",
     )
+    assert "reverification" not in await status_word(client, location)
     assert source.requests == ["/uppdaterad/", "/uppdaterad/"]
 
 
@@ -108,18 +137,17 @@ async def test_resend_after_the_window_updates_in_place_and_reverifies(
         (linking_page(), 410, "410"),
         ("<html><head><meta http-equiv='Status' content='410 Gone'></head></html>", 200, "410"),
         (unlinked_page(), 200, "no link"),
-        ("not here any more", 404, "404"),
     ],
-    ids=["410", "meta 410", "link removed", "404"],
+    ids=["410", "meta 410", "link removed from a page read whole"],
 )
-async def test_a_shown_mention_is_deleted_when_the_source_is_gone_or_drops_the_link(
+async def test_a_shown_mention_is_deleted_only_on_positive_evidence(
     linkbridge: LinkbridgeFactory, source: SourceSite, page: str, status: int, reason: str
 ) -> None:
     client = await linkbridge(extra=NO_REPEAT_WINDOW + APPROVE_LOOPBACK)
     url, location = await approved_mention(client, source, "/borta/")
     assert url in await comment_feed(client)
     source.serve("/borta/", page, status=status)
-    assert await send(client, url) == (201, location)
+    assert await send(client, url) == (202, location)
     await run_jobs(client)
     row = await only_row(client, url)
     assert row.state == LinkbackState.DELETED
@@ -128,9 +156,41 @@ async def test_a_shown_mention_is_deleted_when_the_source_is_gone_or_drops_the_l
     assert reason in str(doc["reason"])
     assert url not in await comment_feed(client)
     source.serve("/borta/", linking_page())  # the page comes back: a re-send restores it
-    assert await send(client, url) == (201, location)
+    assert await send(client, url) == (202, location)
     await run_jobs(client)
     assert (await only_row(client, url)).state == LinkbackState.APPROVED
+
+
+def _long_page_with_the_link_past(cap: int) -> str:
+    filler = "<p>" + "Utfyllnad om innovationsupphandling. " * (cap // 30) + "</p>"
+    return linking_page().replace("<article>", "<article>" + filler)
+
+
+@pytest.mark.parametrize(
+    "failure", ["404", "link past the byte cap", "refused by the address policy"]
+)
+async def test_what_is_not_evidence_changes_nothing(
+    linkbridge: LinkbridgeFactory, source: SourceSite, failure: str
+) -> None:
+    client = await linkbridge(extra=NO_REPEAT_WINDOW + APPROVE_LOOPBACK)
+    url, location = await approved_mention(client, source, "/kvar/")
+    before = await only_row(client, url)
+    decisions = await client.app[keys.STORE].decisions(before.id)
+    if failure == "404":
+        source.serve("/kvar/", "not here", status=404)
+    elif failure == "link past the byte cap":
+        cap = client.app[keys.SETTINGS].webmention.max_bytes
+        source.serve("/kvar/", _long_page_with_the_link_past(cap))
+    else:  # the sender's host now resolves somewhere we never fetch: no evidence either way
+        await client.close()
+        client = await linkbridge(extra=NO_REPEAT_WINDOW + '[fetch]\nallow_networks = []\n')
+    assert await send(client, url) == (202, location)
+    await run_jobs(client)
+    after = await only_row(client, url)
+    assert after == replace(before, client_ip=after.client_ip)
+    assert await client.app[keys.STORE].decisions(before.id) == decisions
+    assert (await status_word(client, location))["status"] == "approved"
+    assert url in await comment_feed(client)
 
 
 async def test_a_held_mention_whose_link_is_removed_fails_rather_than_deleted(
@@ -165,21 +225,21 @@ async def test_transient_failures_retry_with_backoff_then_keep_the_mention(
         await source.server.close()
     else:
         source.serve("/instabil/", "try later", status=int(failure))
-    assert await send(client, url) == (201, location)
+    assert await send(client, url) == (202, location)
     worker, clock = client.app[keys.WORKER], client.app[keys.CLOCK]
 
     assert await worker.run_once()  # attempt 1 of 3
     for delay_s in (60, 120):  # retry_base_s, doubling
         row = await only_row(client, url)
-        assert row.state == LinkbackState.UNVERIFIED
-        assert (await status_word(client, location))["status"] == "queued"
+        assert (row.state, row.reverify_url) == (LinkbackState.APPROVED, url)
+        assert url in await comment_feed(client)
+        assert (await status_word(client, location))["status"] == "approved"
         clock.advance(delay_s - 1)
         assert not await worker.run_once()  # not due yet: the backoff holds
         clock.advance(1)
         assert await worker.run_once()
     row = await only_row(client, url)
-    assert row.state == LinkbackState.APPROVED  # back to what it was: never deleted
-    assert "gave up after 3 attempts" in row.reason
+    assert (row.state, row.reverify_url) == (LinkbackState.APPROVED, None)  # never deleted
     assert await run_jobs(client) == 0
     decisions = await client.app[keys.STORE].decisions(row.id)
     assert LinkbackState.DELETED not in {d.new_state for d in decisions}
@@ -260,7 +320,7 @@ async def test_pingback_then_webmention_from_one_source_is_one_row(
     assert (row.protocol, row.state) == (LinkbackProtocol.PINGBACK, LinkbackState.HELD)
 
     status, location = await send(client, url)
-    assert status == 201
+    assert status == 202  # an update of the pingback's row
     assert location is not None
     again = await only_row(client, url)
     assert again.id == row.id
@@ -329,6 +389,6 @@ async def test_a_moderator_approved_mention_stays_approved_after_an_update(
     await store.set_state(
         row.id, LinkbackState.APPROVED, actor="moderator", reason="ok", now=clock.now()
     )
-    assert await send(client, url) == (201, location)
+    assert await send(client, url) == (202, location)
     await run_jobs(client)
     assert (await only_row(client, url)).state == LinkbackState.APPROVED

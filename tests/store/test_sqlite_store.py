@@ -7,8 +7,10 @@ import itertools
 import json
 import sqlite3
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +21,7 @@ from linkbridge.model import (
     Decision,
     Hit,
     HitBatch,
+    Linkback,
     LinkbackDraft,
     LinkbackProtocol,
     LinkbackState,
@@ -208,60 +211,100 @@ async def test_resend_of_verified_row_is_a_duplicate_and_untouched(
     assert await store.version() == version
 
 
-@pytest.mark.parametrize("state", [S.FAILED, S.DELETED])
-async def test_resend_of_failed_or_deleted_row_reuses_it_unverified(
-    store: Store, state: LinkbackState
-) -> None:
-    first = await store.record_linkback(draft(state=state), NOW, resend_is_duplicate=True)
+ROUTE: dict[LinkbackState, tuple[LinkbackState, ...]] = {
+    S.HELD: (S.HELD,),
+    S.APPROVED: (S.APPROVED,),
+    S.FAILED: (S.FAILED,),
+    S.DELETED: (S.APPROVED, S.DELETED),
+    S.REJECTED: (S.HELD, S.REJECTED),
+    S.SPAM: (S.HELD, S.SPAM),
+}
+"""How a received (not imported) row reaches each state."""
+
+
+async def received(store: Store, state: LinkbackState, **over: Any) -> Linkback:
+    """A row a sender sent (not imported), moved to `state` through the state machine."""
+    lb = (await store.record_linkback(draft(**over), NOW, resend_is_duplicate=True)).linkback
+    for step in ROUTE[state]:
+        lb = await store.set_state(lb.id, step, actor="t", reason="t", now=NOW)
+    return lb
+
+
+async def test_resend_of_failed_row_reopens_it_unverified(store: Store) -> None:
+    first = await received(store, S.FAILED)
     later = NOW + timedelta(hours=1)
     again = await store.record_linkback(draft(), later, resend_is_duplicate=True, job_kind="verify")
     assert not again.duplicate
     assert not again.created
-    assert again.linkback.id == first.linkback.id
+    assert again.linkback.id == first.id
     assert again.linkback.state == S.UNVERIFIED
-    assert again.linkback.resend_from is None
     assert again.linkback.updated_at == later
     assert again.job_id is not None
-    decisions = await store.decisions(first.linkback.id)
-    assert decisions[-1] == Decision(
-        first.linkback.id, state, S.UNVERIFIED, "sender", "re-sent", later
-    )
+    decisions = await store.decisions(first.id)
+    assert decisions[-1] == Decision(first.id, S.FAILED, S.UNVERIFIED, "sender", "re-sent", later)
 
 
-@pytest.mark.parametrize("state", [S.APPROVED, S.HELD])
-async def test_webmention_resend_of_shown_or_held_row_goes_unverified(
+@pytest.mark.parametrize("state", [S.APPROVED, S.HELD, S.DELETED])
+async def test_resend_of_a_verified_row_marks_it_and_keeps_its_state(
     store: Store, state: LinkbackState
 ) -> None:
-    first = await store.record_linkback(
-        draft(state=state, protocol=LinkbackProtocol.WEBMENTION), NOW, resend_is_duplicate=False
-    )
+    first = await received(store, state, protocol=LinkbackProtocol.WEBMENTION)
     version = await store.version()
+    decisions = await store.decisions(first.id)
+    later = NOW + timedelta(minutes=1)
+    resent = replace(draft(protocol=LinkbackProtocol.WEBMENTION), source_url="https://x.example/")
+    again = await store.record_linkback(resent, later, resend_is_duplicate=False, job_kind="verify")
+    assert not again.duplicate
+    assert again.linkback.id == first.id
+    assert again.linkback.state == state
+    assert (again.linkback.reverify_url, again.linkback.reverify_since) == (
+        "https://x.example/",
+        later,
+    )
+    assert again.linkback.source_url == first.source_url  # what is shown waits for evidence
+    assert again.job_id is not None
+    assert await store.version() == version  # feeds show exactly what they showed
+    assert await store.decisions(first.id) == decisions
+
+
+@pytest.mark.parametrize("state", [S.HELD, S.APPROVED, S.REJECTED, S.SPAM, S.FAILED, S.DELETED])
+async def test_a_resend_never_touches_imported_history(
+    store: Store, state: LinkbackState
+) -> None:
+    first = await store.record_linkback(draft(state=state), NOW, resend_is_duplicate=True)
+    assert first.linkback.imported
     again = await store.record_linkback(
-        draft(protocol=LinkbackProtocol.WEBMENTION),
+        replace(draft(protocol=LinkbackProtocol.WEBMENTION), public_id="status-1"),
         NOW + timedelta(minutes=1),
         resend_is_duplicate=False,
         job_kind="verify",
     )
-    assert not again.duplicate
-    assert again.linkback.id == first.linkback.id
-    assert again.linkback.state == S.UNVERIFIED
-    assert again.linkback.resend_from == state
-    assert again.job_id is not None
-    # leaving `approved` changes what feeds show: the version moves; held is not shown
-    expected = version + 1 if state == S.APPROVED else version
-    assert await store.version() == expected
+    assert again.duplicate
+    assert again.job_id is None
+    assert again.linkback == replace(first.linkback, public_id="status-1")
+    allowed = await store.record_linkback(
+        draft(protocol=LinkbackProtocol.WEBMENTION),
+        NOW + timedelta(minutes=2),
+        resend_is_duplicate=False,
+        job_kind="verify",
+        reverify_imported=True,
+    )
+    if state in (S.REJECTED, S.SPAM):  # a moderator's no stands even then
+        assert allowed.duplicate
+    else:
+        assert not allowed.duplicate
 
 
 @pytest.mark.parametrize("state", [S.REJECTED, S.SPAM])
 async def test_webmention_resend_of_rejected_or_spam_stays(
     store: Store, state: LinkbackState
 ) -> None:
-    first = await store.record_linkback(draft(state=state), NOW, resend_is_duplicate=False)
+    first = await received(store, state)
     again = await store.record_linkback(
         draft(), NOW + timedelta(minutes=1), resend_is_duplicate=False, job_kind="verify"
     )
     assert again.duplicate
-    assert await store.get_linkback(first.linkback.id) == first.linkback
+    assert await store.get_linkback(first.id) == first
     assert await store.count_jobs() == 0
 
 

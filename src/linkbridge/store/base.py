@@ -73,9 +73,14 @@ class Store(Protocol):
         resend_is_duplicate: bool,
         job_kind: str | None = None,
         job_run_after: datetime | None = None,
+        reverify_imported: bool = False,
     ) -> RecordResult:
         """Insert or reuse the (canonical source, post) row, and enqueue its verification job,
-        in one commit. A verified row with `resend_is_duplicate` is returned untouched."""
+        in one commit. Returned untouched (`duplicate`): an imported row (unless
+        `reverify_imported`), a rejected or spam row, a verified row with
+        `resend_is_duplicate`. A held, approved or deleted row keeps its state and gets the
+        re-verification marker (`reverify_url`); an unverified or failed row is reopened.
+        A draft's `public_id` is kept on a row that has none, even an untouched one."""
 
     async def get_linkback(self, linkback_id: int) -> Linkback | None: ...
 
@@ -101,6 +106,22 @@ class Store(Protocol):
         With `from_state`, only a row still in that state moves (compare-and-set under the
         row's lock); otherwise AlreadyDecided is raised and nothing changes. Two processes
         verifying the same row thus decide it once."""
+
+    async def finish_reverify(
+        self,
+        linkback_id: int,
+        expected: LinkbackState,
+        new_state: LinkbackState | None,
+        *,
+        actor: str,
+        reason: str,
+        now: datetime,
+        details: SourceDetails | None = None,
+    ) -> Linkback:
+        """Clear the re-verification marker. When the row is still in `expected` state:
+        move it to `new_state` (None: stay) recording the decision, and with `details` (it
+        verified again) store them and the re-sent URL as the source URL. When someone
+        decided meanwhile, only the marker is cleared."""
 
     async def count_attempt(self, linkback_id: int, reason: str, now: datetime) -> int:
         """Record one more failed (transient) verification attempt; return the count."""

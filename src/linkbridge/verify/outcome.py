@@ -64,3 +64,15 @@ class VerifyOutcome:
     """Set when `kind` is verified."""
     status: int | None = None
     """The source's final HTTP status, when it answered."""
+    truncated: bool = False
+    """The body was cut off at `max_bytes`: only the part read was checked."""
+
+    @property
+    def is_evidence_of_removal(self) -> bool:
+        """Positive evidence that the source no longer mentions the target: 410, meta 410, or
+        a page read whole without the link. DNS and connection failures, timeouts, 404, 5xx
+        and a truncated page are not: they never delete what is shown."""
+        if self.kind is OutcomeKind.GONE:
+            return True
+        return self.kind is OutcomeKind.NO_LINK and not self.truncated
+

@@ -88,7 +88,11 @@ class Verifier:
             return VerifyOutcome(OutcomeKind.GONE, reason, None, status)
         if not report.found:
             return VerifyOutcome(
-                OutcomeKind.NO_LINK, f"links: no link to the target{read}", None, status
+                OutcomeKind.NO_LINK,
+                f"links: no link to the target{read}",
+                None,
+                status,
+                truncated=result.truncated,
             )
         reason = f"links: links to the target{read}"
         return VerifyOutcome(OutcomeKind.VERIFIED, reason, report.fields, status)

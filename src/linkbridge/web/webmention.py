@@ -69,33 +69,35 @@ async def handle_webmention(request: web.Request) -> web.StreamResponse:
     incoming = Incoming(LinkbackProtocol.WEBMENTION, mention.source, mention.target,
                         client_ip=request[keys.CLIENT_IP])
     intake = app[keys.INTAKE]
-    target = intake.resolve_target(incoming)  # refused targets never enter the repeat window
-    result = intake.report(incoming, target) if isinstance(target, IntakeResult) else None
-    if result is None:
-        pair = f"{mention.source}\n{mention.target}"
-        if app[keys.WEBMENTION_REPEATS].seen_recently(pair):
-            return _bad(request, 429, "repeat_too_soon",
-                        f"webmention: same source and target again within "
-                        f"{settings.webmention.repeat_window_s:g} s")
-        result = await intake.receive(incoming)
+    target = intake.resolve_target(incoming)  # refused targets never open a repeat window
+    if isinstance(target, IntakeResult):
+        result = intake.report(incoming, target)
+    else:  # a re-send within the window is an update, verified once when the window ends
+        window = app[keys.WEBMENTION_REPEATS].remaining_s(intake.pair_key(incoming, target))
+        result = await intake.receive(incoming, verify_after_s=window or 0.0)
     if result.answer == Answer.REFUSED and result.refusal is not None:
         status = _REFUSAL_STATUS.get(result.refusal, 400)
         message = result.message
         if result.refusal == Refusal.AFTER_SHUTDOWN:
             message = f"{message}; see {result.successor}"
-        return _bad(request, status, result.refusal.value, f"webmention: {message}")
+        response = _bad(request, status, result.refusal.value, f"webmention: {message}")
+        if result.retry_after_s is not None:
+            response.headers["Retry-After"] = str(result.retry_after_s)
+        return response
     lb = result.linkback
     assert lb is not None
     assert lb.public_id is not None
     app[keys.WORKER].wake()
     location = public_url(settings.site.public_base_url, f"webmention/{lb.public_id}")
-    return _status_response(request, lb, status=201, location=location)
+    created = result.created
+    # 201 for a new mention; 202 for an update of a known one (the same status resource)
+    return _status_response(request, lb, status=201 if created else 202, location=location)
 
 
 async def get_status(request: web.Request) -> web.StreamResponse:
     """GET /webmention/<id>: JSON or HTML by Accept."""
     lb = await request.app[keys.STORE].get_linkback_by_public_id(request.match_info["public_id"])
-    if lb is None or lb.protocol != LinkbackProtocol.WEBMENTION:
+    if lb is None:  # any row a webmention named has one, whichever protocol created it
         return _bad(request, 404, "not_found", "webmention: no such webmention")
     return _status_response(request, lb, status=200)
 
@@ -111,6 +113,8 @@ def status_document(lb: Linkback) -> dict[str, object]:
     }
     if lb.state in (LinkbackState.FAILED, LinkbackState.DELETED):
         doc["reason"] = lb.reason
+    if lb.reverify_since is not None:  # a marker beside the state: what is shown stays shown
+        doc["reverification"] = "queued"
     if lb.verified_at is not None and lb.state in _VERIFIED_SHOWN:
         doc["type"] = lb.mention_type
         author = {"name": lb.author_name, "url": lb.author_url, "photo": lb.author_photo}

@@ -30,7 +30,6 @@ SHOWN = LinkbackState.APPROVED
 
 def row_to_linkback(row: sqlite3.Row) -> Linkback:
     """A stored row as the domain record."""
-    resend = row["resend_from"]
     return Linkback(
         id=row["id"],
         blog=row["blog"],
@@ -56,7 +55,9 @@ def row_to_linkback(row: sqlite3.Row) -> Linkback:
         client_ip=row["client_ip"],
         verified_at=dt(row["verified_at"]),
         content=row["content"],
-        resend_from=LinkbackState(resend) if resend else None,
+        imported=bool(row["imported"]),
+        reverify_url=row["reverify_url"],
+        reverify_since=dt(row["reverify_since"]),
     )
 
 
@@ -91,11 +92,12 @@ def _decide(
 def insert_draft(conn: sqlite3.Connection, draft: LinkbackDraft, now: datetime) -> Linkback:
     """Insert a new row from `draft` (state as the draft says) and record the decision."""
     created = draft.created_at or now
+    imported = draft.state != LinkbackState.UNVERIFIED  # only an import stores a decided row
     cur = conn.execute(
         "INSERT INTO linkbacks (blog, post_id, source_url, source_canonical, source_host,"
         " protocol, state, title, excerpt, blog_name, target_url, public_id, client_ip,"
-        " created_at, updated_at, verified_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " created_at, updated_at, verified_at, imported)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             draft.blog,
             draft.post_id,
@@ -113,6 +115,7 @@ def insert_draft(conn: sqlite3.Connection, draft: LinkbackDraft, now: datetime) 
             ts(created),
             ts(now),
             ts(created) if draft.state in VERIFIED_STATES else None,
+            int(imported),
         ),
     )
     lb = _get(conn, int(cur.lastrowid or 0))
@@ -134,7 +137,9 @@ def _enqueue(conn: sqlite3.Connection, kind: str, payload: dict[str, Any], run_a
     cur = conn.execute(
         "INSERT INTO jobs (kind, payload, dedupe_key, run_after, created_at, source_host, sender)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (dedupe_key) DO UPDATE SET run_after = excluded.run_after,"
+        # a queued job is never put off: repeats coalesce into the earlier run
+        " ON CONFLICT (dedupe_key) DO UPDATE SET"
+        " run_after = MIN(jobs.run_after, excluded.run_after),"
         " lease_until = NULL, attempts = 0, source_host = excluded.source_host,"
         " sender = excluded.sender RETURNING id",
         (kind, json.dumps(payload), dedupe_key, ts(run_after), ts(now), source_host, sender),
@@ -155,45 +160,21 @@ class LinkbackRows:
         resend_is_duplicate: bool,
         job_kind: str | None = None,
         job_run_after: datetime | None = None,
+        reverify_imported: bool = False,
     ) -> RecordResult:
         def tx(conn: sqlite3.Connection) -> RecordResult:
             existing = _find(conn, draft.source_canonical, draft.blog, draft.post_id)
-            created = existing is None
             if existing is None:
                 lb = insert_draft(conn, draft, now)
-            elif existing.state in VERIFIED_STATES and resend_is_duplicate:
-                return RecordResult(existing, created=False, duplicate=True)
             else:
-                resend_from = existing.resend_from
-                if existing.state in (LinkbackState.HELD, LinkbackState.APPROVED):
-                    resend_from = existing.state
-                elif existing.state not in (LinkbackState.UNVERIFIED,):
-                    resend_from = None
-                if existing.state in (LinkbackState.REJECTED, LinkbackState.SPAM):
-                    # A moderator's no stands; a re-send does not reopen it.
+                if draft.public_id is not None and existing.public_id is None:
+                    # a webmention gets a status resource even for a row it cannot change
+                    conn.execute("UPDATE linkbacks SET public_id = ? WHERE id = ?",
+                                 (draft.public_id, existing.id))
+                    existing = replace(existing, public_id=draft.public_id)
+                if _resend_changes_nothing(existing, resend_is_duplicate, reverify_imported):
                     return RecordResult(existing, created=False, duplicate=True)
-                conn.execute(
-                    "UPDATE linkbacks SET state = 'unverified', source_url = ?, protocol = ?,"
-                    " target_url = ?, title = CASE WHEN ? != '' THEN ? ELSE title END,"
-                    " excerpt = CASE WHEN ? != '' THEN ? ELSE excerpt END,"
-                    " blog_name = CASE WHEN ? != '' THEN ? ELSE blog_name END,"
-                    " client_ip = ?, resend_from = ?, attempts = 0, updated_at = ?,"
-                    " public_id = COALESCE(public_id, ?) WHERE id = ?",
-                    (
-                        draft.source_url, draft.protocol.value, draft.target_url,
-                        draft.title, draft.title, draft.excerpt, draft.excerpt,
-                        draft.blog_name, draft.blog_name, draft.client_ip,
-                        resend_from.value if resend_from else None, ts(now),
-                        draft.public_id, existing.id,
-                    ),
-                )
-                if existing.state != LinkbackState.UNVERIFIED:
-                    _decide(conn, existing, LinkbackState.UNVERIFIED, "sender", "re-sent", now)
-                if existing.state == SHOWN:
-                    bump_version(conn)
-                updated = _get(conn, existing.id)
-                assert updated is not None
-                lb = updated
+                lb = _resend(conn, existing, draft, now)
             job_id = None
             if job_kind is not None:
                 job_id = _enqueue(
@@ -201,7 +182,7 @@ class LinkbackRows:
                     f"verify:{lb.id}", now, source_host=draft.source_host,
                     sender=sender_group(draft.client_ip),
                 )
-            return RecordResult(lb, created=created, duplicate=False, job_id=job_id)
+            return RecordResult(lb, created=existing is None, duplicate=False, job_id=job_id)
 
         return await self.engine.write(tx)
 
@@ -249,23 +230,54 @@ class LinkbackRows:
                                       "updated_at": ts(now)}
             if new_state in VERIFIED_STATES and lb.state == LinkbackState.UNVERIFIED:
                 fields["verified_at"] = ts(now)
-                fields["resend_from"] = None
-            if new_state in (LinkbackState.FAILED, LinkbackState.DELETED):
-                fields["resend_from"] = None
             if details is not None:
-                d = replace(details)
-                fields.update(
-                    title=d.title or lb.title, excerpt=d.excerpt or lb.excerpt,
-                    author_name=d.author_name, author_url=d.author_url,
-                    author_photo=d.author_photo, published_at=ts(d.published_at),
-                    content=d.content, mention_type=d.mention_type,
-                )
+                fields.update(_detail_fields(lb, details))
             sets = ", ".join(f"{k} = ?" for k in fields)
             conn.execute(f"UPDATE linkbacks SET {sets} WHERE id = ?", (*fields.values(), lb.id))
             if new_state != lb.state:
                 _decide(conn, lb, new_state, actor, reason, now)
             if SHOWN in (lb.state, new_state):
                 bump_version(conn)
+            out = _get(conn, lb.id)
+            assert out is not None
+            return out
+
+        return await self.engine.write(tx)
+
+    async def finish_reverify(
+        self,
+        linkback_id: int,
+        expected: LinkbackState,
+        new_state: LinkbackState | None,
+        *,
+        actor: str,
+        reason: str,
+        now: datetime,
+        details: SourceDetails | None = None,
+    ) -> Linkback:
+        def tx(conn: sqlite3.Connection) -> Linkback:
+            lb = _get(conn, linkback_id)
+            if lb is None:
+                raise NotFound(f"store: no linkback {linkback_id}")
+            fields: dict[str, Any] = {"reverify_url": None, "reverify_since": None,
+                                      "attempts": 0}
+            if lb.state == expected and lb.reverify_url is not None:  # nobody decided meanwhile
+                state = new_state or lb.state
+                if not can_transition(lb.state, state):
+                    raise IllegalTransition(
+                        f"store: linkback {linkback_id} cannot go from {lb.state} to {state}"
+                    )
+                if details is not None:  # verified again: what the source says now
+                    fields.update(_detail_fields(lb, details), source_url=lb.reverify_url,
+                                  verified_at=ts(now))
+                if state != lb.state or details is not None:
+                    fields.update(state=state.value, reason=reason, updated_at=ts(now))
+                if state != lb.state:
+                    _decide(conn, lb, state, actor, reason, now)
+                if SHOWN in (lb.state, state):
+                    bump_version(conn)
+            sets = ", ".join(f"{k} = ?" for k in fields)
+            conn.execute(f"UPDATE linkbacks SET {sets} WHERE id = ?", (*fields.values(), lb.id))
             out = _get(conn, lb.id)
             assert out is not None
             return out
@@ -394,6 +406,59 @@ def _erased(conn: sqlite3.Connection, draft: LinkbackDraft) -> bool:
     return conn.execute(
         "SELECT 1 FROM erased_linkbacks WHERE digest = ?", (digest,)
     ).fetchone() is not None
+
+
+def _resend_changes_nothing(
+    existing: Linkback, resend_is_duplicate: bool, reverify_imported: bool
+) -> bool:
+    """A re-send leaves the row as it is: imported history (unless allowed), a moderator's
+    no, or a verified row when the protocol calls a re-send a duplicate."""
+    if existing.imported and not reverify_imported:
+        return True
+    if existing.state in (LinkbackState.REJECTED, LinkbackState.SPAM):
+        return True
+    return existing.state in VERIFIED_STATES and resend_is_duplicate
+
+
+def _resend(
+    conn: sqlite3.Connection, existing: Linkback, draft: LinkbackDraft, now: datetime
+) -> Linkback:
+    """A re-send of a known source. A row that was verified (held, approved, deleted) keeps its
+    state and is marked for re-verification; only a never-verified row is reopened."""
+    if existing.state in (LinkbackState.HELD, SHOWN, LinkbackState.DELETED):
+        conn.execute(
+            "UPDATE linkbacks SET reverify_url = ?, reverify_since = COALESCE(reverify_since, ?),"
+            " client_ip = ?, attempts = 0 WHERE id = ?",
+            (draft.source_url, ts(now), draft.client_ip, existing.id),
+        )
+    else:  # unverified or failed: never shown, so nothing a reader sees changes
+        conn.execute(
+            "UPDATE linkbacks SET state = 'unverified', source_url = ?, protocol = ?,"
+            " target_url = ?, title = CASE WHEN ? != '' THEN ? ELSE title END,"
+            " excerpt = CASE WHEN ? != '' THEN ? ELSE excerpt END,"
+            " blog_name = CASE WHEN ? != '' THEN ? ELSE blog_name END,"
+            " client_ip = ?, attempts = 0, updated_at = ? WHERE id = ?",
+            (
+                draft.source_url, draft.protocol.value, draft.target_url,
+                draft.title, draft.title, draft.excerpt, draft.excerpt,
+                draft.blog_name, draft.blog_name, draft.client_ip, ts(now), existing.id,
+            ),
+        )
+        if existing.state != LinkbackState.UNVERIFIED:
+            _decide(conn, existing, LinkbackState.UNVERIFIED, "sender", "re-sent", now)
+    updated = _get(conn, existing.id)
+    assert updated is not None
+    return updated
+
+
+def _detail_fields(lb: Linkback, details: SourceDetails) -> dict[str, Any]:
+    """Columns a verification's source details set (title and excerpt only when found)."""
+    return {
+        "title": details.title or lb.title, "excerpt": details.excerpt or lb.excerpt,
+        "author_name": details.author_name, "author_url": details.author_url,
+        "author_photo": details.author_photo, "published_at": ts(details.published_at),
+        "content": details.content, "mention_type": details.mention_type,
+    }
 
 
 def import_linkbacks(
