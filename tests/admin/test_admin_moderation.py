@@ -114,20 +114,21 @@ async def test_illegal_or_unknown_decisions_are_refused(admin_app: AdminApp) -> 
     assert await _decide(client, csrf, 999999, "approve") == 404
     store = client.app[keys.STORE]
     await store.set_state(
-        lb.id, LinkbackState.APPROVED, actor="rule", reason="", now=client.app[keys.CLOCK].now()
-    )
-    await store.set_state(
         lb.id,
-        LinkbackState.DELETED,
+        LinkbackState.FAILED,
         actor="verifier",
-        reason="gone",
+        reason="no link",
         now=client.app[keys.CLOCK].now(),
     )
     response = await client.post(
         f"/admin/linkbacks/{lb.id}", data={"csrf": csrf, "action": "approve"}
     )
     assert response.status == 409
-    assert "cannot go from deleted to approved" in await response.text()
+    assert "cannot go from failed to approved" in await response.text()
+    response = await client.post(  # never verified: nothing to restore
+        f"/admin/linkbacks/{lb.id}", data={"csrf": csrf, "action": "restore"}
+    )
+    assert response.status == 409
 
 
 async def test_next_never_leaves_the_admin_page(admin_app: AdminApp) -> None:
@@ -188,3 +189,31 @@ async def test_linkback_filters(admin_app: AdminApp) -> None:
     assert "tb.example.org" not in by_host
     assert (await client.get("/admin/linkbacks?state=bogus")).status == 400
     assert (await client.get("/admin/linkbacks?protocol=bogus")).status == 400
+
+
+async def test_a_deleted_linkback_is_restored_from_its_page_and_the_decision_recorded(
+    admin_app: AdminApp,
+) -> None:
+    client = await admin_app()
+    csrf = await login(client)
+    store, clock = client.app[keys.STORE], client.app[keys.CLOCK]
+    lb = await held_linkback(client)
+    await store.set_state(lb.id, LinkbackState.APPROVED, actor="rule", reason="", now=clock.now())
+    await store.set_state(
+        lb.id, LinkbackState.DELETED, actor="verifier", reason="fetcher: 410", now=clock.now()
+    )
+    page = await (await client.get(f"/admin/linkbacks/{lb.id}")).text()
+    assert 'value="restore"' in page
+    assert await _decide(client, csrf, lb.id, "restore", "historiken ska stå kvar") == 303
+    restored = await store.get_linkback(lb.id)
+    assert restored is not None
+    assert restored.state == LinkbackState.APPROVED
+    last = (await store.decisions(lb.id))[-1]
+    assert (last.old_state, last.new_state, last.actor, last.reason) == (
+        LinkbackState.DELETED,
+        LinkbackState.APPROVED,
+        USER,
+        "historiken ska stå kvar",
+    )
+    feed = await (await client.get(f"{lb.target_url.split('.se', 1)[1]}feed/")).text()
+    assert lb.source_url in feed

@@ -23,6 +23,7 @@ ACTIONS: dict[str, tuple[Verdict, str | None]] = {
     "spam": (Verdict.SPAM, None),
     "spam_host": (Verdict.SPAM, "host"),
     "spam_domain": (Verdict.SPAM, "domain"),
+    "restore": (Verdict.RESTORE, None),
 }
 """Form button value -> (the verdict, what to block as well)."""
 MAX_BULK = 500

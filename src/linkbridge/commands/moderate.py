@@ -1,4 +1,4 @@
-"""`linkbridge moderate …`: list the queue, approve, reject, mark spam, block and unblock."""
+"""`linkbridge moderate …`: list the queue, approve, reject, restore, mark spam, block, unblock."""
 
 from __future__ import annotations
 
@@ -34,6 +34,10 @@ def register(
                               help=f"{verdict.value} linkbacks by id")
         act.add_argument("ids", nargs="+", type=int, metavar="ID")
         act.set_defaults(handler=decide, verdict=verdict, block=None)
+    back = acts.add_parser("restore", parents=[common, who],
+                           help="bring back deleted, rejected or spam linkbacks (approved)")
+    back.add_argument("ids", nargs="+", type=int, metavar="ID")
+    back.set_defaults(handler=decide, verdict=Verdict.RESTORE, block=None)
     spam = acts.add_parser("spam", parents=[common, who], help="mark linkbacks as spam")
     spam.add_argument("ids", nargs="+", type=int, metavar="ID")
     spam.add_argument("--block", choices=BLOCK_SCOPES, default=None,
@@ -65,11 +69,14 @@ async def list_linkbacks(args: argparse.Namespace, settings: Settings) -> int:
             print_json([asdict(lb) for lb in rows])
             return 0
         for lb in rows:
-            print(f"{lb.id:>6}  {lb.state.value:<10} {lb.protocol.value:<10} "
+            state = lb.state.value + ("*" if lb.reverify_pending else "")
+            print(f"{lb.id:>6}  {state:<10} {lb.protocol.value:<10} "
                   f"{lb.blog}?p={lb.post_id:<6} {for_terminal(lb.source_url)}  "
                   f"{for_terminal(lb.display_name[:60])}")
         if not rows:
             print("no linkbacks")
+        elif any(lb.reverify_pending for lb in rows):
+            print("* a re-send's re-verification is queued; the state stands meanwhile")
         return 0
 
     return await with_store(settings, run)

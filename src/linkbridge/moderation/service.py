@@ -16,8 +16,16 @@ from enum import StrEnum
 import structlog
 
 from linkbridge.clock import Clock
-from linkbridge.errors import BadRequest, LinkbridgeError
-from linkbridge.model import Change, ChangeNote, Erasure, Linkback, LinkbackState, Mapping
+from linkbridge.errors import BadRequest, IllegalTransition, LinkbridgeError, NotFound
+from linkbridge.model import (
+    RESTORABLE_STATES,
+    Change,
+    ChangeNote,
+    Erasure,
+    Linkback,
+    LinkbackState,
+    Mapping,
+)
 from linkbridge.moderation.rules import block_entry, spam_block_entry
 from linkbridge.retire.table import BadRuleError, TargetPolicy, canonical_source
 from linkbridge.settings import Settings
@@ -37,6 +45,8 @@ class Verdict(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     SPAM = "spam"
+    RESTORE = "restore"
+    """Bring back a deleted, rejected or spam linkback: approved again."""
 
     @property
     def state(self) -> LinkbackState:
@@ -47,6 +57,7 @@ _STATES = {
     Verdict.APPROVE: LinkbackState.APPROVED,
     Verdict.REJECT: LinkbackState.REJECTED,
     Verdict.SPAM: LinkbackState.SPAM,
+    Verdict.RESTORE: LinkbackState.APPROVED,
 }
 _MAPPING_EVENTS = {"map": "mapping_saved", "unmap": "mapping_deleted",
                    "import": "mappings_imported"}
@@ -156,6 +167,8 @@ class Moderation:
         outcomes: list[Outcome] = []
         for linkback_id in dict.fromkeys(ids):
             try:
+                if verdict is Verdict.RESTORE:
+                    await self._restorable(linkback_id)
                 lb = await self.store.set_state(
                     linkback_id, verdict.state, actor=note.actor, reason=note.reason, now=note.at
                 )
@@ -174,6 +187,18 @@ class Moderation:
         if any(o.ok for o in outcomes):
             await self._changed()
         return outcomes
+
+    async def _restorable(self, linkback_id: int) -> None:
+        """Only what was verified and then taken away can be restored (a failed row never
+        verified: there is nothing to bring back)."""
+        lb = await self.store.get_linkback(linkback_id)
+        if lb is None:
+            raise NotFound(f"moderation: no linkback {linkback_id}")
+        if lb.state not in RESTORABLE_STATES:
+            raise IllegalTransition(
+                f"moderation: only a deleted, rejected or spam linkback can be restored "
+                f"(#{lb.id} is {lb.state.value})"
+            )
 
     # ------------------------------------------------------------ host lists
     async def set_host(
