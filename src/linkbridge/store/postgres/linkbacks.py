@@ -34,7 +34,6 @@ SHOWN = LinkbackState.APPROVED
 
 def row_to_linkback(row: asyncpg.Record) -> Linkback:
     """A stored row as the domain record."""
-    resend = row["resend_from"]
     return Linkback(
         id=row["id"],
         blog=row["blog"],
@@ -60,7 +59,9 @@ def row_to_linkback(row: asyncpg.Record) -> Linkback:
         client_ip=row["client_ip"],
         verified_at=row["verified_at"],
         content=row["content"],
-        resend_from=LinkbackState(resend) if resend else None,
+        imported=row["imported"],
+        reverify_url=row["reverify_url"],
+        reverify_since=row["reverify_since"],
     )
 
 
@@ -91,16 +92,17 @@ async def decide(
 async def insert_draft(conn: Conn, draft: LinkbackDraft, now: datetime) -> Linkback | None:
     """Insert a new row from `draft`; None when the (source, post) row exists already."""
     created = draft.created_at or now
+    imported = draft.state != LinkbackState.UNVERIFIED  # only an import stores a decided row
     row = await conn.fetchrow(
         "INSERT INTO linkbacks (blog, post_id, source_url, source_canonical, source_host,"
         " protocol, state, title, excerpt, blog_name, target_url, public_id, client_ip,"
-        " created_at, updated_at, verified_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        " created_at, updated_at, verified_at, imported)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         " ON CONFLICT (source_canonical, blog, post_id) DO NOTHING RETURNING *",
         draft.blog, draft.post_id, draft.source_url, draft.source_canonical, draft.source_host,
         draft.protocol.value, draft.state.value, draft.title, draft.excerpt, draft.blog_name,
         draft.target_url, draft.public_id, draft.client_ip, created, now,
-        created if draft.state in VERIFIED_STATES else None,
+        created if draft.state in VERIFIED_STATES else None, imported,
     )
     if row is None:
         return None
@@ -124,7 +126,9 @@ async def enqueue(
         await conn.fetchval(
             "INSERT INTO jobs (kind, payload, dedupe_key, run_after, created_at, source_host,"
             " sender) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-            " ON CONFLICT (dedupe_key) DO UPDATE SET run_after = excluded.run_after,"
+            # a queued job is never put off: repeats coalesce into the earlier run
+            " ON CONFLICT (dedupe_key) DO UPDATE SET"
+            " run_after = LEAST(jobs.run_after, excluded.run_after),"
             " lease_until = NULL, attempts = 0, source_host = excluded.source_host,"
             " sender = excluded.sender RETURNING id",
             kind, payload, dedupe_key, run_after, now, source_host, sender,
@@ -132,35 +136,60 @@ async def enqueue(
     )
 
 
-async def _reuse(
-    conn: Conn, existing: Linkback, draft: LinkbackDraft, now: datetime,
-    resend_is_duplicate: bool,
-) -> Linkback | None:
-    """Reopen a stored row for a re-send; None when the re-send is a duplicate."""
-    if existing.state in VERIFIED_STATES and resend_is_duplicate:
-        return None
+def _resend_changes_nothing(
+    existing: Linkback, resend_is_duplicate: bool, reverify_imported: bool
+) -> bool:
+    """A re-send leaves the row as it is: imported history (unless allowed), a moderator's
+    no, or a verified row when the protocol calls a re-send a duplicate."""
+    if existing.imported and not reverify_imported:
+        return True
     if existing.state in (LinkbackState.REJECTED, LinkbackState.SPAM):
-        return None  # a moderator's no stands; a re-send does not reopen it
-    resend_from = existing.resend_from
-    if existing.state in (LinkbackState.HELD, LinkbackState.APPROVED):
-        resend_from = existing.state
-    elif existing.state != LinkbackState.UNVERIFIED:
-        resend_from = None
+        return True
+    return existing.state in VERIFIED_STATES and resend_is_duplicate
+
+
+async def _resend(conn: Conn, existing: Linkback, draft: LinkbackDraft, now: datetime) -> Linkback:
+    """A re-send of a known source. A row that was verified (held, approved, deleted) keeps its
+    state and is marked for re-verification; only a never-verified row is reopened."""
+    if existing.state in (LinkbackState.HELD, SHOWN, LinkbackState.DELETED):
+        row = await conn.fetchrow(
+            "UPDATE linkbacks SET reverify_url = $1,"
+            " reverify_since = COALESCE(reverify_since, $2), client_ip = $3, attempts = 0"
+            " WHERE id = $4 RETURNING *",
+            draft.source_url, now, draft.client_ip, existing.id,
+        )
+    else:  # unverified or failed: never shown, so nothing a reader sees changes
+        row = await conn.fetchrow(
+            "UPDATE linkbacks SET state = 'unverified', source_url = $1, protocol = $2,"
+            " target_url = $3, title = CASE WHEN $4 <> '' THEN $4 ELSE title END,"
+            " excerpt = CASE WHEN $5 <> '' THEN $5 ELSE excerpt END,"
+            " blog_name = CASE WHEN $6 <> '' THEN $6 ELSE blog_name END,"
+            " client_ip = $7, attempts = 0, updated_at = $8 WHERE id = $9 RETURNING *",
+            draft.source_url, draft.protocol.value, draft.target_url, draft.title,
+            draft.excerpt, draft.blog_name, draft.client_ip, now, existing.id,
+        )
+        if existing.state != LinkbackState.UNVERIFIED:
+            await decide(conn, existing, LinkbackState.UNVERIFIED, "sender", "re-sent", now)
+    assert row is not None  # locked by the caller
+    return row_to_linkback(row)
+
+
+def _detail_fields(lb: Linkback, details: SourceDetails) -> dict[str, Any]:
+    """Columns a verification's source details set (title and excerpt only when found)."""
+    return {
+        "title": details.title or lb.title, "excerpt": details.excerpt or lb.excerpt,
+        "author_name": details.author_name, "author_url": details.author_url,
+        "author_photo": details.author_photo, "published_at": details.published_at,
+        "content": details.content, "mention_type": details.mention_type,
+    }
+
+
+async def _update(conn: Conn, linkback_id: int, fields: dict[str, Any]) -> Linkback:
+    sets = ", ".join(f"{k} = ${i}" for i, k in enumerate(fields, start=1))
     row = await conn.fetchrow(
-        "UPDATE linkbacks SET state = 'unverified', source_url = $1, protocol = $2,"
-        " target_url = $3, title = CASE WHEN $4 <> '' THEN $4 ELSE title END,"
-        " excerpt = CASE WHEN $5 <> '' THEN $5 ELSE excerpt END,"
-        " blog_name = CASE WHEN $6 <> '' THEN $6 ELSE blog_name END,"
-        " client_ip = $7, resend_from = $8, attempts = 0, updated_at = $9,"
-        " public_id = COALESCE(public_id, $10) WHERE id = $11 RETURNING *",
-        draft.source_url, draft.protocol.value, draft.target_url, draft.title, draft.excerpt,
-        draft.blog_name, draft.client_ip, resend_from.value if resend_from else None, now,
-        draft.public_id, existing.id,
+        f"UPDATE linkbacks SET {sets} WHERE id = ${len(fields) + 1} RETURNING *",
+        *fields.values(), linkback_id,
     )
-    if existing.state != LinkbackState.UNVERIFIED:
-        await decide(conn, existing, LinkbackState.UNVERIFIED, "sender", "re-sent", now)
-    if existing.state == SHOWN:
-        await bump_version(conn)
     assert row is not None  # locked by the caller
     return row_to_linkback(row)
 
@@ -178,6 +207,7 @@ class LinkbackRows:
         resend_is_duplicate: bool,
         job_kind: str | None = None,
         job_run_after: datetime | None = None,
+        reverify_imported: bool = False,
     ) -> RecordResult:
         async def tx(conn: Conn) -> RecordResult:
             lb = await insert_draft(conn, draft, now)
@@ -186,10 +216,13 @@ class LinkbackRows:
                 existing = await find(
                     conn, draft.source_canonical, draft.blog, draft.post_id, lock=True
                 )
-                assert existing is not None  # rows are never deleted
-                lb = await _reuse(conn, existing, draft, now, resend_is_duplicate)
-                if lb is None:
+                assert existing is not None  # only failed rows are pruned, never raced here
+                if draft.public_id is not None and existing.public_id is None:
+                    # a webmention gets a status resource even for a row it cannot change
+                    existing = await _update(conn, existing.id, {"public_id": draft.public_id})
+                if _resend_changes_nothing(existing, resend_is_duplicate, reverify_imported):
                     return RecordResult(existing, created=False, duplicate=True)
+                lb = await _resend(conn, existing, draft, now)
             job_id = None
             if job_kind is not None:
                 job_id = await enqueue(
@@ -243,27 +276,50 @@ class LinkbackRows:
                                       "updated_at": now}
             if new_state in VERIFIED_STATES and lb.state == LinkbackState.UNVERIFIED:
                 fields["verified_at"] = now
-                fields["resend_from"] = None
-            if new_state in (LinkbackState.FAILED, LinkbackState.DELETED):
-                fields["resend_from"] = None
             if details is not None:
-                fields.update(
-                    title=details.title or lb.title, excerpt=details.excerpt or lb.excerpt,
-                    author_name=details.author_name, author_url=details.author_url,
-                    author_photo=details.author_photo, published_at=details.published_at,
-                    content=details.content, mention_type=details.mention_type,
-                )
-            sets = ", ".join(f"{k} = ${i}" for i, k in enumerate(fields, start=1))
-            row = await conn.fetchrow(
-                f"UPDATE linkbacks SET {sets} WHERE id = ${len(fields) + 1} RETURNING *",
-                *fields.values(), lb.id,
-            )
+                fields.update(_detail_fields(lb, details))
+            out = await _update(conn, lb.id, fields)
             if new_state != lb.state:
                 await decide(conn, lb, new_state, actor, reason, now)
             if SHOWN in (lb.state, new_state):
                 await bump_version(conn)
-            assert row is not None  # locked above
-            return row_to_linkback(row)
+            return out
+
+        return await self.engine.tx(tx)
+
+    async def finish_reverify(
+        self,
+        linkback_id: int,
+        expected: LinkbackState,
+        new_state: LinkbackState | None,
+        *,
+        actor: str,
+        reason: str,
+        now: datetime,
+        details: SourceDetails | None = None,
+    ) -> Linkback:
+        async def tx(conn: Conn) -> Linkback:
+            lb = await get(conn, linkback_id, lock=True)
+            if lb is None:
+                raise NotFound(f"store: no linkback {linkback_id}")
+            fields: dict[str, Any] = {"reverify_url": None, "reverify_since": None,
+                                      "attempts": 0}
+            if lb.state == expected and lb.reverify_url is not None:  # nobody decided meanwhile
+                state = new_state or lb.state
+                if not can_transition(lb.state, state):
+                    raise IllegalTransition(
+                        f"store: linkback {linkback_id} cannot go from {lb.state} to {state}"
+                    )
+                if details is not None:  # verified again: what the source says now
+                    fields.update(_detail_fields(lb, details), source_url=lb.reverify_url,
+                                  verified_at=now)
+                if state != lb.state or details is not None:
+                    fields.update(state=state.value, reason=reason, updated_at=now)
+                if state != lb.state:
+                    await decide(conn, lb, state, actor, reason, now)
+                if SHOWN in (lb.state, state):
+                    await bump_version(conn)
+            return await _update(conn, lb.id, fields)
 
         return await self.engine.tx(tx)
 
