@@ -137,7 +137,7 @@ async def test_source_url_length_cap_at_its_edge_by_every_protocol(
     if size <= 2048:  # accepted for verification (the page is a 404: not refused for length)
         assert ping_answer != 0
         assert track_answer == (0, "")
-        assert status == 201
+        assert status == 202  # the row the pingback stored: an update
     else:
         assert ping_answer == 0
         assert track_answer == (1, "The url is too long.")
