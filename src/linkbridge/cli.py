@@ -66,7 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from linkbridge.settings_loader import load_settings
 
     try:
-        settings = load_settings([*args.config, *getattr(args, "config_files", [])])
+        args.settings_paths = [*args.config, *getattr(args, "config_files", [])]
+        settings = load_settings(args.settings_paths)
     except LinkbridgeError as exc:
         print(exc.message, file=sys.stderr)
         return 2

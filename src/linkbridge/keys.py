@@ -18,7 +18,7 @@ from linkbridge.passwords import AdminGate
 from linkbridge.ratelimit import RepeatWindow
 from linkbridge.retire.hits import HitCounter
 from linkbridge.retire.proxy import OriginProxy
-from linkbridge.settings import Settings
+from linkbridge.settings import ConfigInfo, Settings
 from linkbridge.store import Store
 from linkbridge.verify import SafeFetcher, Verifier
 
@@ -35,6 +35,8 @@ PROXY = web.AppKey("proxy", OriginProxy)
 FEED_CACHE = web.AppKey("feed_cache", FeedCache)
 API_CACHE = web.AppKey("api_cache", FeedCache)
 METRICS = web.AppKey("metrics", Metrics)
+CONFIG = web.AppKey("config", ConfigInfo)
+"""Which configuration this instance runs (`serve` sets it; /readyz shows it)."""
 """Answers of /api/ by (path and query, version): the feeds' cache class, its own entries."""
 WEBMENTION_REPEATS = web.AppKey("webmention_repeats", RepeatWindow)
 LOGIN_GUARD = web.AppKey("login_guard", LoginGuard)

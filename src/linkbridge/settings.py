@@ -7,6 +7,7 @@ in settings_loader.py.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -408,3 +409,17 @@ def expand_social(value: str) -> str:
     if value.startswith("@"):
         return f"https://x.com/{value[1:]}"
     return value
+
+
+@dataclass(frozen=True)
+class ConfigInfo:
+    """Which configuration an instance runs (shown by /readyz): a digest of the loaded settings
+    and when they were loaded."""
+
+    digest: str
+    loaded_at: datetime
+
+    @classmethod
+    def of(cls, settings: Settings, now: datetime) -> ConfigInfo:
+        text = repr(settings).encode("utf-8")
+        return cls(hashlib.sha256(text).hexdigest()[:16], now)

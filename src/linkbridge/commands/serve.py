@@ -5,17 +5,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import structlog
 from aiohttp import web
 
-from linkbridge import __version__
+from linkbridge import __version__, keys
 from linkbridge.app import make_app
+from linkbridge.clock import Clock
 from linkbridge.commands.context import make_clock
-from linkbridge.settings import Settings
+from linkbridge.errors import LinkbridgeError
+from linkbridge.settings import ConfigInfo, Settings
+from linkbridge.settings_loader import load_settings
 from linkbridge.store import open_configured_store
 from linkbridge.verify import SafeFetcher
-from linkbridge.web.connections import GatedSite, connection_gate, server_options
+from linkbridge.web.connections import (
+    ConnectionGate,
+    GatedSite,
+    connection_gate,
+    server_options,
+)
 
 logger = structlog.get_logger("linkbridge.serve")
 
@@ -29,49 +40,109 @@ def register(
     p.set_defaults(handler=serve)
 
 
-async def serve(args: argparse.Namespace, settings: Settings) -> int:
-    """Serve until SIGTERM or SIGINT, then finish in-flight requests and stop."""
+@dataclass
+class Instance:
+    """One configuration's application, started (store open, snapshot loaded)."""
+
+    app: web.Application
+    runner: web.AppRunner
+    site: GatedSite | None = None
+
+
+async def start_instance(settings: Settings, clock: Clock) -> Instance:
+    """Make and start the application for `settings` (no listening site yet)."""
     store = open_configured_store(settings.store)
     fetcher = SafeFetcher(
         settings.fetch, public_base_url=settings.site.public_base_url, version=__version__
     )
-    clock = make_clock(args.at)
     app = make_app(settings, store=store, fetcher=fetcher, clock=clock)
+    app[keys.CONFIG] = ConfigInfo.of(settings, datetime.now(UTC))
+    runner = web.AppRunner(app, handle_signals=False, **server_options(settings))
+    try:
+        await runner.setup()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return Instance(app, runner)
+
+
+async def serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve until SIGTERM or SIGINT, then finish in-flight requests and stop; SIGHUP reloads
+    the configuration without closing the listening socket."""
+    clock = make_clock(args.at)
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
-    runner = web.AppRunner(app, handle_signals=False, **server_options(settings))
-    stop = asyncio.Event()
+    gate = connection_gate(settings)
+    current = await start_instance(settings, clock)
+    current.site = GatedSite(current.runner, host, port, gate)
+    await current.site.start()
+    metrics_runner = await start_metrics_listener(lambda: current.app, settings)
+    stop, reload = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await runner.setup()
-    site = GatedSite(runner, host, port, connection_gate(settings))
-    await site.start()
-    metrics_runner = await start_metrics_listener(app, settings)
+    loop.add_signal_handler(signal.SIGHUP, reload.set)
     logger.info("server_started", host=host, port=port, at=clock.now().isoformat(),
-                version=__version__)
+                version=__version__, config=current.app[keys.CONFIG].digest)
     try:
-        await stop.wait()
+        while not stop.is_set():
+            await _first(stop, reload)
+            if reload.is_set() and not stop.is_set():
+                reload.clear()
+                current = await reloaded(args, current, clock, gate)
     finally:
         logger.info("server_stopping")
         if metrics_runner is not None:
             await metrics_runner.cleanup()
-        await runner.cleanup()
+        await current.runner.cleanup()
         logger.info("server_stopped")
     return 0
 
 
-async def start_metrics_listener(app: web.Application, settings: Settings) -> (
-    web.AppRunner | None
-):
-    """/metrics on its own address (metrics.listen), off the public port; None when unset."""
+async def _first(*events: asyncio.Event) -> None:
+    waits = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
+
+
+async def reloaded(
+    args: argparse.Namespace, old: Instance, clock: Clock, gate: ConnectionGate
+) -> Instance:
+    """The instance for the configuration files as they read now, serving on the old site's
+    socket; or `old`, still serving, when the new configuration is refused (one log line)."""
+    try:
+        settings = load_settings(args.settings_paths)
+        new = await start_instance(settings, clock)
+    except Exception as exc:
+        reason = exc.message if isinstance(exc, LinkbridgeError) else f"{type(exc).__name__}: {exc}"
+        logger.error("config_reload_refused", reason=reason,
+                     config=old.app[keys.CONFIG].digest)
+        return old
+    assert old.site is not None
+    new.site = GatedSite(new.runner, old.site.host, old.site.requested_port, gate,
+                         sock=old.site.listening_copy())
+    await new.site.start()
+    await old.runner.cleanup()  # stops accepting on its descriptor; in-flight requests finish
+    logger.info("config_reloaded", config=new.app[keys.CONFIG].digest,
+                previous=old.app[keys.CONFIG].digest)
+    return new
+
+
+async def start_metrics_listener(
+    current: Callable[[], web.Application], settings: Settings
+) -> web.AppRunner | None:
+    """/metrics of the current application on its own address (metrics.listen), off the
+    public port; None when unset."""
     if not settings.metrics.listen:
         return None
     from linkbridge.settings_loader import metrics_address
     from linkbridge.web.metrics import make_metrics_app
 
     host, port = metrics_address(settings.metrics.listen)
-    runner = web.AppRunner(make_metrics_app(app), handle_signals=False, access_log=None)
+    runner = web.AppRunner(make_metrics_app(current), handle_signals=False, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     logger.info("metrics_listening", host=host, port=port)

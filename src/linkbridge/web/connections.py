@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import resource
+import socket
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -156,13 +158,15 @@ class GatedSite(web.BaseSite):
 
     def __init__(
         self, runner: web.BaseRunner, host: str, port: int, gate: ConnectionGate,
-        *, backlog: int = 128,
+        *, backlog: int = 128, sock: socket.socket | None = None,
     ) -> None:
         super().__init__(runner, backlog=backlog)
         self.host = host
         self.requested_port = port
         self.gate = gate
         self.bound_port: int | None = None
+        self.sock = sock
+        """An already listening socket to serve (a reload's copy of the old site's)."""
 
     @property
     def name(self) -> str:
@@ -177,11 +181,25 @@ class GatedSite(web.BaseSite):
         def factory() -> asyncio.Protocol:
             return _GatedProtocol(gate, server)
 
-        self._server = await asyncio.get_running_loop().create_server(
-            factory, self.host, self.requested_port, backlog=self._backlog, reuse_address=True
-        )
+        loop = asyncio.get_running_loop()
+        if self.sock is not None:
+            self._server = await loop.create_server(factory, sock=self.sock,
+                                                    backlog=self._backlog)
+        else:
+            self._server = await loop.create_server(
+                factory, self.host, self.requested_port, backlog=self._backlog,
+                reuse_address=True,
+            )
         if self._server.sockets:
             self.bound_port = int(self._server.sockets[0].getsockname()[1])
+
+    def listening_copy(self) -> socket.socket:
+        """A new descriptor of this site's listening socket: another site can accept on it
+        while this one stops (its close then leaves the socket open)."""
+        server = self._server
+        assert isinstance(server, asyncio.Server)
+        assert server.sockets
+        return socket.socket(fileno=os.dup(server.sockets[0].fileno()))
 
 
 def capped_total(max_connections: int, other_files: int, limit: int | None = None) -> int:

@@ -29,6 +29,9 @@ async def get_readyz(request: web.Request) -> web.Response:
         "shutdown_at": settings.site.shutdown_at.isoformat(),
         "version": __version__,
     }
+    config = app.get(keys.CONFIG)
+    if config is not None:  # set by `serve`; SIGHUP replaces it
+        body["config"] = {"digest": config.digest, "loaded_at": config.loaded_at.isoformat()}
     hits = app[keys.HITS]
     body["hits"] = {  # requests without a path row of their own are counted, never lost
         "pending_paths": hits.pending(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -49,11 +50,12 @@ async def get_public_metrics(request: web.Request) -> web.StreamResponse:
     return await exposition(request.app)
 
 
-def make_metrics_app(main: web.Application) -> web.Application:
-    """The separate listener's application: /metrics of `main`, nothing else."""
+def make_metrics_app(current: Callable[[], web.Application]) -> web.Application:
+    """The separate listener's application: /metrics of the current main application (a
+    configuration reload replaces it), nothing else."""
 
     async def get_metrics(request: web.Request) -> web.StreamResponse:
-        return await exposition(main)
+        return await exposition(current())
 
     app = web.Application()
     app.router.add_get("/metrics", get_metrics)
