@@ -23,6 +23,7 @@ from tests.support import (  # noqa: F401 - re-exported for tests that still imp
     EXAMPLE_CONFIG,
     ROOT,
     SEED_POST,
+    AppFactory,
     app_server,
     base_overlay,
     load_test_settings,
@@ -31,8 +32,6 @@ from tests.support import (  # noqa: F401 - re-exported for tests that still imp
     require_chromium,
     write_overlay,
 )
-
-AppFactory = Callable[..., Awaitable[TestClient[web.Request, web.Application]]]
 
 
 @pytest.fixture

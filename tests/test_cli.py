@@ -11,7 +11,8 @@ import pytest
 
 from linkbridge.model import LinkbackDraft, LinkbackProtocol, LinkbackState
 from linkbridge.store.sqlite import SqliteStore
-from tests.serve_support import EXAMPLE_WXR, config_args, run_cli, store_overlay
+from tests.support import EXAMPLE_WXR
+from tests.support.serve import config_args, run_cli, store_overlay
 
 S = LinkbackState
 NOW = datetime(2017, 12, 1, 11, 0, tzinfo=UTC)

@@ -9,8 +9,8 @@ from pathlib import Path
 from linkbridge import keys
 from linkbridge.model import LinkbackDraft, LinkbackProtocol
 from linkbridge.text import UNSAFE
-from tests.conftest import AFTER, BEFORE, SEED_POST, AppFactory
-from tests.serve_support import config_args, run_cli, store_overlay
+from tests.support import AFTER, BEFORE, SEED_POST, AppFactory
+from tests.support.serve import config_args, run_cli, store_overlay
 
 HOSTILE = "spam\r\n     7  approved   pingback   /innovation/?p=2187 https://regeringen.se\x9b\u202e"
 

@@ -10,19 +10,18 @@ from datetime import timedelta
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 
 from linkbridge import keys
 from linkbridge.intake import Answer, Incoming, IntakeResult, Refusal
 from linkbridge.model import Linkback, LinkbackProtocol, LinkbackState
 from linkbridge.store.base import sqlite_path
 from linkbridge.store.sqlite.engine import ts
-from tests.serve_support import SEED_POST, page_linking_to
+from tests.support import SEED_POST, AppFactory, Client
+from tests.support.serve import page_linking_to
 
 S = LinkbackState
-Client = TestClient[web.Request, web.Application]
 SourceFactory = Callable[[web.Application], Awaitable[TestServer]]
-AppFactory = Callable[..., Awaitable[Client]]
 
 
 @dataclass

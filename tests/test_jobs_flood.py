@@ -21,7 +21,7 @@ from linkbridge.settings_loader import DEFAULT_CONFIG, load_settings
 from linkbridge.store import open_store
 from linkbridge.verify import SafeFetcher
 from tests.support import BEFORE, SEED_POST, app_server, page_linking_to, write_overlay
-from tests.verify.verify_support import LoopbackResolver
+from tests.support.verify import LoopbackResolver
 
 FLOOD = 1000
 FLOOD_HOSTS = 200

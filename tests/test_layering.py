@@ -15,8 +15,7 @@ from urllib.parse import urlsplit
 from importlinter.cli import lint_imports
 
 import linkbridge
-from tests.conftest import AppFactory
-from tests.support import AFTER, BEFORE, ROOT, SEED_POST
+from tests.support import AFTER, BEFORE, ROOT, SEED_POST, AppFactory
 
 PACKAGE = str(Path(linkbridge.__file__).resolve().parent)
 IO_MODULES = ("store/", "verify/fetcher.py", "verify/guard.py")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serve_support import EXAMPLE, Served, config_args, free_port, run_cli, store_overlay
+from tests.support.serve import EXAMPLE, Served, config_args, free_port, run_cli, store_overlay
 
 BEFORE_AT = "2017-12-01T12:00:00+01:00"
 

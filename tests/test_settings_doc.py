@@ -5,15 +5,14 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
-from pathlib import Path
 from typing import Any
 
 from linkbridge.settings_doc import render_settings_markdown
 from linkbridge.settings_loader import iter_settings
+from tests.support import EXAMPLE_CONFIG, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "settings.md"
-EXAMPLE = ROOT / "config" / "naringsbloggen.toml"
+EXAMPLE = EXAMPLE_CONFIG
 REGENERATE = "regenerate with `python -m linkbridge.settings_doc > docs/settings.md`"
 
 

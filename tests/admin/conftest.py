@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-import tests.support
-from tests.admin.admin_support import Client, enable_admin
+from tests.support import Client
+from tests.support.admin import enable_admin
 
 
 @pytest.fixture
@@ -22,9 +21,3 @@ async def admin_app(lb_app: Callable[..., Awaitable[Client]]) -> Callable[..., A
         return client
 
     return start
-
-
-@pytest.fixture
-def root_conftest() -> ModuleType:
-    """The shared test helpers (constants, require_chromium)."""
-    return tests.support

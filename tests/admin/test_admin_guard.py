@@ -9,7 +9,8 @@ import pytest
 
 from linkbridge import keys
 from linkbridge.model import Hit, HitBatch, Mapping, RuleKind
-from tests.admin.admin_support import Client, enable_admin, held_linkback, login
+from tests.support import Client
+from tests.support.admin import enable_admin, held_linkback, login
 
 AdminApp = Callable[..., Awaitable[Client]]
 

@@ -8,7 +8,8 @@ from http.cookies import SimpleCookie
 from linkbridge import keys
 from linkbridge.admin.auth import SESSION_COOKIE, token_hash
 from linkbridge.model import LinkbackState
-from tests.admin.admin_support import PASSWORD, USER, Client, csrf_of, held_linkback, login
+from tests.support import Client
+from tests.support.admin import PASSWORD, USER, csrf_of, held_linkback, login
 
 AdminApp = Callable[..., Awaitable[Client]]
 
@@ -152,7 +153,7 @@ async def test_forwarded_proto_from_an_untrusted_peer_is_ignored(admin_app: Admi
 async def test_a_new_password_ends_old_sessions(admin_app: AdminApp) -> None:
     client = await admin_app()
     await login(client)
-    from tests.admin.admin_support import enable_admin
+    from tests.support.admin import enable_admin
 
     await enable_admin(client, password="another long enough password")
     assert (await client.get("/admin/", allow_redirects=False)).status == 303

@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable
 
 from linkbridge import keys
 from linkbridge.model import LinkbackProtocol, LinkbackState
-from tests.admin.admin_support import USER, Client, held_linkback, login
+from tests.support import Client
+from tests.support.admin import USER, held_linkback, login
 
 AdminApp = Callable[..., Awaitable[Client]]
 

@@ -12,7 +12,8 @@ from aiohttp.test_utils import TestServer
 
 from linkbridge import keys
 from linkbridge.model import Hit, HitBatch, Mapping, RuleKind
-from tests.admin.admin_support import Client, login
+from tests.support import Client
+from tests.support.admin import login
 
 AdminApp = Callable[..., Awaitable[Client]]
 SourceServer = Callable[[web.Application], Awaitable[TestServer]]

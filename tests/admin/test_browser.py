@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from aiohttp import web
@@ -12,16 +11,8 @@ from aiohttp.test_utils import TestServer
 
 from linkbridge import keys
 from linkbridge.model import LinkbackState
-from tests.admin.admin_support import (
-    FEED_PATH,
-    PASSWORD,
-    USER,
-    Client,
-    linking_page,
-    pingback_body,
-    source_app,
-)
-from tests.support import CHROMIUM_ARGS
+from tests.support import AFTER, BEFORE, CHROMIUM_ARGS, Client, require_chromium
+from tests.support.admin import FEED_PATH, PASSWORD, USER, linking_page, pingback_body, source_app
 
 pytestmark = pytest.mark.browser
 
@@ -42,10 +33,10 @@ ADMIN_PAGES = [
 
 
 async def test_moderator_in_a_real_browser(
-    admin_app: AdminApp, source_server: SourceServer, tmp_path: Path, root_conftest: ModuleType
+    admin_app: AdminApp, source_server: SourceServer, tmp_path: Path
 ) -> None:
-    chromium = root_conftest.require_chromium()
-    before, after = root_conftest.BEFORE, root_conftest.AFTER
+    chromium = require_chromium()
+    before, after = BEFORE, AFTER
     from playwright.async_api import async_playwright
 
     source = await source_server(source_app({"/inlagg/": (200, linking_page(TITLE))}))

@@ -14,15 +14,8 @@ from aiohttp.test_utils import TestServer
 from linkbridge import keys
 from linkbridge.model import LinkbackState, WebhookDelivery
 from linkbridge.moderation.webhook import SIGNATURE_HEADER, sign
-from tests.admin.admin_support import (
-    SEED_POST,
-    Client,
-    linking_page,
-    login,
-    pingback_body,
-    source_app,
-    wait_for,
-)
+from tests.support import SEED_POST, Client
+from tests.support.admin import linking_page, login, pingback_body, source_app, wait_for
 
 AdminApp = Callable[..., Awaitable[Client]]
 SourceServer = Callable[[web.Application], Awaitable[TestServer]]

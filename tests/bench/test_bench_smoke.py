@@ -9,26 +9,14 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT, require
+
 SCENARIOS = {"feed_200", "feed_304", "feed_304_gzip", "redirect", "redirect_mix"}
-
-
-@pytest.fixture
-def require(request: pytest.FixtureRequest) -> Callable[[bool, str], None]:
-    """`require` of tests/conftest.py as pytest loaded it (`import conftest` is ambiguous)."""
-    wanted = ROOT / "tests" / "conftest.py"
-    for plugin in request.config.pluginmanager.get_plugins():
-        path = getattr(plugin, "__file__", None)
-        if isinstance(plugin, ModuleType) and path and Path(path).resolve() == wanted:
-            found: Callable[[bool, str], None] = plugin.require
-            return found
-    raise RuntimeError("bench smoke test: tests/conftest.py is not loaded")
 
 
 WRK_404 = """Running 1s test @ http://127.0.0.1:18777/missing
@@ -78,7 +66,7 @@ def _listening(port: int) -> bool:
 
 @pytest.mark.slow
 def test_quick_run_measures_every_scenario_and_stops_its_servers(
-    tmp_path: Path, require: Callable[[bool, str], None]
+    tmp_path: Path
 ) -> None:
     require(shutil.which("wrk") is not None, "needs wrk: apt-get install -y wrk")
     require(shutil.which("taskset") is not None, "needs taskset: apt-get install -y util-linux")

@@ -13,7 +13,8 @@ from aiohttp.test_utils import TestServer
 
 from linkbridge import keys
 from linkbridge.settings_loader import DEFAULT_CONFIG, load_settings
-from tests.linkbacks_e2e.e2e_support import BEFORE, Client, SourceSite
+from tests.support import BEFORE, Client
+from tests.support.linkbacks import SourceSite
 
 HOLD_WORKER = "[jobs]\nworkers = 0\n"
 """`jobs.workers = 0` starts no background worker, so the tests decide when jobs run

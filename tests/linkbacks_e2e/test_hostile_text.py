@@ -18,11 +18,10 @@ from linkbridge import keys
 from linkbridge.model import LinkbackState
 from linkbridge.settings_loader import DEFAULT_CONFIG
 from tests.linkbacks_e2e.conftest import LinkbridgeFactory
-from tests.linkbacks_e2e.e2e_support import (
+from tests.support import SEED_POST, Client
+from tests.support.linkbacks import (
     FORM,
-    SEED_POST,
     TRACKBACK_PATH,
-    Client,
     SourceSite,
     comment_feed,
     h_entry_page,

@@ -10,17 +10,15 @@ import pytest
 from linkbridge import keys
 from linkbridge.model import LinkbackProtocol, LinkbackState
 from tests.linkbacks_e2e.conftest import LinkbridgeFactory
-from tests.linkbacks_e2e.e2e_support import (
-    AFTER,
+from tests.support import AFTER, SEED_ID, Client
+from tests.support.linkbacks import (
     CLOSED_PAGE_ID,
     CLOSED_PAGE_PATH,
     FORM,
-    SEED_ID,
     TRACKBACK_OK,
     TRACKBACK_PATH,
     WP_TRACKBACK_PATH,
     XML_DECLARATION,
-    Client,
     SourceSite,
     comment_feed,
     linking_page,

@@ -9,12 +9,10 @@ import pytest
 from linkbridge import keys
 from linkbridge.model import LinkbackProtocol, LinkbackState
 from tests.linkbacks_e2e.conftest import LinkbridgeFactory
-from tests.linkbacks_e2e.e2e_support import (
-    AFTER,
+from tests.support import AFTER, SEED_POST, Client
+from tests.support.linkbacks import (
     BASE,
     CLOSED_PAGE_PATH,
-    SEED_POST,
-    Client,
     SourceSite,
     comment_feed,
     h_entry_page,

@@ -11,11 +11,10 @@ import pytest
 from linkbridge import keys
 from linkbridge.model import LinkbackProtocol, LinkbackState
 from tests.linkbacks_e2e.conftest import LinkbridgeFactory
-from tests.linkbacks_e2e.e2e_support import (
+from tests.support import SEED_POST, Client
+from tests.support.linkbacks import (
     BASE,
-    SEED_POST,
     TRACKBACK_PATH,
-    Client,
     SourceSite,
     comment_feed,
     linking_page,

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.serve_support import SEED_POST, Served, config_args, run_cli, store_overlay
+from tests.support import SEED_POST
+from tests.support.serve import Served, config_args, run_cli, store_overlay
 
 pytestmark = pytest.mark.slow
 AFTER = "2026-01-01T12:00:00+01:00"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serve_support import ROOT
+from tests.support import ROOT
 
 CONTAINERFILE = ROOT / "Containerfile"
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.serve_support import ROOT, Served, config_args, free_port, store_overlay
+from tests.support import ROOT
+from tests.support.serve import Served, config_args, free_port, store_overlay
 
 pytestmark = pytest.mark.slow
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serve_support import ROOT
+from tests.support import ROOT
 
 UNIT = ROOT / "deploy" / "linkbridge.service"
 ANALYZE = shutil.which("systemd-analyze")

@@ -17,8 +17,8 @@ from linkbridge.app import make_app
 from linkbridge.clock import ManualClock
 from linkbridge.store import open_store
 from linkbridge.verify import SafeFetcher
-from tests.pingback.pingback_support import BEFORE, Client, SourceSite, load_test_settings
-from tests.support import app_server
+from tests.support import BEFORE, Client, app_server, load_test_settings
+from tests.support.pingback import SourceSite
 
 
 @pytest.fixture

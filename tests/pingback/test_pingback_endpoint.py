@@ -9,11 +9,10 @@ import pytest
 from linkbridge import keys
 from linkbridge.model import LinkbackProtocol, LinkbackState
 from linkbridge.receive.xmlrpc import FaultInterop
-from tests.pingback.pingback_support import (
+from tests.support import SEED_POST, Client
+from tests.support.pingback import (
     LOGISTIKFOKUS,
-    SEED_POST,
     SUCCESS_WORDS,
-    Client,
     SourceSite,
     call,
     endpoint,

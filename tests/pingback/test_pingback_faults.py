@@ -10,18 +10,16 @@ import pytest
 from linkbridge import keys
 from linkbridge.clock import ManualClock
 from linkbridge.model import LinkbackState
-from tests.pingback.pingback_support import (
+from tests.support import SEED_POST, Client, page_linking_to
+from tests.support.pingback import (
     MULTIBLOG_WXR,
     PINGS_CLOSED_POST,
-    SEED_POST,
     SUCCESS_WORDS,
     TRASHED_POST,
-    Client,
     NoSuchHostResolver,
     SourceSite,
     call_body,
     fault_code,
-    page_linking_to,
     ping,
     post_raw,
 )

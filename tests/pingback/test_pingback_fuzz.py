@@ -12,14 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.pingback.pingback_support import (
-    SEED_POST,
-    Client,
-    NoSuchHostResolver,
-    SourceSite,
-    call_body,
-    parse_response,
-)
+from tests.support import SEED_POST, Client
+from tests.support.pingback import NoSuchHostResolver, SourceSite, call_body, parse_response
 
 AppFor = Callable[..., Awaitable[Client]]
 METHODS = [

@@ -13,16 +13,9 @@ from aiohttp.test_utils import TestServer
 
 from linkbridge import keys
 from linkbridge.model import LinkbackState
-from tests.pingback.pingback_support import (
-    ROOT,
-    SEED_POST,
-    SUCCESS_WORDS,
-    Client,
-    SourceSite,
-    endpoint,
-    require,
-)
-from tests.serve_support import Served, config_args, run_cli, store_overlay
+from tests.support import ROOT, SEED_POST, Client, require
+from tests.support.pingback import SUCCESS_WORDS, SourceSite, endpoint
+from tests.support.serve import Served, config_args, run_cli, store_overlay
 
 AppFor = Callable[..., Awaitable[Client]]
 IXR = Path("/usr/share/wordpress/wp-includes/class-IXR.php")

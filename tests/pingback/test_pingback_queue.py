@@ -8,11 +8,10 @@ from collections.abc import Awaitable, Callable
 from linkbridge import keys
 from linkbridge.clock import ManualClock
 from linkbridge.model import Linkback, LinkbackState
-from tests.pingback.pingback_support import (
+from tests.support import SEED_POST, Client
+from tests.support.pingback import (
     QUEUED_WORDS,
-    SEED_POST,
     SUCCESS_WORDS,
-    Client,
     SourceSite,
     call_body,
     fault_code,

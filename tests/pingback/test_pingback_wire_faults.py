@@ -8,14 +8,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from linkbridge import keys
-from tests.pingback.pingback_support import (
-    SEED_POST,
-    Client,
-    SourceSite,
-    call_body,
-    fault_code,
-    post_raw,
-)
+from tests.support import SEED_POST, Client
+from tests.support.pingback import SourceSite, call_body, fault_code, post_raw
 
 AppFor = Callable[..., Awaitable[Client]]
 METHODS = ["pingback.extensions.getPingbacks", "pingback.ping", "system.listMethods"]

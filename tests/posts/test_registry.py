@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,8 +11,9 @@ from linkbridge.model import Category, Post, PostKey
 from linkbridge.posts.registry import PostRegistry, Resolution, ResolutionKind, blog_form
 from linkbridge.posts.wxr import read_wxr
 from linkbridge.urls import Canonicaliser
+from tests.support import FIXTURES, SEED_PATH
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "multiblog"
+MULTIBLOG = FIXTURES / "multiblog"
 CANON = Canonicaliser.for_site(
     "http://www.naringsbloggen.se/",
     ["naringsbloggen.se"],
@@ -24,7 +23,7 @@ BLOGS = ["/innovation/", "/transport/", "/transporter-och-infrastruktur/"]
 SITE = "http://www.naringsbloggen.se"
 INN = "/innovation/"
 TOI = "/transporter-och-infrastruktur/"
-SEED = "/innovation/innovationsstrategi/innovationsupphandling-pa-frammarsch/"
+SEED = SEED_PATH
 DASH = "/innovation/innovationsstrategi/vinnova-%e2%80%93-tio-ar-av-innovation/"
 RAIL = "/transporter-och-infrastruktur/jarnvag/h%c3%b6ghastighetsbanan/"
 SEA = "/transporter-och-infrastruktur/sjofart/sjofartens-betydelse-for-sverige/"
@@ -35,7 +34,7 @@ FOREIGN, NOT, UNKNOWN = ResolutionKind.FOREIGN, ResolutionKind.NOT_A_POST, Resol
 
 @pytest.fixture(scope="module")
 def registry() -> PostRegistry:
-    posts = [p for f in sorted(FIXTURES.glob("*.wxr")) for p in read_wxr(f).posts]
+    posts = [p for f in sorted(MULTIBLOG.glob("*.wxr")) for p in read_wxr(f).posts]
     return PostRegistry(posts, CANON, BLOGS)
 
 

@@ -23,14 +23,14 @@ from linkbridge.posts.wxr import (
     read_wxr,
 )
 from linkbridge.urls import Canonicaliser
+from tests.support import EXAMPLE_WXR, FIXTURES, SEED_POST
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests" / "fixtures" / "multiblog"
-INNOVATION = FIXTURES / "innovation.wxr"
-TRANSPORT = FIXTURES / "transporter-och-infrastruktur.wxr"
-SHIPPED = ROOT / "config" / "naringsbloggen-innovation.wxr"
+MULTIBLOG = FIXTURES / "multiblog"
+INNOVATION = MULTIBLOG / "innovation.wxr"
+TRANSPORT = MULTIBLOG / "transporter-och-infrastruktur.wxr"
+SHIPPED = EXAMPLE_WXR
 SITE = "http://www.naringsbloggen.se"
-SEED = f"{SITE}/innovation/innovationsstrategi/innovationsupphandling-pa-frammarsch/"
+SEED = SEED_POST
 CANON = Canonicaliser.for_site(
     "http://www.naringsbloggen.se/",
     ["naringsbloggen.se"],

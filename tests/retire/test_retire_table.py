@@ -16,11 +16,12 @@ from linkbridge.retire.table import BadRuleError, RedirectTable, RetireOutcome, 
 from linkbridge.settings import Settings
 from linkbridge.settings_loader import DEFAULT_CONFIG, load_settings
 from linkbridge.urls import Canonicaliser
+from tests.support import SEED_POST
 
 WEB = "https://www.regeringen.se/naringsdepartementet/"
 SOCIAL = "https://x.com/naringsdep"
 TRANSPORT = "https://www.regeringen.se/transport/"
-SEED = "http://www.naringsbloggen.se/innovation/innovationsstrategi/innovationsupphandling-pa-frammarsch/"
+SEED = SEED_POST
 
 
 @pytest.fixture

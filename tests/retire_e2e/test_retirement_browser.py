@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 
 from linkbridge import keys
-from tests.retire_e2e.retire_e2e_support import AFTER, SEED_PATH, require_chromium
-from tests.support import CHROMIUM_ARGS
-
-Client = TestClient[Any, Any]
-AppFactory = Callable[..., Awaitable[Client]]
-
+from tests.support import AFTER, CHROMIUM_ARGS, SEED_PATH, AppFactory, require_chromium
 
 
 def overlay(successor_port: int) -> str:
@@ -75,6 +68,6 @@ async def test_chromium_follows_the_retired_post_and_reads_the_410_page(
 
     assert screenshot.exists()
     assert screenshot.stat().st_size > 0
-    hits = {(h.path, h.status) for h in client.app[keys.HITS].drain()}
+    hits = {(h.path, h.status) for h in client.app[keys.HITS].drain().paths}
     assert (SEED_PATH.rstrip("/"), 301) in hits
     assert ("/innovation/olost-inlagg", 410) in hits

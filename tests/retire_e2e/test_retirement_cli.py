@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 
 from linkbridge import keys
 from linkbridge.cli import main
@@ -18,20 +17,9 @@ from linkbridge.retire.explain import explain_url
 from linkbridge.retire.table import RedirectTable
 from linkbridge.settings_loader import DEFAULT_CONFIG
 from linkbridge.urls import Canonicaliser
-from tests.retire_e2e.retire_e2e_support import (
-    AFTER,
-    INSTANT,
-    ONE_SECOND,
-    SEED_PATH,
-    SEED_POST,
-    SOCIAL,
-    WEB,
-    load_test_settings,
-    raw_request,
-)
+from tests.support import AFTER, SEED_PATH, SEED_POST, AppFactory, load_test_settings
+from tests.support.retire import INSTANT, ONE_SECOND, SOCIAL, WEB, raw_request
 
-Client = TestClient[Any, Any]
-AppFactory = Callable[..., Awaitable[Client]]
 Capture = pytest.CaptureFixture[str]
 
 

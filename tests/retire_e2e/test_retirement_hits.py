@@ -5,22 +5,18 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from linkbridge import keys
 from linkbridge.cli import main
 from linkbridge.model import Mapping, RuleKind
 from linkbridge.settings_loader import DEFAULT_CONFIG
 from linkbridge.store import open_store
-from tests.retire_e2e.retire_e2e_support import AFTER, INSTANT, ONE_SECOND, SEED_PATH
-
-Client = TestClient[Any, Any]
-AppFactory = Callable[..., Awaitable[Client]]
+from tests.support import AFTER, SEED_PATH, AppFactory, Client
+from tests.support.retire import INSTANT, ONE_SECOND
 
 DAY = "2018-03-01"
 SEED_KEY = SEED_PATH.rstrip("/")

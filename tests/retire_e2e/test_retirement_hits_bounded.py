@@ -15,7 +15,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.serve_support import Served, config_args, run_cli, store_overlay
+from tests.support.serve import Served, config_args, run_cli, store_overlay
 
 AFTER_AT = "2018-03-01T12:00:00+01:00"
 HOT = "/innovation/2013/10/mest-last/"

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Awaitable, Callable
-from typing import Any
 
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 
 from linkbridge import keys
-from tests.retire_e2e.retire_e2e_support import INSTANT, ONE_SECOND, SEED_PATH, WEB, retired_headers
-
-Client = TestClient[Any, Any]
-AppFactory = Callable[..., Awaitable[Client]]
+from tests.support import SEED_PATH, AppFactory
+from tests.support.retire import INSTANT, ONE_SECOND, WEB, retired_headers
 
 SUNSET = "Wed, 31 Jan 2018 23:00:00 GMT"
 NOTICE_LINK = '<http://www.naringsbloggen.se/notice>; rel="sunset"'

@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
 from urllib.parse import quote
 
 import pytest
-from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from linkbridge import keys
 from linkbridge.model import Mapping, RuleKind
 from linkbridge.retire.explain import explain_url
-from tests.retire_e2e.retire_e2e_support import (
-    AFTER,
-    SEED_PATH,
-    SOCIAL,
-    WEB,
-    raw_request,
-    retired_headers,
-)
-
-Client = TestClient[Any, Any]
-AppFactory = Callable[..., Awaitable[Client]]
+from tests.support import AFTER, SEED_PATH, AppFactory, Client
+from tests.support.retire import SOCIAL, WEB, raw_request, retired_headers
 
 SEED_KEY = SEED_PATH.rstrip("/")
 EXACT, PREFIX, DEFAULT = RuleKind.EXACT, RuleKind.PREFIX, RuleKind.DEFAULT
@@ -162,7 +150,7 @@ async def test_every_url_shape_lands_on_its_documented_successor(
     assert resp.headers["Location"] == location
     assert resp.headers["Cache-Control"] == "public, max-age=3600"
     assert await resp.read() == b""
-    [hit] = hits.drain()
+    [hit] = hits.drain().paths
     assert (hit.path, hit.status, hit.rule) == (key, 301, rule)
 
 
@@ -183,7 +171,7 @@ async def test_a_store_mapping_overrides_config_without_a_restart(retired: Clien
     assert resp.headers["Location"] == new
     seed = await retired.get(SEED_PATH.upper(), allow_redirects=False)
     assert seed.headers["Location"] == "https://www.regeringen.se/innovation/"
-    [*_, hit] = retired.app[keys.HITS].drain()
+    [*_, hit] = retired.app[keys.HITS].drain().paths
     assert hit.rule is RuleKind.EXACT
 
 
@@ -228,7 +216,7 @@ async def test_gone_and_unresolved_mappings_answer_the_410_page(
     archive = f"https://web.archive.org/web/2017/http://www.naringsbloggen.se{path}"
     assert f'href="{archive}"' in page
     assert "evil.example" not in page
-    [hit] = retired.app[keys.HITS].drain()
+    [hit] = retired.app[keys.HITS].drain().paths
     expected = RuleKind.UNRESOLVED if target == "" else RuleKind.EXACT
     assert (hit.status, hit.rule) == (410, expected)
 

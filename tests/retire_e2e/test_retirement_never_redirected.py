@@ -4,30 +4,24 @@ from __future__ import annotations
 
 import xmlrpc.client
 from collections.abc import Awaitable, Callable
-from typing import Any
 from xml.etree import ElementTree as ET
 
 import feedparser
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 
 from linkbridge import keys
-from tests.retire_e2e.retire_e2e_support import (
-    AFTER,
+from tests.support import AFTER, SEED_PATH, SEED_POST, AppFactory, page_linking_to
+from tests.support.retire import (
     HTML_TYPES,
     INSTANT,
     ONE_SECOND,
-    SEED_PATH,
-    SEED_POST,
     SUCCESSOR_FEED,
     WEB,
-    page_linking_to,
     retired_headers,
 )
 
-Client = TestClient[Any, Any]
-AppFactory = Callable[..., Awaitable[Client]]
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 
 SOURCE = "http://127.0.0.1:9/omvarldsspaning-oktober-2013/"

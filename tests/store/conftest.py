@@ -14,7 +14,7 @@ import pytest
 from linkbridge.store import Store, open_store
 from linkbridge.store.postgres.engine import migrations as pg_migrations
 from linkbridge.store.sqlite.engine import migrations as sqlite_migrations
-from tests.pg_support import fresh_schema
+from tests.support.pg import fresh_schema
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from aiohttp.test_utils import TestServer
 
 from linkbridge.settings import FetchSettings
 from linkbridge.verify import SafeFetcher
-from tests.verify.verify_support import LOOPBACK, PUBLIC_BASE
+from tests.support import PUBLIC_BASE
+from tests.support.verify import LOOPBACK
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

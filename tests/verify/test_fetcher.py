@@ -21,7 +21,7 @@ from linkbridge.verify import (
     SourceUnreachableError,
 )
 from linkbridge.verify.guard import AddressPolicy, AddressRefusedError, socket_factory
-from tests.verify.verify_support import ScriptedResolver, wait_for_flag
+from tests.support.verify import ScriptedResolver, wait_for_flag
 
 MiB = 1024 * 1024
 StartSource = Callable[..., Awaitable[Any]]

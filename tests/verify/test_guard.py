@@ -19,7 +19,7 @@ from linkbridge.verify.guard import (
     host_literal,
     socket_factory,
 )
-from tests.verify.verify_support import ScriptedResolver
+from tests.support.verify import ScriptedResolver
 
 STRICT = AddressPolicy((), (80, 443))
 

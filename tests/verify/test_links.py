@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from linkbridge.urls import Canonicaliser
 from linkbridge.verify.links import LinkReport, inspect
 from linkbridge.verify.outcome import MentionType
-from tests.verify.verify_support import PUBLIC_BASE, TARGET, target_predicate
+from tests.support import PUBLIC_BASE
+from tests.support.verify import TARGET, target_predicate
 
 PAGE = "http://blogg.example/2013/10/omvarldsspaning/"
 IS_TARGET = target_predicate()

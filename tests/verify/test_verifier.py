@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 
 from linkbridge.verify import MentionType, OutcomeKind, SafeFetcher, Verifier, VerifyOutcome
-from tests.verify.verify_support import TARGET, ScriptedResolver, target_predicate
+from tests.support.verify import TARGET, ScriptedResolver, target_predicate
 
 MiB = 1024 * 1024
 StartSource = Callable[..., Awaitable[Any]]

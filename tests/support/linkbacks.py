@@ -5,30 +5,22 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from xml.etree import ElementTree
 
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 
 from linkbridge import keys
 from linkbridge.model import Linkback
+from tests.support import PUBLIC_BASE, SEED_ID, SEED_PATH, SEED_POST, Client
 
-Client = TestClient[web.Request, web.Application]
-
-BASE = "http://www.naringsbloggen.se/"
-SEED_PATH = "/innovation/innovationsstrategi/innovationsupphandling-pa-frammarsch/"
-SEED_POST = BASE.rstrip("/") + SEED_PATH
-SEED_ID = 2187
-"""The seed post's <wp:post_id> in config/naringsbloggen-innovation.wxr."""
+BASE = PUBLIC_BASE
 CLOSED_PAGE_PATH = "/innovation/om/"
 CLOSED_PAGE_ID = 12
 """The "Om bloggen" page: <wp:ping_status>closed</wp:ping_status>."""
 TRACKBACK_PATH = SEED_PATH + "trackback/"
 WP_TRACKBACK_PATH = f"/innovation/wp-trackback.php?p={SEED_ID}"
 SEED_FEED = SEED_PATH + "feed/"
-BEFORE = datetime.fromisoformat("2017-12-01T12:00:00+01:00")
-AFTER = datetime.fromisoformat("2018-03-01T12:00:00+01:00")
 FORM = "application/x-www-form-urlencoded"
 XML_DECLARATION = b'<?xml version="1.0" encoding="utf-8"?>'
 TRACKBACK_OK = XML_DECLARATION + b"\n<response>\n<error>0</error>\n</response>\n"

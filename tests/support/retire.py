@@ -9,22 +9,11 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from yarl import URL
 
-import tests.support as _ROOT
 from linkbridge.settings_loader import DEFAULT_CONFIG, load_settings
-
-SEED_POST: str = _ROOT.SEED_POST
-BEFORE: datetime = _ROOT.BEFORE
-AFTER: datetime = _ROOT.AFTER
-require_chromium = _ROOT.require_chromium
-load_test_settings = _ROOT.load_test_settings
-base_overlay = _ROOT.base_overlay
-write_overlay = _ROOT.write_overlay
-page_linking_to = _ROOT.page_linking_to
 
 EXAMPLE = load_settings([DEFAULT_CONFIG])
 INSTANT: datetime = EXAMPLE.site.shutdown_at
 ONE_SECOND = timedelta(seconds=1)
-SEED_PATH = "/innovation/innovationsstrategi/innovationsupphandling-pa-frammarsch/"
 WEB = EXAMPLE.successors.web
 SOCIAL = "https://x.com/naringsdep"
 SUCCESSOR_FEED = EXAMPLE.retire.successor_feed_url

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from linkbridge.urls import Canonicaliser
+from tests.support import PUBLIC_BASE
 
-PUBLIC_BASE = "http://www.naringsbloggen.se/"
 TARGET = "http://www.naringsbloggen.se/innovation/innovationsstrategi/innovationsupphandling/"
 CANON = Canonicaliser.for_site(PUBLIC_BASE, ["naringsbloggen.se"], ["p", "page_id", "cat"])
 LOOPBACK = ("127.0.0.0/8",)

@@ -9,18 +9,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from linkbridge import keys
 from linkbridge.model import Linkback, LinkbackDraft, LinkbackProtocol, LinkbackState
 from linkbridge.passwords import hash_password
+from tests.support import SEED_PATH, SEED_POST, Client
 
 USER = "moderator"
 PASSWORD = "correct horse battery staple"
-SEED_PATH = "/innovation/innovationsstrategi/innovationsupphandling-pa-frammarsch/"
-SEED_POST = "http://www.naringsbloggen.se" + SEED_PATH
 FEED_PATH = SEED_PATH + "feed/"
-Client = TestClient[web.Request, web.Application]
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 

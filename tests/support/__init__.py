@@ -1,29 +1,43 @@
-"""Shared test helpers: constants, settings overlays, skip-or-fail for missing tools."""
+"""The tests' one support package: constants, settings overlays, skip-or-fail for missing tools.
+
+Helpers for one area live in a module here (`admin`, `linkbacks`, `pingback`, `retire`, `serve`,
+`verify`, `pg`); fixtures stay in the conftest of the folder that uses them.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestClient, TestServer
 
 from linkbridge.settings import Settings
 from linkbridge.settings_loader import DEFAULT_CONFIG, load_settings
 from linkbridge.web.connections import server_options
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
+"""The repository."""
 EXAMPLE_CONFIG = DEFAULT_CONFIG
-SEED_POST = (
-    "http://www.naringsbloggen.se/innovation/innovationsstrategi/"
-    "innovationsupphandling-pa-frammarsch/"
-)
+EXAMPLE_WXR = ROOT / "config" / "naringsbloggen-innovation.wxr"
+FIXTURES = ROOT / "tests" / "fixtures"
+PUBLIC_BASE = "http://www.naringsbloggen.se/"
+SEED_PATH = "/innovation/innovationsstrategi/innovationsupphandling-pa-frammarsch/"
+SEED_POST = PUBLIC_BASE.rstrip("/") + SEED_PATH
+"""The example blog's seed post: its permalink (config/naringsbloggen-innovation.wxr)."""
+SEED_ID = 2187
+"""The seed post's <wp:post_id>."""
 BEFORE = datetime.fromisoformat("2017-12-01T12:00:00+01:00")
 AFTER = datetime.fromisoformat("2018-03-01T12:00:00+01:00")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+Client = TestClient[web.Request, web.Application]
+AppFactory = Callable[..., Awaitable[Client]]
+"""The `lb_app` fixture: `client = await lb_app(at=AFTER, extra="...")`."""
 
 
 def require(condition: bool, how_to_enable: str) -> None:

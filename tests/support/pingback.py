@@ -7,23 +7,18 @@ import socket
 import xmlrpc.client
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 
-import tests.support as _root
-
-ROOT: Path = _root.ROOT
-SEED_POST: str = _root.SEED_POST
-BEFORE = _root.BEFORE
-AFTER = _root.AFTER
-EXAMPLE_CONFIG: Path = _root.EXAMPLE_CONFIG
-require: Callable[[bool, str], None] = _root.require
-page_linking_to: Callable[..., str] = _root.page_linking_to
-load_test_settings: Callable[..., Any] = _root.load_test_settings
+from tests.support import (
+    ROOT,
+    SEED_POST,
+    Client,
+    page_linking_to,
+)
 
 SUCCESS_WORDS = "registered"
 QUEUED_WORDS = "queued"
@@ -35,7 +30,6 @@ PINGS_CLOSED_POST = (
 )
 LOGISTIKFOKUS = "http://www.logistikfokus.se/2013/11/omvarldsspaning-oktober-2013/"
 
-Client = TestClient[web.Request, web.Application]
 
 
 def endpoint(client: Client, path: str = "/xmlrpc.php") -> str:

@@ -14,14 +14,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "config" / "naringsbloggen.toml"
-EXAMPLE_WXR = ROOT / "config" / "naringsbloggen-innovation.wxr"
-SEED_POST = (
-    "http://www.naringsbloggen.se/innovation/innovationsstrategi/"
-    "innovationsupphandling-pa-frammarsch/"
-)
-"""The seed post's permalink (also in conftest.py, which other folders' conftests shadow)."""
+from tests.support import EXAMPLE_CONFIG as EXAMPLE
+from tests.support import ROOT
+
 START_TIMEOUT_S = 60.0
 """A hang guard only: a healthy start takes well under a second."""
 
