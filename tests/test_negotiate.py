@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from linkbridge.negotiate import wants_json
-from tests.conftest import BEFORE, AppFactory
+from tests.support import BEFORE, AppFactory
 
 SAMPLES = [
     "application/json, text/html",

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from linkbridge.web.public_headers import PUBLIC_PAGE_HEADERS
-from tests.conftest import BEFORE, SEED_POST, AppFactory
-from tests.serve_support import Served, config_args, store_overlay
+from tests.support import BEFORE, SEED_POST, AppFactory
+from tests.support.serve import Served, config_args, store_overlay
 
 GONE = "/innovation/borta/"
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from linkbridge import keys
 from linkbridge.model import Change
-from tests.admin.admin_support import USER, Client, held_linkback, login
-from tests.serve_support import config_args, run_cli, store_overlay
+from tests.support import Client
+from tests.support.admin import USER, held_linkback, login
+from tests.support.serve import config_args, run_cli, store_overlay
 
 AdminApp = Callable[..., Awaitable[Client]]
 

@@ -16,8 +16,7 @@ from openapi_spec_validator import validate as validate_spec
 
 from linkbridge import keys
 from linkbridge.model import LinkbackDraft, LinkbackProtocol, LinkbackState, SourceDetails
-from tests.conftest import AppFactory
-from tests.support import ROOT, SEED_POST
+from tests.support import ROOT, SEED_POST, AppFactory
 
 Client = TestClient[web.Request, web.Application]
 SPEC: dict[str, Any] = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text("utf-8"))

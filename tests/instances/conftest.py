@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.pg_support import fresh_schema
-from tests.serve_support import Served, config_args
+from tests.support.pg import fresh_schema
+from tests.support.serve import Served, config_args
 
 
 @pytest.fixture

@@ -12,9 +12,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import AppFactory
-from tests.serve_support import Served, config_args, free_port, store_overlay
-from tests.support import AFTER, SEED_POST, page_linking_to
+from tests.support import AFTER, SEED_POST, AppFactory, page_linking_to
+from tests.support.serve import Served, config_args, free_port, store_overlay
 
 Client = TestClient[web.Request, web.Application]
 TOKEN = "a-long-random-metrics-token"

@@ -12,9 +12,8 @@ import pytest
 from linkbridge import keys
 from linkbridge.model import LinkbackDraft, LinkbackProtocol
 from linkbridge.store import open_store
-from tests.conftest import AppFactory
-from tests.serve_support import Served, config_args, run_cli, store_overlay
-from tests.support import BEFORE, SEED_POST, load_test_settings
+from tests.support import BEFORE, SEED_POST, AppFactory, load_test_settings
+from tests.support.serve import Served, config_args, run_cli, store_overlay
 
 FEED = SEED_POST.removeprefix("http://www.naringsbloggen.se") + "feed/"
 
