@@ -14,7 +14,7 @@ import pytest
 
 from linkbridge.settings_loader import DEFAULT_CONFIG, load_settings
 from linkbridge.web.connections import FILE_RESERVE, connection_gate
-from tests.serve_support import Served, config_args, store_overlay
+from tests.support.serve import Served, config_args, store_overlay
 
 BEFORE_AT = "2017-12-01T12:00:00+01:00"
 OPEN_FILES = 256

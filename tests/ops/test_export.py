@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.serve_support import EXAMPLE_WXR, config_args, run_cli, store_overlay
+from tests.support import EXAMPLE_WXR
+from tests.support.serve import config_args, run_cli, store_overlay
 
 pytestmark = pytest.mark.slow
 
