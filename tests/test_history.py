@@ -16,15 +16,8 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tests.serve_support import (
-    ROOT,
-    SEED_POST,
-    Served,
-    config_args,
-    run_cli,
-    store_overlay,
-)
-from tests.support import require
+from tests.support import ROOT, SEED_POST, require
+from tests.support.serve import Served, config_args, run_cli, store_overlay
 
 BEFORE_AT = "2017-12-01T12:00:00+01:00"
 LOGISTIKFOKUS = "http://www.logistikfokus.se/2013/11/omvarldsspaning-oktober-2013/"

@@ -10,15 +10,8 @@ import pytest
 from aiohttp import web
 
 from linkbridge.login import client_key
-from tests.admin.admin_support import (
-    PASSWORD,
-    SEED_POST,
-    USER,
-    Client,
-    csrf_of,
-    linking_page,
-    source_app,
-)
+from tests.support import SEED_POST, Client
+from tests.support.admin import PASSWORD, USER, csrf_of, linking_page, source_app
 
 AdminApp = Callable[..., Awaitable[Client]]
 TIMEOUT_S = 60

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serve_support import Served, config_args, store_overlay
+from tests.support.serve import Served, config_args, store_overlay
 
 pytestmark = pytest.mark.slow
 AFTER = "2026-01-01T12:00:00+01:00"
