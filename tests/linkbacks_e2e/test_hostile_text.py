@@ -12,11 +12,13 @@ from pathlib import Path
 from urllib.parse import urlencode
 from xml.etree import ElementTree
 
+import lxml.html
 import pytest
 
 from linkbridge import keys
 from linkbridge.model import LinkbackState
 from linkbridge.settings_loader import DEFAULT_CONFIG
+from tests.admin.admin_support import enable_admin, login
 from tests.linkbacks_e2e.conftest import LinkbridgeFactory
 from tests.support import SEED_POST, Client
 from tests.support.linkbacks import (
@@ -114,6 +116,14 @@ async def test_one_hostile_title_and_excerpt_is_stored_and_shown_identically_eve
         assert {(i.findtext("title"), i.findtext("description")) for i in items} == {
             (f"By: {SHOWN_TITLE}", SHOWN_EXCERPT)
         }
+        await enable_admin(client)
+        await login(client)
+        for row in rows:  # the moderator's page shows the same text
+            answer = await client.get(f"/admin/linkbacks/{row.id}")
+            page = lxml.html.fromstring(await answer.text())
+            card = page.get_element_by_id(f"lb-{row.id}")
+            assert card.findtext("h2/a") == SHOWN_TITLE
+            assert card.find_class("excerpt")[0].text_content() == SHOWN_EXCERPT
     listed = json.loads(run_cli(tmp_path, "moderate", "list", "--json"))
     shown = {(r["title"], r["excerpt"]) for r in listed if "127.0.0.1" in r["source_url"]}
     assert shown == {(SHOWN_TITLE, SHOWN_EXCERPT)}
