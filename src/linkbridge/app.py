@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, timedelta
@@ -25,6 +26,7 @@ from linkbridge.posts.importer import import_configured_wxr
 from linkbridge.privacy import sweep, sweep_forever
 from linkbridge.ratelimit import RepeatWindow
 from linkbridge.retire.hits import HitCounter
+from linkbridge.retire.pages import render_error_page
 from linkbridge.retire.proxy import OriginProxy
 from linkbridge.settings import Settings
 from linkbridge.settle import Settler
@@ -102,6 +104,7 @@ def make_app(settings: Settings, *, store: Store, fetcher: SafeFetcher, clock: C
             max_per_client=settings.server.origin_max_connections_per_ip,
             hosts=(settings.site.public_base_url, *settings.site.hosts),
             trusted_proxies=settings.server.trusted_proxies,
+            error_page=functools.partial(render_error_page, settings),
         )
     app.cleanup_ctx.extend(
         [_store_ctx, _live_ctx, _fetcher_ctx, _webhooks_ctx, _worker_ctx, _hits_ctx, _proxy_ctx,

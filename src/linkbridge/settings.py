@@ -58,6 +58,16 @@ class SiteSettings:
         "Query parameters kept by the canonicaliser (sorted); all others are dropped.",
     )
     blogs: tuple[BlogSettings, ...] = setting((), "The sub-blogs ([[site.blogs]] tables).")
+    language: Literal["en", "sv"] = setting(
+        "en", "The blog's language: every page, feed and admin string (en or sv)."
+    )
+    timezone: str = setting(
+        "UTC", "Time zone of the times people read (pages, admin), e.g. Europe/Stockholm."
+    )
+    templates_dir: str = setting(
+        "", "Folder whose templates (and pages.css) replace the shipped ones; relative paths "
+        "start at the config file's folder. Empty: the shipped templates only."
+    )
 
     @cached_property
     def blog_paths(self) -> tuple[str, ...]:
@@ -67,8 +77,14 @@ class SiteSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class NoticeSettings:
-    sv: str = setting("", "The closure notice in Swedish (plain text).")
-    en: str = setting("", "The closure notice in English (plain text).")
+    sv: str = setting("", "The closure notice in Swedish before the instant (plain text).")
+    en: str = setting("", "The closure notice in English before the instant (plain text).")
+    sv_after: str = setting(
+        "", "The notice in Swedish from the instant on (plain text; empty: derived from site)."
+    )
+    en_after: str = setting(
+        "", "The notice in English from the instant on (plain text; empty: derived from site)."
+    )
     contact: str = setting("", "Who to contact about the closure (plain text).")
 
 
@@ -91,8 +107,9 @@ class RetireSettings:
     redirect_status: int = setting(301, "Status of retirement redirects: 301 or 308.")
     cache_max_age_s: int = setting(3600, "Cache-Control max-age on redirects and 410 pages, s.")
     allowed_target_hosts: tuple[str, ...] = setting(
-        ("regeringen.se", "x.com", "twitter.com"),
-        "Hosts a redirect may point to; an entry matches itself and its subdomains.",
+        ("x.com", "twitter.com"),
+        "Hosts a redirect may point to (the successors' hosts); an entry matches itself and "
+        "its subdomains.",
     )
     archive_url_template: str = setting(
         "", 'Web archive link for the 410 page, "{url}" replaced by the old URL; empty: none.'
@@ -236,7 +253,7 @@ class FeedsSettings:
     items: int = setting(20, "Items in each feed, newest first.")
     max_age_s: int = setting(900, "Cache-Control max-age on feeds, s.")
     farewell_title: str = setting(
-        "Näringsbloggen har stängt / Näringsbloggen has closed", "Title of the farewell item."
+        "", "Title of the farewell item (empty: \"<site.title> has closed\" in site.language)."
     )
     cache_entries: int = setting(
         512, "Feed representations kept in memory (one per feed, version, phase, format)."

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from linkbridge.errors import ConfigError, UndecodableURL
 from linkbridge.settings import MappingSettings, Settings
@@ -171,6 +172,12 @@ def _check(settings: Settings) -> None:
     """Cross-field checks that a single field cannot do alone."""
     if not settings.site.public_base_url.endswith("/"):
         raise ConfigError('config: site.public_base_url: must end with "/"')
+    try:
+        ZoneInfo(settings.site.timezone)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ConfigError(
+            f"config: site.timezone: not a time zone name: {settings.site.timezone!r}"
+        ) from None
     _check_not_negative(settings)
     if settings.store.group_commit_max_writes < 1:
         raise ConfigError("config: store.group_commit_max_writes: must be at least 1")

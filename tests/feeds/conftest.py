@@ -59,8 +59,10 @@ def make_linkback(linkback_id: int = 1, **over: Any) -> Linkback:
 
 FAREWELL = Farewell(
     title="Näringsbloggen har stängt / Näringsbloggen has closed",
-    notice_sv="Näringsbloggen har upphört. Följ oss på Twitter: @naringsdep",
-    notice_en="Näringsbloggen has closed. Follow us on Twitter: @naringsdep",
+    notices=(
+        "Näringsbloggen har upphört. Följ oss på Twitter: @naringsdep",
+        "Näringsbloggen has closed. Follow us on Twitter: @naringsdep",
+    ),
     web_url="https://www.regeringen.se/sveriges-regering/naringsdepartementet/",
     social_url="https://x.com/naringsdep",
     at=SHUTDOWN,

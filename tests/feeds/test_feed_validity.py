@@ -209,7 +209,7 @@ def test_every_atom_entry_has_text_and_every_item_a_description(
 ) -> None:
     post = post_factory(12, excerpt="")
     bare = linkback_factory(1, title="", blog_name="", excerpt="", content="")
-    silent = Farewell("", "", "", "", "", datetime(2018, 2, 1, tzinfo=UTC))
+    silent = Farewell("", (), "", "", datetime(2018, 2, 1, tzinfo=UTC))
     ctx = context_factory(farewell=False)
     ctx = FeedContext(**{**ctx.__dict__, "farewell": silent})
     for feed in (
@@ -235,7 +235,7 @@ def test_untitled_site_still_gives_titles_and_an_author(
     fmt: FeedFormat, context_factory: ContextF
 ) -> None:
     ctx = context_factory(site_title="", blog_titles={})
-    silent = Farewell("", "", "", "", "", datetime(2018, 2, 1, tzinfo=UTC))
+    silent = Farewell("", (), "", "", datetime(2018, 2, 1, tzinfo=UTC))
     ctx = FeedContext(**{**ctx.__dict__, "farewell": silent})
     parsed = feedparser.parse(build_posts_feed([], ctx, fmt=fmt).body)
     assert parsed.bozo == 0

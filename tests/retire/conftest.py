@@ -15,6 +15,8 @@ BASE_TOML = """
 [site]
 public_base_url = "http://www.naringsbloggen.se/"
 title = "Näringsbloggen"
+language = "sv"
+timezone = "Europe/Stockholm"
 hosts = ["naringsbloggen.se", "https://www.naringsbloggen.se"]
 shutdown_at = 2018-02-01T00:00:00+01:00
 
@@ -31,8 +33,10 @@ path = "/gammal/"
 successor = "gone"
 
 [notice]
-sv = "Näringsbloggen har stängt."
-en = "Näringsbloggen has closed."
+sv = "Näringsbloggen stänger snart."
+en = "Näringsbloggen closes soon."
+sv_after = "Näringsbloggen har stängt."
+en_after = "Näringsbloggen has closed."
 contact = "Frågor: tomas.engholm@regeringskansliet.se"
 
 [successors]

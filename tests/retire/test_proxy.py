@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
 import hashlib
 import random
@@ -21,7 +22,9 @@ from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from linkbridge.retire.pages import render_error_page
 from linkbridge.retire.proxy import HOP_BY_HOP, OriginProxy, _forwardable, discovery_headers
+from linkbridge.settings import Settings
 
 BASE = "https://www.naringsbloggen.se/"
 SHUTDOWN = datetime.fromisoformat("2018-02-01T00:00:00+01:00")
@@ -185,7 +188,7 @@ async def origin(aiohttp_server: Any) -> AsyncIterator[Origin]:
 
 
 @pytest.fixture
-def proxy_client(aiohttp_client: Any) -> ProxyFactory:
+def proxy_client(aiohttp_client: Any, settings: Settings) -> ProxyFactory:
     async def make(
         origin_url: str,
         *,
@@ -208,6 +211,7 @@ def proxy_client(aiohttp_client: Any) -> ProxyFactory:
             max_per_client=max_per_client,
             hosts=hosts,
             trusted_proxies=trusted_proxies,
+            error_page=functools.partial(render_error_page, settings),
         )
 
         async def lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -13,6 +13,7 @@ from linkbridge.retire.pages import (
     render_error_page,
     render_gone_page,
     render_notice_fragment,
+    render_notice_page,
 )
 from linkbridge.settings import Settings
 
@@ -40,7 +41,8 @@ def test_gone_page_structure(settings: Settings) -> None:
     assert SOCIAL in hrefs
     assert f"https://web.archive.org/web/2017/{OLD}" in hrefs
     assert doc.xpath('//meta[@name="viewport"]')
-    assert doc.xpath("//style")
+    assert doc.xpath('//link[@rel="stylesheet"]/@href') == ["/notice.css"]
+    assert not doc.xpath("//style|//script|//*[@style]")  # a strict CSP allows the page
 
 
 def test_english_section_has_its_own_links(settings: Settings) -> None:
@@ -63,8 +65,10 @@ def test_script_in_notice_text_is_escaped(make_settings: Callable[..., Settings]
     settings = make_settings(overlay)
     for page in (
         render_gone_page(settings, OLD),
-        render_notice_fragment(settings),
-        render_error_page(502, EVIL, EVIL),
+        render_notice_page(settings, after=False),
+        render_notice_page(settings, after=True),
+        f"<div>{render_notice_fragment(settings, after=True).decode()}</div>".encode(),
+        render_error_page(settings, 502, "down"),
     ):
         doc = lxml.html.document_fromstring(page)
         assert not list(doc.iter("script"))
@@ -86,25 +90,59 @@ def test_old_url_built_from_public_base_not_host(settings: Settings) -> None:
 
 
 def test_notice_fragment(settings: Settings) -> None:
-    fragment = lxml.html.fragment_fromstring(render_notice_fragment(settings))
+    fragment = lxml.html.fragment_fromstring(
+        render_notice_fragment(settings, after=False).decode()
+    )
     assert fragment.tag == "aside"
     assert fragment.get("lang") == "sv"
     assert {WEB, SOCIAL} <= set(_hrefs(fragment))
     assert fragment.xpath('.//p[@lang="en"]')
+    assert "Näringsbloggen stänger snart." in fragment.text_content()
+
+
+def test_notice_page_says_before_and_after(settings: Settings) -> None:
+    before = lxml.html.document_fromstring(render_notice_page(settings, after=False))
+    after = lxml.html.document_fromstring(render_notice_page(settings, after=True))
+    assert before.get("lang") == "sv"
+    assert before.findtext(".//h1") == "Om stängningen av Näringsbloggen"
+    assert "Näringsbloggen stänger snart." in before.text_content()
+    assert "Näringsbloggen closes soon." in before.text_content()
+    assert "Näringsbloggen har stängt." in after.text_content()
+    assert "Näringsbloggen has closed." in after.text_content()
+    assert "2018-02-01 00:00 CET" in before.text_content()  # site.timezone
+    assert after.xpath('//section[@lang="en"]//h2')
+
+
+def test_notice_texts_derive_from_site_when_not_set(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings("[notice]\nsv = ''\nen = ''\nsv_after = ''\nen_after = ''\n")
+    assert notice_json(settings, after=True)["sv"] == "Näringsbloggen har stängts."
+    english = make_settings(
+        "[site]\nlanguage = 'en'\ntitle = 'Exempelbloggen'\n"
+        "[notice]\nsv = ''\nen = ''\nsv_after = ''\nen_after = ''\n"
+    )
+    doc = lxml.html.document_fromstring(render_notice_page(english, after=False))
+    assert doc.get("lang") == "en"
+    assert not doc.xpath('//section[@lang="sv"]')  # no Swedish text, no Swedish section
+    assert "Exempelbloggen will close at 2018-02-01 00:00 CET." in doc.text_content()
 
 
 def test_notice_json(settings: Settings) -> None:
-    assert notice_json(settings) == {
+    assert notice_json(settings, after=True) == {
         "sv": "Näringsbloggen har stängt.",
         "en": "Näringsbloggen has closed.",
+        "language": "sv",
+        "phase": "after",
         "contact": "Frågor: tomas.engholm@regeringskansliet.se",
         "successors": {"web": WEB, "social": SOCIAL},
         "shutdown_at": "2018-02-01T00:00:00+01:00",
     }
+    assert notice_json(settings, after=False)["en"] == "Näringsbloggen closes soon."
 
 
 @pytest.mark.parametrize("status", [502, 504])
-def test_error_page(status: int) -> None:
-    doc = lxml.html.document_fromstring(render_error_page(status, "Bad Gateway", "Origin down."))
+def test_error_page(settings: Settings, status: int) -> None:
+    doc = lxml.html.document_fromstring(render_error_page(settings, status, "down"))
     assert doc.get("lang") == "sv"
-    assert f"{status} Bad Gateway" in doc.findtext(".//h1", "")
+    assert doc.findtext(".//h1", "") == "Bloggen svarar inte just nu"
+    assert doc.findtext(".//title", "").startswith(f"{status} ")
+    assert doc.xpath('//section[@lang="en"]/h2/text()') == ["The blog is not answering right now"]

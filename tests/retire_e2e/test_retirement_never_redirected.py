@@ -241,7 +241,7 @@ async def test_conditional_get_still_works_after_the_instant(lb_app: AppFactory)
 
 async def test_script_in_notice_text_is_escaped_everywhere(lb_app: AppFactory) -> None:
     extra = (
-        '[notice]\nsv = "<script>alert(1)</script>"\nen = "<script>alert(2)</script>"\n'
+        '[notice]\nsv_after = "<script>alert(1)</script>"\nen_after = "<script>alert(2)</script>"\n'
         'contact = "<img src=x onerror=alert(3)>"\n'
         '[[retire.mappings]]\nfrom = "/innovation/trasig/"\nto = ""\n'
     )

@@ -92,6 +92,7 @@ def render(
         "here": request.path_qs,
         "error": "",
         "message": "",
+        "base_url": request.app[keys.SETTINGS].site.public_base_url,
     }
     base.update(context)
     return aiohttp_jinja2.render_template(template, request, base, status=status)

@@ -17,6 +17,7 @@ from linkbridge.feeds.context import Farewell, FeedContext
 from linkbridge.feeds.grammar import FeedFormat
 from linkbridge.model import Linkback, LinkbackState, Post, PostKey
 from linkbridge.text import html_text, plain
+from linkbridge.words import words_for
 
 logger = structlog.get_logger(__name__)
 
@@ -128,7 +129,10 @@ def _post_item(post: Post, ctx: FeedContext) -> _Item:
 def _linkback_item(linkback: Linkback, post: Post, ctx: FeedContext, *, per_post: bool) -> _Item:
     name = plain(linkback.display_name) or plain(linkback.source_host)
     post_title = plain(post.title) or f"#{post.post_id}"
-    title = f"By: {name}" if per_post else f"Comment on {post_title} by {name}"
+    t = words_for(ctx.language)
+    title = t("feed.by", name=name) if per_post else t(
+        "feed.comment_by", title=post_title, name=name
+    )
     published = _utc(linkback.created_at)
     verified = _utc(linkback.verified_at) if linkback.verified_at else published
     ident = f"linkbridge-linkback-{linkback.id}"
@@ -151,7 +155,7 @@ def _farewell_item(farewell: Farewell, ctx: FeedContext) -> _Item:
     at = _utc(farewell.at)
     paragraphs = [
         f"<p>{html.escape(plain(t))}</p>"
-        for t in (farewell.notice_sv, farewell.notice_en)
+        for t in farewell.notices
         if plain(t)
     ]
     links = " · ".join(
@@ -169,7 +173,7 @@ def _farewell_item(farewell: Farewell, ctx: FeedContext) -> _Item:
         published=at,
         updated=at,
         creator=_site_name(ctx),
-        summary=" ".join(plain(t) for t in (farewell.notice_sv, farewell.notice_en)).strip(),
+        summary=" ".join(plain(t) for t in farewell.notices).strip(),
         content_html=body,
     )
 
@@ -235,9 +239,9 @@ def build_comments_feed(
         entries.append((item.published, f"{linkback.id:012d}", item))
     ranked = _newest_first(entries)
     if post is not None:
-        title = f"Comments on: {plain(post.title) or post.post_id}"
+        title = words_for(ctx.language)("feed.comments_on", title=plain(post.title) or post.post_id)
     else:
-        title = f"Comments for {ctx.blog_title()}"
+        title = words_for(ctx.language)("feed.comments_for", title=ctx.blog_title())
     return _render(ctx, title, ranked[:limit] if limit is not None else ranked, fmt, changed_at)
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from linkbridge.feeds.grammar import FeedRequest, FeedScope, blog_key, feed_path
+from linkbridge.pages.notice import farewell_title, languages, notice_text
 from linkbridge.settings import Settings
 from linkbridge.urls import public_url
 
@@ -17,8 +18,8 @@ class Farewell:
     """The final item announcing the closure (after the instant, "farewell" mode)."""
 
     title: str
-    notice_sv: str
-    notice_en: str
+    notices: tuple[str, ...]
+    """The notice after the instant, in each of the blog's languages."""
     web_url: str
     social_url: str
     at: datetime
@@ -39,7 +40,8 @@ class FeedContext:
     blog_titles: Mapping[str, str] = field(default_factory=dict, hash=False)
     """Sub-blog path ("/innovation/") -> title; "/" is the network."""
     description: str = ""
-    language: str = "sv"
+    language: str = "en"
+    """The blog's language (site.language): the feed's language and its own strings."""
     farewell: Farewell | None = None
 
     def blog_title(self, blog: str | None = None) -> str:
@@ -50,9 +52,8 @@ class FeedContext:
 def farewell_from(settings: Settings) -> Farewell:
     """The farewell item's settings: title, both notices, both successors, the instant."""
     return Farewell(
-        title=settings.feeds.farewell_title,
-        notice_sv=settings.notice.sv,
-        notice_en=settings.notice.en,
+        title=farewell_title(settings),
+        notices=tuple(notice_text(settings, lang, after=True) for lang in languages(settings)),
         web_url=settings.successors.web,
         social_url=settings.social_url,
         at=settings.site.shutdown_at,
@@ -88,6 +89,7 @@ def context_for(
         html_url=html_url or public_url(base, html_path(request)),
         blog=request.blog,
         blog_titles=titles,
-        description=settings.notice.sv,
+        description=notice_text(settings, settings.site.language, after=farewell),
+        language=settings.site.language,
         farewell=farewell_from(settings) if farewell else None,
     )

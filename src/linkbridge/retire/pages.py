@@ -1,27 +1,34 @@
-"""The pages retirement shows people: the 410 page, the notice, and a plain error page."""
+"""What the retirement pages say (410 page, notice, proxy errors); templates in pages/.
+
+Every text comes from settings or from the language table (words.py): the notice has a text
+for before the instant and one for after it, in each language the blog writes in.
+"""
 
 from __future__ import annotations
 
-from html import escape
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from linkbridge.pages.notice import languages, notice_text, words
+from linkbridge.pages.render import render
 from linkbridge.settings import Settings
 from linkbridge.urls import public_url
-
-DEFAULT_SV = "Den här bloggen har stängts."
-DEFAULT_EN = "This blog has closed."
+from linkbridge.words import Words
 
 _URL_SAFE = ":/?[]@!$&'()*+,;=%~-._"
 """Kept as they are when an old URL is put into the archive template (already URL syntax)."""
 
-_CSS = (
-    "body{font:1.05rem/1.5 system-ui,sans-serif;margin:0;padding:1rem;color:#1b1b1b;"
-    "background:#fafafa}main{max-width:40rem;margin:0 auto}h1{font-size:1.5rem;margin:.5rem 0}"
-    "h2{font-size:1.2rem;margin-top:2rem}a{color:#0b57a4;overflow-wrap:anywhere}"
-    "ul{padding-left:1.2rem}li{margin:.4rem 0}.old{color:#555;overflow-wrap:anywhere}"
-    "section[lang=en]{border-top:1px solid #ccc;margin-top:2rem}"
-)
+
+@dataclass(frozen=True)
+class Section:
+    """The page's text in one language: the first section is the blog's own language."""
+
+    lang: str
+    t: Words
+    notice: str
+    contact_label: str
+    """"" in the blog's language; "Contact (in Swedish):" in the others."""
 
 
 def old_url_for(settings: Settings, raw_path_qs: str) -> str:
@@ -37,99 +44,92 @@ def archive_url(settings: Settings, old_url: str) -> str:
     return template.replace("{url}", quote(old_url, safe=_URL_SAFE))
 
 
-def _social_label(settings: Settings) -> str:
-    social = settings.successors.social
-    return social if social.startswith("@") else _host(settings.social_url)
-
-
 def _host(url: str) -> str:
     return urlsplit(url).hostname or url
 
 
-def _page(lang: str, title: str, body: str) -> bytes:
-    return (
-        f'<!doctype html>\n<html lang="{escape(lang)}">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        '<meta name="robots" content="noindex">\n'
-        f"<title>{escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
-        f"<body>\n<main>\n{body}</main>\n</body>\n</html>\n"
-    ).encode()
+def social_label(settings: Settings) -> str:
+    """"@handle" as configured, else the social successor's host."""
+    social = settings.successors.social
+    return social if social.startswith("@") else _host(settings.social_url)
 
 
-def _link(url: str, text: str) -> str:
-    return f'<a href="{escape(url)}">{escape(text)}</a>'
+def sections(settings: Settings, *, after: bool) -> list[Section]:
+    """One Section per language the pages are written in."""
+    main = settings.site.language
+    out = []
+    for lang in languages(settings):
+        t = words(settings, lang)
+        label = "" if lang == main else t(
+            "contact.other_language", language=t(f"language.{main}")
+        )
+        out.append(Section(lang, t, notice_text(settings, lang, after=after), label))
+    return out
+
+
+def _links(settings: Settings) -> dict[str, str]:
+    web = settings.successors.web
+    return {
+        "web_url": web,
+        "web_label": _host(web),
+        "social_url": settings.social_url,
+        "social_label": social_label(settings),
+        "contact": settings.notice.contact,
+    }
 
 
 def render_gone_page(settings: Settings, old_url: str) -> bytes:
-    """The 410 page: Swedish, with an English section; every value escaped."""
-    site = settings.site.title or _host(settings.site.public_base_url)
-    web, social = settings.successors.web, settings.social_url
-    web_host, social_label = _host(web), _social_label(settings)
-    notice = settings.notice
-    archive = archive_url(settings, old_url)
-    contact = notice.contact
-
-    sv = [
-        f"<h1>{escape(site)}: sidan finns inte längre</h1>",
-        f"<p>{escape(notice.sv or DEFAULT_SV)}</p>",
-        f'<p class="old">Adressen du följde: {escape(old_url)}</p>',
-        "<ul>",
-        f"<li>Läs vidare på {_link(web, web_host)}</li>",
-        f"<li>Följ oss på {_link(social, social_label)}</li>",
-    ]
-    if archive:
-        sv.append(f"<li>{_link(archive, 'Sidan som den såg ut, i ett webbarkiv')}</li>")
-    sv.append("</ul>")
-    if contact:
-        sv.append(f'<p class="contact">{escape(contact)}</p>')
-
-    en = [
-        '<section lang="en">',
-        f"<h2>{escape(site)}: this page is gone</h2>",
-        f"<p>{escape(notice.en or DEFAULT_EN)}</p>",
-        "<ul>",
-        f"<li>Continue to {_link(web, web_host)}</li>",
-        f"<li>Follow us at {_link(social, social_label)}</li>",
-    ]
-    if archive:
-        en.append(f"<li>{_link(archive, 'This page as it was, in a web archive')}</li>")
-    en.append("</ul>")
-    if contact:
-        en.append(f'<p class="contact">Contact (in Swedish): {escape(contact)}</p>')
-    en.append("</section>")
-
-    body = "\n".join([*sv, *en]) + "\n"
-    return _page("sv", f"{site}: sidan finns inte längre / this page is gone", body)
+    """The 410 page, in the blog's language with a section per other language."""
+    return render(
+        settings,
+        "gone.html",
+        sections=sections(settings, after=True),
+        old_url=old_url,
+        archive_url=archive_url(settings, old_url),
+        **_links(settings),
+    )
 
 
-def render_notice_fragment(settings: Settings) -> bytes:
-    """The closure banner as an HTML fragment (GET /notice), for embedding in the old pages."""
-    notice = settings.notice
-    web, social = settings.successors.web, settings.social_url
-    parts = [
-        '<aside class="linkbridge-notice" lang="sv">',
-        f"<p>{escape(notice.sv or DEFAULT_SV)}</p>",
-        f'<p lang="en">{escape(notice.en or DEFAULT_EN)}</p>',
-        f"<p>{_link(web, _host(web))} · {_link(social, _social_label(settings))}</p>",
-    ]
-    if notice.contact:
-        parts.append(f"<p>{escape(notice.contact)}</p>")
-    parts.append("</aside>\n")
-    return "\n".join(parts).encode()
+def render_notice_page(settings: Settings, *, after: bool) -> bytes:
+    """The notice as a whole page (GET /notice: the page the `Sunset` link points to)."""
+    t = words(settings)
+    return render(
+        settings,
+        "notice.html",
+        sections=sections(settings, after=after),
+        after=after,
+        shutdown_at=t.local(settings.site.shutdown_at),
+        **_links(settings),
+    )
 
 
-def notice_json(settings: Settings) -> dict[str, Any]:
-    """The notice as data (GET /notice.json)."""
+def render_notice_fragment(settings: Settings, *, after: bool) -> bytes:
+    """The notice as an embeddable HTML fragment (GET /notice/embed), for other sites."""
+    return render(
+        settings, "notice_fragment.html", sections=sections(settings, after=after),
+        **_links(settings),
+    )
+
+
+def notice_json(settings: Settings, *, after: bool) -> dict[str, Any]:
+    """The notice as data (GET /notice.json): the current text in each language."""
+    texts = {lang: notice_text(settings, lang, after=after) for lang in languages(settings)}
     return {
-        "sv": settings.notice.sv or DEFAULT_SV,
-        "en": settings.notice.en or DEFAULT_EN,
+        **texts,
+        "language": settings.site.language,
+        "phase": "after" if after else "before",
         "contact": settings.notice.contact,
         "successors": {"web": settings.successors.web, "social": settings.social_url},
         "shutdown_at": settings.site.shutdown_at.isoformat(),
     }
 
 
-def render_error_page(status: int, title: str, message: str, *, lang: str = "sv") -> bytes:
-    """A plain error page (e.g. the proxy's 502 when the origin is down); values escaped."""
-    body = f"<h1>{status} {escape(title)}</h1>\n<p>{escape(message)}</p>\n"
-    return _page(lang, f"{status} {title}", body)
+ERRORS = ("down", "too_large", "slow_body", "busy", "wrong_host")
+"""The proxy's own error pages: the origin did not answer, the request body is too large or
+too slow, the reader has too many requests under way, a host name that is not ours."""
+
+
+def render_error_page(settings: Settings, status: int, kind: str) -> bytes:
+    """One of the proxy's own error pages (`kind` in ERRORS), in every page language."""
+    return render(settings, "error.html", status=status, kind=kind,
+                  sections=sections(settings, after=False))

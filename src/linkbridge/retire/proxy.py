@@ -50,50 +50,12 @@ _AUTO_HEADERS = (hdrs.USER_AGENT, hdrs.ACCEPT, hdrs.ACCEPT_ENCODING, hdrs.CONTEN
 ExtraHeaders = Mapping[str, str] | Sequence[tuple[str, str]]
 """Headers added to every answer: a mapping (a multidict keeps repeats) or (name, value) pairs."""
 
-_PAGE = """<!doctype html>
-<html lang="sv">
-<head><meta charset="utf-8"><title>{sv_title}</title></head>
-<body>
-<h1>{sv_title}</h1>
-<p>{sv_text}</p>
-<section lang="en">
-<h2>{en_title}</h2>
-<p>{en_text}</p>
-</section>
-</body>
-</html>
-"""
+ErrorPage = Callable[[int, str], bytes]
+"""(status, kind) -> the page's HTML; kind names the words (retire/pages.py ERRORS)."""
 
-_DOWN = {
-    "sv_title": "Bloggen svarar inte just nu",
-    "sv_text": "Försök igen om en stund.",
-    "en_title": "The blog is not answering right now",
-    "en_text": "Please try again in a while.",
-}
-_SLOW_BODY = {
-    "sv_title": "Förfrågan kom inte fram i tid",
-    "sv_text": "Bloggen väntade för länge på resten av förfrågan.",
-    "en_title": "The request did not arrive in time",
-    "en_text": "The blog waited too long for the rest of the request.",
-}
-_BUSY = {
-    "sv_title": "För många samtidiga förfrågningar",
-    "sv_text": "Din adress har för många förfrågningar igång. Försök igen om en stund.",
-    "en_title": "Too many requests at once",
-    "en_text": "Your address has too many requests under way. Please try again in a while.",
-}
-_WRONG_HOST = {
-    "sv_title": "Okänd värd",
-    "sv_text": "Den här servern svarar inte för det värdnamnet.",
-    "en_title": "Unknown host",
-    "en_text": "This server does not answer for that host name.",
-}
-_TOO_LARGE = {
-    "sv_title": "Förfrågan är för stor",
-    "sv_text": "Bloggen tar inte emot så här mycket data i en förfrågan.",
-    "en_title": "The request is too large",
-    "en_text": "The blog does not accept this much data in one request.",
-}
+
+def _plain_error_page(status: int, kind: str) -> bytes:
+    return f"{status} {kind.replace('_', ' ')}\n".encode()
 
 
 def discovery_headers(public_base_url: str, shutdown_at: datetime) -> list[tuple[str, str]]:
@@ -155,9 +117,12 @@ def _add_extra(headers: CIMultiDict[str], extra: Sequence[tuple[str, str]]) -> N
         headers.add(name, value)
 
 
-def _page(status: int, texts: Mapping[str, str], extra: Sequence[tuple[str, str]]) -> web.Response:
+def _page(
+    status: int, body: bytes, extra: Sequence[tuple[str, str]], *, is_html: bool = True
+) -> web.Response:
     resp = web.Response(
-        status=status, text=_PAGE.format(**texts), content_type="text/html", charset="utf-8"
+        status=status, body=body, content_type="text/html" if is_html else "text/plain",
+        charset="utf-8",
     )
     resp.headers[hdrs.CACHE_CONTROL] = "no-store"
     _add_extra(resp.headers, extra)
@@ -237,6 +202,7 @@ class OriginProxy:
         max_per_client: int = 0,
         hosts: Iterable[str] | None = None,
         trusted_proxies: Iterable[str] = (),
+        error_page: ErrorPage | None = None,
     ) -> None:
         origin = URL(origin_url)
         if origin.scheme not in ("http", "https") or not origin.host:
@@ -255,7 +221,14 @@ class OriginProxy:
         self.hosts = None if hosts is None else frozenset(_host_name(h) for h in hosts) - {""}
         self.trusted = tuple(ipaddress.ip_network(c, strict=False) for c in trusted_proxies)
         self._per_client: dict[str, int] = {}
+        self.error_page = error_page
+        """Renders the proxy's own error pages (the templated pages); None: plain text."""
         self._session: aiohttp.ClientSession | None = None
+
+    def _error(self, status: int, kind: str, extra: Sequence[tuple[str, str]]) -> web.Response:
+        if self.error_page is None:
+            return _page(status, _plain_error_page(status, kind), extra, is_html=False)
+        return _page(status, self.error_page(status, kind), extra)
 
     async def start(self) -> None:
         """Open the client session (no cookie jar, no decompression, no redirects)."""
@@ -329,16 +302,16 @@ class OriginProxy:
         refused_host = self._host_refusal(request)
         if refused_host is not None:
             log.info("origin_request_refused", reason="host", host=request.host[:200])
-            return _page(refused_host, _WRONG_HOST, extra)
+            return self._error(refused_host, "wrong_host", extra)
         declared = request.content_length
         if declared is not None and declared > self.max_body_bytes:
             log.info("origin_request_refused", reason="body_too_large", length=declared)
-            return _page(413, _TOO_LARGE, extra)
+            return self._error(413, "too_large", extra)
         key = sender_group(client or client_ip)
         if self.max_per_client > 0 and key:
             if self._per_client.get(key, 0) >= self.max_per_client:
                 log.info("origin_request_refused", reason="client_busy", client=key)
-                busy = _page(429, _BUSY, extra)
+                busy = self._error(429, "busy", extra)
                 busy.headers[hdrs.RETRY_AFTER] = "5"
                 return busy
             self._per_client[key] = self._per_client.get(key, 0) + 1
@@ -385,15 +358,15 @@ class OriginProxy:
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             if upload.too_large:
                 log.info("origin_request_refused", reason="body_too_large", length=upload.sent)
-                return _page(413, _TOO_LARGE, extra)
+                return self._error(413, "too_large", extra)
             if upload.too_slow:
                 log.info("origin_request_refused", reason="body_timeout", length=upload.sent)
-                slow = _page(408, _SLOW_BODY, extra)
+                slow = self._error(408, "slow_body", extra)
                 slow.force_close()
                 return slow
             status = 504 if isinstance(exc, TimeoutError) else 502
             log.warning("origin_request_failed", status=status, error=repr(exc))
-            return _page(status, _DOWN, extra)
+            return self._error(status, "down", extra)
         return await self._relay(request, upstream, extra, log)
 
     async def _relay(

@@ -7,26 +7,45 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from linkbridge import keys
+from linkbridge.pages.render import stylesheet
 from linkbridge.phase import Phase, phase_at
-from linkbridge.retire.pages import notice_json, render_notice_fragment
+from linkbridge.retire.pages import notice_json, render_notice_fragment, render_notice_page
 from linkbridge.retire.sitemap import build_sitemaps, robots_txt
 from linkbridge.web.public_headers import PUBLIC_PAGE_HEADERS
 from linkbridge.web.site import handle_any
 
+_SHARED = {
+    "Cache-Control": "public, max-age=3600",
+    "Access-Control-Allow-Origin": "*",
+    **PUBLIC_PAGE_HEADERS,
+}
+"""The embeddable forms (fragment, JSON) are fetched by other sites' pages: CORS open."""
+
 
 async def get_notice(request: web.Request) -> web.Response:
-    """The banner as an HTML fragment (embeddable by the blog's theme)."""
-    body = render_notice_fragment(request.app[keys.SETTINGS])
+    """The notice as a whole page in the blog's languages (the `Sunset` link's target)."""
+    body = render_notice_page(request.app[keys.SETTINGS], after=_after(request))
     return web.Response(body=body, content_type="text/html", charset="utf-8",
-                        headers={"Cache-Control": "public, max-age=3600",
-                                 "Access-Control-Allow-Origin": "*", **PUBLIC_PAGE_HEADERS})
+                        headers={"Cache-Control": "public, max-age=3600", **PUBLIC_PAGE_HEADERS})
+
+
+async def get_notice_embed(request: web.Request) -> web.Response:
+    """The notice as an HTML fragment other sites include (CORS open), at its own URL."""
+    body = render_notice_fragment(request.app[keys.SETTINGS], after=_after(request))
+    return web.Response(body=body, content_type="text/html", charset="utf-8", headers=_SHARED)
 
 
 async def get_notice_json(request: web.Request) -> web.Response:
-    """The banner as JSON: text in both languages, successors, contact, instant."""
-    return web.json_response(notice_json(request.app[keys.SETTINGS]),
-                             headers={"Cache-Control": "public, max-age=3600",
-                                      "Access-Control-Allow-Origin": "*", **PUBLIC_PAGE_HEADERS})
+    """The notice as JSON: the current text in each language, successors, contact, instant."""
+    return web.json_response(notice_json(request.app[keys.SETTINGS], after=_after(request)),
+                             headers=_SHARED)
+
+
+async def get_stylesheet(request: web.Request) -> web.Response:
+    """`/notice.css`: the public pages' stylesheet (the override folder's, if it has one)."""
+    return web.Response(body=stylesheet(request.app[keys.SETTINGS]), content_type="text/css",
+                        charset="utf-8", headers={"Cache-Control": "public, max-age=3600",
+                                                  "X-Content-Type-Options": "nosniff"})
 
 
 def _after(request: web.Request) -> bool:

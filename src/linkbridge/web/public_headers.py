@@ -10,9 +10,10 @@ from types import MappingProxyType
 
 PUBLIC_PAGE_HEADERS = MappingProxyType(
     {
-        # No script, no plug-in, no form, no framing; the pages' own inline CSS only.
+        # No script, no plug-in, no form, no framing; the pages' own stylesheet (/notice.css,
+        # no inline styles) and images (a webmention author's photo is on the sender's site).
         "Content-Security-Policy": (
-            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+            "default-src 'none'; style-src 'self'; img-src 'self' https:; "
             "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
         ),
         "X-Content-Type-Options": "nosniff",

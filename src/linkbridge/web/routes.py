@@ -33,6 +33,8 @@ def add_routes(app: web.Application) -> None:
     r.add_route("*", "/readyz", read_only(health.get_readyz))
     r.add_route("*", "/notice", read_only(notice.get_notice))
     r.add_route("*", "/notice.json", read_only(notice.get_notice_json))
+    r.add_route("*", "/notice/embed", read_only(notice.get_notice_embed))
+    r.add_route("*", "/notice.css", read_only(notice.get_stylesheet))
     r.add_route("*", "/robots.txt", read_only(notice.get_robots))
     r.add_route("*", r"/{name:sitemap(-\d+)?\.xml}", read_only(notice.get_sitemap))
     # "[^/]+": aiohttp's default "[^{}/]+" would hand "/webmention/{" to the catch-all, where

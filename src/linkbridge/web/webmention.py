@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import html
-
 from aiohttp import web
 
 from linkbridge import keys
 from linkbridge.intake import Answer, Incoming, IntakeResult, Refusal
 from linkbridge.model import Linkback, LinkbackProtocol, LinkbackState
 from linkbridge.negotiate import wants_json
+from linkbridge.pages.notice import words
+from linkbridge.pages.render import render
 from linkbridge.receive.webmention_wire import WebmentionError, parse_webmention
+from linkbridge.settings import Settings
 from linkbridge.urls import public_url
 from linkbridge.web.body import BodyTooLarge, method_not_allowed, read_body
 from linkbridge.web.public_headers import PUBLIC_PAGE_HEADERS
@@ -134,13 +135,31 @@ def _status_response(
     doc = status_document(lb)
     if _json_asked(request):
         return web.json_response(doc, status=status, headers=headers)
-    rows = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in doc.items()
+    return web.Response(
+        status=status,
+        body=status_page(request.app[keys.SETTINGS], lb),
+        content_type="text/html",
+        charset="utf-8",
+        headers=headers,
     )
-    page = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>Webmention: {html.escape(str(doc['status']))}</title></head>"
-        f"<body><h1>Webmention status</h1><table>{rows}</table></body></html>"
+
+
+def status_page(settings: Settings, lb: Linkback) -> bytes:
+    """The status resource as a page in the blog's language: a readable state, the author."""
+    t = words(settings)
+    key = "queued" if lb.state is LinkbackState.UNVERIFIED else lb.state.value
+    shown = lb.verified_at is not None and lb.state in _VERIFIED_SHOWN
+    return render(
+        settings,
+        "webmention.html",
+        state=t(f"state.{key}"),
+        state_key=key,
+        source=lb.source_url,
+        target=lb.target_url,
+        reason=lb.reason if lb.state in (LinkbackState.FAILED, LinkbackState.DELETED) else "",
+        author_name=lb.author_name if shown else "",
+        author_url=lb.author_url if shown else "",
+        author_photo=lb.author_photo if shown else "",
+        received=t.local(lb.created_at),
+        verified=t.local(lb.verified_at) if shown else "",
     )
-    return web.Response(status=status, text=page, content_type="text/html", headers=headers)
