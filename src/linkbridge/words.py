@@ -43,7 +43,9 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "error.slow_body.title": "The request did not arrive in time",
         "error.slow_body.text": "The blog waited too long for the rest of the request.",
         "error.busy.title": "Too many requests at once",
-        "error.busy.text": "Your address has too many requests under way. Please try again in a while.",
+        "error.busy.text": (
+            "Your address has too many requests under way. Please try again in a while."
+        ),
         "error.wrong_host.title": "Unknown host",
         "error.wrong_host.text": "This server does not answer for that host name.",
         # the webmention status page
