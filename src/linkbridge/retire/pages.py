@@ -131,5 +131,7 @@ too slow, the reader has too many requests under way, a host name that is not ou
 
 def render_error_page(settings: Settings, status: int, kind: str) -> bytes:
     """One of the proxy's own error pages (`kind` in ERRORS), in every page language."""
+    if kind not in ERRORS:
+        raise ValueError(f"pages: no error page {kind!r}")
     return render(settings, "error.html", status=status, kind=kind,
                   sections=sections(settings, after=False))
