@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import shutil
 import sqlite3
 import subprocess
+import threading
 import time
 import urllib.parse
 import urllib.request
 import xmlrpc.client
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -187,3 +190,98 @@ def test_a_moderator_restores_a_deleted_linkback_and_the_decision_is_recorded(
     again = run_cli("moderate", "restore", linkback_id, *config_args(overlay))
     assert again.returncode == 1
     assert "only a deleted, rejected or spam linkback can be restored" in again.stderr
+
+
+# ---------------------------------------------------------------- failed rows are pruned
+
+
+class _Source(http.server.BaseHTTPRequestHandler):
+    """A loopback page that does not link to the post: its webmention fails."""
+
+    def do_GET(self) -> None:
+        body = "<!doctype html><html><body><p>Ingen länk här.</p></body></html>".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def unlinked_source() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Source)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/utan-lank/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _wait_for_status(served: Served, location: str, status: str) -> dict[str, object]:
+    deadline = time.monotonic() + 30  # a hang guard, not a measure
+    while (doc := status_of(served, location))["status"] != status:
+        assert time.monotonic() < deadline, doc
+        time.sleep(0.1)
+    return doc
+
+
+def test_failed_rows_are_pruned_after_their_retention_and_their_status_answers_410(
+    tmp_path: Path, unlinked_source: str
+) -> None:
+    port = int(unlinked_source.split(":")[2].split("/", maxsplit=1)[0])
+    overlay = store_overlay(
+        tmp_path,
+        f'[fetch]\nallow_networks = ["127.0.0.0/8"]\nallowed_ports = [80, 443, {port}]\n'
+        "[moderation]\nfailed_retention_days = 30\n",
+    )
+    served = Served(*config_args(overlay), "--at", BEFORE_AT)
+    try:
+        served.wait_started()
+        code, headers, body = post_form(
+            served, "/webmention", {"source": unlinked_source, "target": SEED_POST}
+        )
+        assert code == 201, body
+        location = headers["Location"]
+        failed = _wait_for_status(served, location, "failed")
+        assert "no link" in str(failed["reason"])
+    finally:
+        served.stop()
+    kept = logistikfokus_row(overlay)  # shown history, older than any retention: kept
+
+    # 29 days later the failed row is still there; 31 days later it is pruned at start-up
+    for days, pruned in ((29, False), (31, True)):
+        at = (datetime.fromisoformat(BEFORE_AT) + timedelta(days=days)).isoformat()
+        served = Served(*config_args(overlay), "--at", at)
+        try:
+            served.wait_started()
+            deadline = time.monotonic() + 30
+            while pruned and not any(
+                e.get("event") == "failed_linkbacks_pruned" for e in served.events()
+            ):
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            path = location.removeprefix("http://www.naringsbloggen.se")
+            req = urllib.request.Request(served.base + path, headers={"Accept": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=30) as resp:
+                    code, doc = resp.status, json.loads(resp.read())
+            except urllib.error.HTTPError as err:
+                code, doc = err.code, json.loads(err.read())
+        finally:
+            served.stop()
+        if not pruned:
+            assert (code, doc["status"]) == (200, "failed")
+            continue
+        assert code == 410
+        assert doc["error"] == "failed_and_pruned"
+        assert "no link" in doc["message"]
+    rows = sqlite3.connect(tmp_path / "linkbridge.db").execute(
+        "SELECT COUNT(*) FROM linkbacks WHERE state = 'failed'"
+    ).fetchone()
+    assert rows == (0,)
+    assert logistikfokus_row(overlay) == kept

@@ -20,6 +20,7 @@ from linkbridge.live import LiveState
 from linkbridge.login import LoginGuard
 from linkbridge.metrics import Metrics, bump, is_store_error, observe
 from linkbridge.model import Job
+from linkbridge.moderation.prune import prune_forever
 from linkbridge.moderation.service import Moderation
 from linkbridge.moderation.webhook import WEBHOOK_JOB, WebhookNotifier, WebhookSender
 from linkbridge.posts.importer import import_configured_wxr
@@ -108,7 +109,7 @@ def make_app(settings: Settings, *, store: Store, fetcher: SafeFetcher, clock: C
         )
     app.cleanup_ctx.extend(
         [_store_ctx, _live_ctx, _fetcher_ctx, _webhooks_ctx, _worker_ctx, _hits_ctx, _proxy_ctx,
-         _privacy_ctx, _login_ctx]
+         _privacy_ctx, _prune_ctx, _login_ctx]
     )
     add_routes(app)
     return app
@@ -190,6 +191,13 @@ async def _privacy_ctx(app: web.Application) -> AsyncIterator[None]:
     args = (app[keys.STORE], app[keys.CLOCK], app[keys.SETTINGS].privacy)
     await sweep(*args)
     async with background.running(sweep_forever(*args)):
+        yield
+
+
+async def _prune_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Prune failed linkbacks past their retention period: at start, then periodically."""
+    args = (app[keys.STORE], app[keys.CLOCK], app[keys.SETTINGS])
+    async with background.running(prune_forever(*args)):
         yield
 
 

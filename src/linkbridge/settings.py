@@ -246,6 +246,9 @@ class ModerationSettings:
     reverify_imported: bool = setting(
         False, "Let an anonymous re-send re-verify linkbacks imported from WordPress."
     )
+    failed_retention_days: int = setting(
+        30, "Days a failed linkback (never shown) is kept with its decisions, then pruned."
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

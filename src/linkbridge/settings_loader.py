@@ -157,6 +157,8 @@ def _check_url(value: str, key: str) -> None:
 
 def _check_operations(settings: Settings) -> None:
     """The API, metrics and privacy settings."""
+    if settings.moderation.failed_retention_days < 1:
+        raise ConfigError("config: moderation.failed_retention_days: must be at least 1")
     if settings.privacy.client_data_retention_days < 1:
         raise ConfigError("config: privacy.client_data_retention_days: must be at least 1")
     if settings.privacy.sweep_interval_s <= 0:

@@ -622,3 +622,26 @@ async def test_group_commit_size_is_capped_by_its_setting(
         assert raw(tmp_path / "group.db", "SELECT COUNT(*) FROM admin_kv") == [(5,)]
     finally:
         await store.close()
+
+
+async def test_prune_failed_takes_only_failed_rows_older_than_the_cut(store: Store) -> None:
+    kept = {state: await received(store, state, n=i) for i, state in enumerate(ROUTE, start=10)}
+    failed = (await store.record_linkback(
+        replace(draft(99), public_id="status-99"), NOW, resend_is_duplicate=False
+    )).linkback
+    failed = await store.set_state(failed.id, S.FAILED, actor="verifier", reason="no link",
+                                   now=NOW)
+    assert await store.prune_failed(NOW + timedelta(seconds=1)) == 2  # both failed rows
+    assert await store.get_linkback(failed.id) is None
+    assert await store.decisions(failed.id) == []
+    assert await store.pruned_reason("status-99") == "no link"
+    assert await store.pruned_reason("status-1") is None
+    for state, lb in kept.items():  # held, approved, rejected, spam, deleted: kept as they are
+        assert (await store.get_linkback(lb.id)) == (None if state == S.FAILED else lb)
+
+
+async def test_prune_failed_at_its_edge(store: Store) -> None:
+    lb = (await store.record_linkback(draft(), NOW, resend_is_duplicate=True)).linkback
+    await store.set_state(lb.id, S.FAILED, actor="verifier", reason="gone", now=NOW)
+    assert await store.prune_failed(NOW) == 0  # changed exactly at the cut: kept
+    assert await store.prune_failed(NOW + timedelta(microseconds=1)) == 1

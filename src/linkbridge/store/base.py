@@ -304,6 +304,14 @@ class Store(Protocol):
         """Delete the linkbacks the erasure names, with their decisions, jobs and webhook
         deliveries; record one history row without the erased data; return how many."""
 
+    async def prune_failed(self, before: datetime) -> int:
+        """Delete failed linkbacks (never shown) last changed before `before`, with their
+        decisions and jobs; keep each webmention status id with its reason (`pruned_reason`).
+        Return how many were pruned."""
+
+    async def pruned_reason(self, public_id: str) -> str | None:
+        """Why the pruned linkback with this status id failed; None when none was pruned."""
+
     async def forget_client_data(self, before: datetime) -> int:
         """Blank sender addresses of linkbacks and jobs created before `before` and drop
         finished webhook deliveries made before it; return how many rows changed."""

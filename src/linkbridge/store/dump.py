@@ -22,6 +22,7 @@ EXPORT_TABLES = (
     "successor_checks",
     "changes",
     "erased_linkbacks",
+    "pruned_linkbacks",
 )
 """Every table an export holds, parents before the rows that refer to them."""
 

@@ -99,6 +99,11 @@ async def get_status(request: web.Request) -> web.StreamResponse:
     """GET /webmention/<id>: JSON or HTML by Accept."""
     lb = await request.app[keys.STORE].get_linkback_by_public_id(request.match_info["public_id"])
     if lb is None:  # any row a webmention named has one, whichever protocol created it
+        reason = await request.app[keys.STORE].pruned_reason(request.match_info["public_id"])
+        if reason is not None:  # failed, never shown, and pruned after its retention period
+            return _bad(request, 410, "failed_and_pruned",
+                        f"webmention: failed ({reason}); pruned after "
+                        f"{request.app[keys.SETTINGS].moderation.failed_retention_days} days")
         return _bad(request, 404, "not_found", "webmention: no such webmention")
     return _status_response(request, lb, status=200)
 

@@ -58,6 +58,37 @@ class PrivacyRows:
 
         return await self.engine.tx(tx)
 
+    async def prune_failed(self, before: datetime) -> int:
+        async def tx(conn: Conn) -> int:
+            rows = await conn.fetch(
+                "SELECT id, public_id, reason FROM linkbacks"
+                " WHERE state = 'failed' AND updated_at < $1 FOR UPDATE", before,
+            )
+            if not rows:
+                return 0
+            await conn.executemany(
+                "INSERT INTO pruned_linkbacks (public_id, reason, pruned_at) VALUES ($1, $2, $3)"
+                " ON CONFLICT (public_id) DO UPDATE SET reason = excluded.reason,"
+                " pruned_at = excluded.pruned_at",
+                [(r["public_id"], r["reason"], before) for r in rows if r["public_id"]],
+            )
+            ids = [r["id"] for r in rows]
+            await conn.execute("DELETE FROM decisions WHERE linkback_id = ANY($1::bigint[])", ids)
+            await conn.execute(
+                "DELETE FROM jobs WHERE kind = 'verify'"
+                " AND (payload ->> 'linkback_id')::bigint = ANY($1::bigint[])", ids,
+            )
+            await conn.execute("DELETE FROM linkbacks WHERE id = ANY($1::bigint[])", ids)
+            return len(ids)
+
+        return await self.engine.tx(tx)
+
+    async def pruned_reason(self, public_id: str) -> str | None:
+        reason = await self.engine.fetchval(
+            "SELECT reason FROM pruned_linkbacks WHERE public_id = $1", public_id
+        )
+        return None if reason is None else str(reason)
+
     async def forget_client_data(self, before: datetime) -> int:
         async def tx(conn: Conn) -> int:
             total = 0

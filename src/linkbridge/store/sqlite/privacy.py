@@ -75,6 +75,40 @@ class PrivacyRows:
 
         return await self.engine.write(tx)
 
+    async def prune_failed(self, before: datetime) -> int:
+        def tx(conn: sqlite3.Connection) -> int:
+            rows = conn.execute(
+                "SELECT id, public_id, reason FROM linkbacks"
+                " WHERE state = 'failed' AND updated_at < ?", (ts(before),),
+            ).fetchall()
+            if not rows:
+                return 0
+            conn.executemany(
+                "INSERT OR REPLACE INTO pruned_linkbacks (public_id, reason, pruned_at)"
+                " VALUES (?, ?, ?)",
+                [(r[1], r[2], ts(before)) for r in rows if r[1] is not None],
+            )
+            ids = [r[0] for r in rows]
+            marks = ", ".join("?" for _ in ids)
+            conn.execute(f"DELETE FROM decisions WHERE linkback_id IN ({marks})", ids)
+            conn.execute(
+                f"DELETE FROM jobs WHERE kind = 'verify'"
+                f" AND json_extract(payload, '$.linkback_id') IN ({marks})", ids,
+            )
+            conn.execute(f"DELETE FROM linkbacks WHERE id IN ({marks})", ids)
+            return len(ids)
+
+        return await self.engine.write(tx)
+
+    async def pruned_reason(self, public_id: str) -> str | None:
+        def q(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(
+                "SELECT reason FROM pruned_linkbacks WHERE public_id = ?", (public_id,)
+            ).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self.engine.read(q)
+
     async def forget_client_data(self, before: datetime) -> int:
         def tx(conn: sqlite3.Connection) -> int:
             cut = ts(before)
