@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +33,14 @@ from tests.support import (  # noqa: F401 - re-exported for tests that still imp
     require_chromium,
     write_overlay,
 )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_state_dirs(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """CLI subprocesses inherit this: the shipped example's store never lands in ~/.local."""
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("xdg-state"))
+    for name in ("LINKBRIDGE_CONFIG", "LINKBRIDGE_STATE_DIR"):
+        os.environ.pop(name, None)
 
 
 @pytest.fixture

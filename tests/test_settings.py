@@ -48,8 +48,8 @@ def error_of(tmp_path: Path, overlay: str) -> str:
         load_overlay(tmp_path, overlay)
     message = str(info.value)
     assert "\n" not in message
-    assert message.startswith("config: ")
-    return message
+    assert message.startswith("in "), message  # the file that set the key
+    return message.split(": ", 1)[1]
 
 
 # ---------------------------------------------------------------- the shipped example
@@ -148,22 +148,27 @@ def test_missing_file(tmp_path: Path) -> None:
     missing = tmp_path / "nope.toml"
     with pytest.raises(ConfigError) as info:
         load_settings([EXAMPLE, missing])
-    assert str(info.value) == f"config: file not found: {missing}"
+    assert str(info.value) == f"config file not found: {missing}"
 
 
 def test_invalid_toml(tmp_path: Path) -> None:
-    message = error_of(tmp_path, "[server\nport = 1\n")
-    assert message.startswith(f"config: {tmp_path / 'overlay.toml'}: not valid TOML: ")
+    with pytest.raises(ConfigError) as info:
+        load_overlay(tmp_path, "[server\nport = 1\n")
+    message = str(info.value)
+    assert message.startswith(f"in {tmp_path / 'overlay.toml'}: not valid TOML: ")
     assert "line 1" in message
 
 
 @pytest.mark.parametrize(
     ("overlay", "message"),
     [
-        ('colour = "red"\n', "config: unknown key colour"),
-        ("[fetch]\ntimeot_s = 3\n", "config: unknown key fetch.timeot_s"),
-        ("[[site.blogs]]\npath = '/a/'\ntitel = 'A'\n", "config: unknown key site.blogs[0].titel"),
-        ("[[retire.mappings]]\nsource = '/a/'\n", "config: unknown key retire.mappings[0].source"),
+        ('colour = "red"\n', "unknown key colour"),
+        ("[fetch]\ntimeot_s = 3\n", "unknown key fetch.timeot_s (did you mean fetch.timeout_s?)"),
+        (
+            "[[site.blogs]]\npath = '/a/'\ntitel = 'A'\n",
+            "unknown key site.blogs[0].titel (did you mean site.blogs[0].title?)",
+        ),
+        ("[[retire.mappings]]\nsource = '/a/'\n", "unknown key retire.mappings[0].source"),
     ],
 )
 def test_unknown_key(tmp_path: Path, overlay: str, message: str) -> None:
@@ -173,23 +178,23 @@ def test_unknown_key(tmp_path: Path, overlay: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("overlay", "message"),
     [
-        ('[server]\nport = "8080"\n', "config: server.port: expected an integer, got str"),
-        ("[feeds]\nitems = true\n", "config: feeds.items: expected an integer, got bool"),
-        ("[site]\ntitle = 5\n", "config: site.title: expected a string, got int"),
+        ('[server]\nport = "8080"\n', "server.port: expected an integer, got str"),
+        ("[feeds]\nitems = true\n", "feeds.items: expected an integer, got bool"),
+        ("[site]\ntitle = 5\n", "site.title: expected a string, got int"),
         (
             '[trackback]\nverify = "yes"\n',
-            "config: trackback.verify: expected true or false, got str",
+            "trackback.verify: expected true or false, got str",
         ),
-        ("[trackback]\nverify = 1\n", "config: trackback.verify: expected true or false, got int"),
-        ("[fetch]\ntimeout_s = true\n", "config: fetch.timeout_s: expected a number, got bool"),
-        ('[fetch]\ntimeout_s = "10"\n', "config: fetch.timeout_s: expected a number, got str"),
-        ("[fetch]\nallowed_ports = 80\n", "config: fetch.allowed_ports: expected an array"),
+        ("[trackback]\nverify = 1\n", "trackback.verify: expected true or false, got int"),
+        ("[fetch]\ntimeout_s = true\n", "fetch.timeout_s: expected a number, got bool"),
+        ('[fetch]\ntimeout_s = "10"\n', "fetch.timeout_s: expected a number, got str"),
+        ("[fetch]\nallowed_ports = 80\n", "fetch.allowed_ports: expected an array"),
         (
             '[fetch]\nallowed_ports = [80, "443"]\n',
-            "config: fetch.allowed_ports[1]: expected an integer, got str",
+            "fetch.allowed_ports[1]: expected an integer, got str",
         ),
-        ("fetch = 3\n", "config: fetch: expected a table"),
-        ("[site]\nblogs = [1]\n", "config: site.blogs[0]: expected a table"),
+        ("fetch = 3\n", "fetch: expected a table"),
+        ("[site]\nblogs = [1]\n", "site.blogs[0]: expected a table"),
     ],
 )
 def test_wrong_type(tmp_path: Path, overlay: str, message: str) -> None:
@@ -223,7 +228,7 @@ def test_integer_is_accepted_for_a_number(tmp_path: Path) -> None:
     ],
 )
 def test_bad_url(tmp_path: Path, overlay: str, message: str) -> None:
-    assert error_of(tmp_path, overlay).startswith(f"config: {message}")
+    assert error_of(tmp_path, overlay).startswith(message)
 
 
 @pytest.mark.parametrize(
@@ -231,15 +236,15 @@ def test_bad_url(tmp_path: Path, overlay: str, message: str) -> None:
     [
         (
             "2018-02-01T00:00:00",
-            "config: site.shutdown_at: naive date-time, give a timezone offset",
+            "site.shutdown_at: naive date-time, give a timezone offset",
         ),
         (
             "2018-02-01",
-            "config: site.shutdown_at: expected a date-time like 2018-02-01T00:00:00+01:00",
+            "site.shutdown_at: expected a date-time like 2018-02-01T00:00:00+01:00",
         ),
         (
             '"2018-02-01T00:00:00+01:00"',
-            "config: site.shutdown_at: expected a date-time like 2018-02-01T00:00:00+01:00",
+            "site.shutdown_at: expected a date-time like 2018-02-01T00:00:00+01:00",
         ),
     ],
 )
@@ -255,33 +260,33 @@ def test_shutdown_at_keeps_its_offset(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (MINIMAL.split("[successors]", maxsplit=1)[0], "config: missing required key successors"),
+        (MINIMAL.split("[successors]", maxsplit=1)[0], "missing required key successors"),
         (
             MINIMAL.replace('web = "https://www.regeringen.se/"\n', ""),
-            "config: missing required key successors.web",
+            "missing required key successors.web",
         ),
         (
             MINIMAL.replace("shutdown_at", "# shutdown_at"),
-            "config: missing required key site.shutdown_at",
+            "missing required key site.shutdown_at",
         ),
         (
             "[successors]\nweb = 'https://a.se/'\nsocial = '@a'\n",
-            "config: missing required key site",
+            "missing required key site",
         ),
         (
             MINIMAL + "[[site.blogs]]\ntitle = 'A'\n",
-            "config: missing required key site.blogs[0].path",
+            "missing required key site.blogs[0].path",
         ),
         (
             MINIMAL + "[[retire.mappings]]\nto = 'web'\n",
-            "config: missing required key retire.mappings[0].from",
+            "missing required key retire.mappings[0].from",
         ),
     ],
 )
 def test_missing_required_key(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings([_write(tmp_path, text, "only.toml")])
-    assert str(info.value) == message
+    assert str(info.value) == f"in {tmp_path / 'only.toml'}: {message}"
 
 
 @pytest.mark.parametrize(
@@ -289,15 +294,15 @@ def test_missing_required_key(tmp_path: Path, text: str, message: str) -> None:
     [
         (
             '[fetch]\nallow_networks = ["10.0.0.0/33"]\n',
-            "config: fetch.allow_networks[0]: not a network: '10.0.0.0/33'",
+            "fetch.allow_networks[0]: not a network: '10.0.0.0/33'",
         ),
         (
             '[fetch]\nallow_networks = ["::1/128", "loopback"]\n',
-            "config: fetch.allow_networks[1]: not a network: 'loopback'",
+            "fetch.allow_networks[1]: not a network: 'loopback'",
         ),
         (
             '[server]\ntrusted_proxies = ["localhost"]\n',
-            "config: server.trusted_proxies[0]: not a network: 'localhost'",
+            "server.trusted_proxies[0]: not a network: 'localhost'",
         ),
     ],
 )
@@ -312,7 +317,7 @@ def test_cidrs_accept_host_addresses(tmp_path: Path) -> None:
 
 def test_bad_literal_value(tmp_path: Path) -> None:
     assert error_of(tmp_path, '[retire]\nfeeds_after_shutdown = "vanish"\n') == (
-        "config: retire.feeds_after_shutdown: expected one of 'farewell', 'redirect', 'gone', "
+        "retire.feeds_after_shutdown: expected one of 'farewell', 'redirect', 'gone', "
         "got 'vanish'"
     )
 
@@ -320,7 +325,7 @@ def test_bad_literal_value(tmp_path: Path) -> None:
 @pytest.mark.parametrize("path", ["innovation", "/innovation", "innovation/", "/", ""])
 def test_blog_path_needs_slashes(tmp_path: Path, path: str) -> None:
     message = error_of(tmp_path, f"[[site.blogs]]\npath = '{path}'\n")
-    assert message == 'config: site.blogs[0].path: must look like "/name/"'
+    assert message == 'site.blogs[0].path: must look like "/name/"'
 
 
 @pytest.mark.parametrize(
@@ -328,58 +333,58 @@ def test_blog_path_needs_slashes(tmp_path: Path, path: str) -> None:
 )
 def test_duplicate_blog_paths(tmp_path: Path, second: str) -> None:
     overlay = f"[[site.blogs]]\npath = '/innovation/'\n[[site.blogs]]\npath = '{second}'\n"
-    assert error_of(tmp_path, overlay) == f"config: site.blogs[1].path: duplicate path '{second}'"
+    assert error_of(tmp_path, overlay) == f"site.blogs[1].path: duplicate path '{second}'"
 
 
 def test_duplicate_mapping_sources(tmp_path: Path) -> None:
     overlay = "[[retire.mappings]]\nfrom = '/a/'\nto = 'web'\n[[retire.mappings]]\nfrom = '/a'\n"
-    assert error_of(tmp_path, overlay) == "config: retire.mappings[1].from: duplicate path '/a'"
+    assert error_of(tmp_path, overlay) == "retire.mappings[1].from: duplicate path '/a'"
 
 
 @pytest.mark.parametrize(
     ("overlay", "message"),
     [
-        ("[retire.mappings]\n", "config: retire.mappings: expected an array"),
+        ("[retire.mappings]\n", "retire.mappings: expected an array"),
         (
             "[[retire.mappings]]\nfrom = 'a/'\n",
-            'config: retire.mappings[0].from: must start with "/"',
+            'retire.mappings[0].from: must start with "/"',
         ),
         (
             "[retire]\nredirect_status = 200\n",
-            "config: retire.redirect_status: expected 301, 302, 307 or 308",
+            "retire.redirect_status: expected 301, 302, 307 or 308",
         ),
         (
             "[retire]\nlog_sample_rate = 1.01\n",
-            "config: retire.log_sample_rate: expected a share between 0 and 1",
+            "retire.log_sample_rate: expected a share between 0 and 1",
         ),
         (
             "[retire]\narchive_url_template = 'https://a.org/'\n",
-            "config: retire.archive_url_template: must contain {url}",
+            "retire.archive_url_template: must contain {url}",
         ),
         (
             "[store]\nurl = 'mysql://db'\n",
-            "config: store.url: expected sqlite:PATH or postgresql://…",
+            "store.url: expected sqlite:PATH or postgresql://…",
         ),
-        ("[fetch]\nallowed_ports = [0]\n", "config: fetch.allowed_ports[0]: not a port: 0"),
-        ("[fetch]\nallowed_ports = [65536]\n", "config: fetch.allowed_ports[0]: not a port: 65536"),
-        ("[server]\nport = 65536\n", "config: server.port: not a port: 65536"),
+        ("[fetch]\nallowed_ports = [0]\n", "fetch.allowed_ports[0]: not a port: 0"),
+        ("[fetch]\nallowed_ports = [65536]\n", "fetch.allowed_ports[0]: not a port: 65536"),
+        ("[server]\nport = 65536\n", "server.port: not a port: 65536"),
         (
             "[server]\nlog_level = 'loud'\n",
-            "config: server.log_level: expected debug, info, warning or error",
+            "server.log_level: expected debug, info, warning or error",
         ),
-        ("[pingback]\nmax_bytes = 0\n", "config: pingback.max_bytes: must be positive"),
+        ("[pingback]\nmax_bytes = 0\n", "pingback.max_bytes: must be positive"),
         (
             "[webmention]\nmax_redirects = -1\n",
-            "config: webmention.max_redirects: must not be negative",
+            "webmention.max_redirects: must not be negative",
         ),
-        ("[fetch]\ntimeout_s = -0.5\n", "config: fetch.timeout_s: must not be negative"),
+        ("[fetch]\ntimeout_s = -0.5\n", "fetch.timeout_s: must not be negative"),
         (
             "[store]\ngroup_commit_max_writes = 0\n",
-            "config: store.group_commit_max_writes: must be at least 1",
+            "store.group_commit_max_writes: must be at least 1",
         ),
         (
             "[retire]\nlog_sample_rate = -0.01\n",
-            "config: retire.log_sample_rate: must not be negative",
+            "retire.log_sample_rate: must not be negative",
         ),
     ],
 )
@@ -431,3 +436,23 @@ def test_any_value_for_any_key_loads_or_names_the_key(
         return
     assert "\n" not in message
     assert key in message
+
+
+def test_errors_name_the_file_that_set_the_key(tmp_path: Path) -> None:
+    base = _write(tmp_path, MINIMAL, "base.toml")
+    local = _write(tmp_path, "[server]\nport = 70000\n", "local.toml")
+    other = _write(tmp_path, "[feeds]\nitems = 5\n", "other.toml")
+    with pytest.raises(ConfigError) as info:
+        load_settings([base, local, other])
+    assert str(info.value) == f"in {local}: server.port: not a port: 70000"
+    with pytest.raises(ConfigError) as info:
+        load_settings([_write(tmp_path, MINIMAL + "[webhook]\nur = 'x'\n", "b.toml"), other])
+    assert str(info.value) == (
+        f"in {tmp_path / 'b.toml'}: unknown key webhook.ur (did you mean webhook.url?)"
+    )
+
+
+def test_passwords_in_urls_are_masked_in_errors(tmp_path: Path) -> None:
+    message = error_of(tmp_path, "[webhook]\nurl = 'ftp://hook:s3cret@example.org/'\n")
+    assert "s3cret" not in message
+    assert message == "webhook.url: not an absolute http(s) URL: 'ftp://hook:***@example.org/'"

@@ -45,7 +45,12 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
     common.add_argument(
         "--config", action="append", default=[], metavar="FILE",
         help="TOML config; repeat to overlay (later files win key by key). "
-             "Default: config/naringsbloggen.toml",
+             "Default: $LINKBRIDGE_CONFIG (FILE:FILE…), else the shipped example",
+    )
+    common.add_argument(
+        "--state-dir", default=None, metavar="DIR",
+        help="where a relative sqlite store lives. Default: $LINKBRIDGE_STATE_DIR, else the "
+             "first config file's folder (the user's state directory for the shipped example)",
     )
     common.add_argument("--at", type=parse_instant, default=None, metavar="INSTANT",
                         help="act as if it were INSTANT (ISO 8601 with offset)")
@@ -56,18 +61,21 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(wanted_command(argv)).parse_args(argv)
+    parser = build_parser(wanted_command(argv))
+    if "-h" in argv or "--help" in argv:
+        from linkbridge.commands.context import explain_lookup
+
+        explain_lookup(parser, argv)
+    args = parser.parse_args(argv)
     # Imported after parsing: `--version` and `--help` have exited by now.
     import asyncio
 
-    from linkbridge.commands.context import TerminalSafe
-    from linkbridge.errors import LinkbridgeError
+    from linkbridge.commands.context import TerminalSafe, load_args_settings, store_missing_line
+    from linkbridge.errors import LinkbridgeError, StoreMissing
     from linkbridge.log import configure_logging
-    from linkbridge.settings_loader import load_settings
 
     try:
-        args.settings_paths = [*args.config, *getattr(args, "config_files", [])]
-        settings = load_settings(args.settings_paths)
+        settings = load_args_settings(args)
     except LinkbridgeError as exc:
         print(exc.message, file=sys.stderr)
         return 2
@@ -78,6 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout, sys.stderr = TerminalSafe(stdout), TerminalSafe(stderr)
     try:
         return asyncio.run(command(args, settings))
+    except StoreMissing as exc:
+        print(store_missing_line(args, exc), file=sys.stderr)
+        return 1
     except LinkbridgeError as exc:
         print(exc.message, file=sys.stderr)
         return 1

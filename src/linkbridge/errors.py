@@ -61,3 +61,14 @@ class AlreadyDecided(IllegalTransition):
     """The row left the state the caller read: another process or instance decided first."""
 
     reason = "already_decided"
+
+
+
+class StoreMissing(LinkbridgeError):
+    """A command that only reads or edits an existing store found none where it looked."""
+
+    reason = "store_missing"
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"no store at {path}")
+        self.path = path

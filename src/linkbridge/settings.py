@@ -151,8 +151,8 @@ class PostsSettings:
 @dataclass(frozen=True, kw_only=True)
 class StoreSettings:
     url: str = setting(
-        "sqlite:var/linkbridge.db",
-        "Store URL: sqlite:PATH (relative to the working directory), sqlite:///ABS/PATH,"
+        "sqlite:linkbridge.db",
+        "Store URL: sqlite:PATH (relative to the state directory), sqlite:///ABS/PATH,"
         " or postgresql://USER@HOST:PORT/DB for several instances.",
     )
     poll_interval_s: float = setting(2.0, "How often each server polls the store's version, s.")
@@ -405,6 +405,14 @@ class Settings:
     config_dir: Path = field(default=Path("."), metadata={"internal": True})
     """Directory of the config file that set posts.wxr (else the last one); WXR paths resolve
     against it."""
+    config_files: tuple[Path, ...] = field(default=(), compare=False, metadata={"internal": True})
+    """The config files read, in order (later ones overlay earlier ones)."""
+    state_dir: Path = field(default=Path("."), compare=False, metadata={"internal": True})
+    """Where a relative `sqlite:` store URL was resolved (see locations.py)."""
+    key_files: tuple[tuple[str, Path], ...] = field(
+        default=(), compare=False, metadata={"internal": True}
+    )
+    """(dotted key, file that last set it), for errors that name the file."""
 
     @property
     def social_url(self) -> str:

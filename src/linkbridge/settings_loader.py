@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
+import os
+import re
 import tomllib
 import types
 import typing
@@ -14,49 +17,116 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from linkbridge.errors import ConfigError, UndecodableURL
+from linkbridge.locations import default_state_dir, example_config
+from linkbridge.redact import redact_url
 from linkbridge.settings import MappingSettings, Settings
 from linkbridge.urls import browser_host, canonical_path
 
 _T = typing.TypeVar("_T")
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "naringsbloggen.toml"
-"""The shipped example, used when no --config is given (source checkout layout)."""
+DEFAULT_CONFIG = example_config()
+"""The shipped example, used when no config file is given."""
 
 
-def load_settings(paths: typing.Sequence[str | Path]) -> Settings:
-    """Load and merge TOML files (later override earlier, key by key) into Settings."""
-    if not paths:
-        paths = [DEFAULT_CONFIG]
+def load_settings(
+    paths: typing.Sequence[str | Path], *, state_dir: Path | None = None
+) -> Settings:
+    """Load and merge TOML files (later override earlier, key by key) into Settings.
+
+    A relative `sqlite:` store URL resolves against `state_dir` (default: see locations.py).
+    Errors name the file that set the key ("in local.toml: site.hosts: ...").
+    """
+    files = [Path(p) for p in paths] or [DEFAULT_CONFIG]
     merged: dict[str, Any] = {}
+    origins: dict[str, Path] = {}
     config_dir = wxr_dir = None
-    for raw in paths:
-        path = Path(raw)
+    for path in files:
         try:
             with path.open("rb") as fh:
                 data = tomllib.load(fh)
         except FileNotFoundError:
-            raise ConfigError(f"config: file not found: {path}") from None
+            raise ConfigError(f"config file not found: {path}") from None
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config: {path}: not valid TOML: {exc}") from None
+            raise ConfigError(f"in {path}: not valid TOML: {exc}") from None
         except OSError as exc:
-            raise ConfigError(f"config: {path}: cannot read: {exc.strerror}") from None
-        merged = _merge(merged, data)
+            raise ConfigError(f"in {path}: cannot read: {exc.strerror}") from None
+        merged = _merge(merged, data, origins, path, "")
         config_dir = path.resolve().parent
         posts = data.get("posts")
         if isinstance(posts, dict) and "wxr" in posts:
             wxr_dir = config_dir  # WXR paths are relative to the file that names them
-    settings = _build(Settings, merged, "")
-    settings = dataclasses.replace(settings, config_dir=wxr_dir or config_dir or Path("."))
-    _check(settings)
+    state = state_dir if state_dir is not None else default_state_dir(files, os.environ)[0]
+    provenance = tuple(sorted(origins.items()))
+    try:
+        settings = _build(Settings, merged, "")
+        settings = dataclasses.replace(
+            settings,
+            config_dir=wxr_dir or config_dir or Path("."),
+            config_files=tuple(files),
+            state_dir=state,
+            key_files=provenance,
+        )
+        settings = dataclasses.replace(
+            settings, store=dataclasses.replace(
+                settings.store, url=resolve_store_url(settings.store.url, state)
+            )
+        )
+        _check(settings)
+    except ConfigError as exc:
+        raise ConfigError(locate_error(exc.message, provenance, files)) from None
     return settings
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """Tables merge key by key; any other value (arrays included) replaces."""
+def resolve_store_url(url: str, state_dir: Path) -> str:
+    """`sqlite:rel/path` against the state directory; other URLs unchanged."""
+    if not url.startswith("sqlite:"):
+        return url
+    rest = url.removeprefix("sqlite:")
+    if rest.startswith("/") or not rest:
+        return url
+    return f"sqlite://{(state_dir / rest).absolute()}"
+
+
+_ERROR_KEY = re.compile(
+    r"^(?:config|table): (?:unknown key |missing required key )?([A-Za-z_][\w.\[\]]*)"
+)
+
+
+def locate_error(
+    message: str,
+    provenance: typing.Iterable[tuple[str, Path]],
+    files: typing.Sequence[Path],
+) -> str:
+    """ "config: site.hosts: ..." -> "in local.toml: site.hosts: ..." (the file that set it)."""
+    match = _ERROR_KEY.match(message)
+    rest = message.split(": ", 1)[1] if match else message
+    if match is None:
+        return message
+    origins = dict(provenance)
+    key = re.sub(r"\[\d+\]", "", match.group(1))
+    parts = key.split(".")
+    for end in range(len(parts), 0, -1):
+        found = origins.get(".".join(parts[:end]))
+        if found is not None:
+            return f"in {found}: {rest}"
+    return f"in {', '.join(str(f) for f in files)}: {rest}"
+
+
+def _merge(
+    base: dict[str, Any], over: dict[str, Any], origins: dict[str, Path], path: Path, prefix: str
+) -> dict[str, Any]:
+    """Tables merge key by key; any other value (arrays included) replaces.
+
+    `origins` records, per dotted key, the file that last set it (for error messages).
+    """
     out = dict(base)
     for key, value in over.items():
+        dotted = _key_name(prefix, key)
+        origins[dotted] = path
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+            out[key] = _merge(out[key], value, origins, path, dotted)
+        elif isinstance(value, dict):
+            out[key] = _merge({}, value, origins, path, dotted)
         else:
             out[key] = value
     return out
@@ -80,7 +150,9 @@ def _build(cls: type[_T], data: Any, prefix: str) -> _T:
     }
     unknown = sorted(set(data) - set(toml_names))
     if unknown:
-        raise ConfigError(f"config: unknown key {_key_name(prefix, unknown[0])}")
+        close = difflib.get_close_matches(unknown[0], list(toml_names), n=1, cutoff=0.6)
+        hint = f" (did you mean {_key_name(prefix, close[0])}?)" if close else ""
+        raise ConfigError(f"config: unknown key {_key_name(prefix, unknown[0])}{hint}")
     kwargs: dict[str, Any] = {}
     for toml_name, name in toml_names.items():
         key = _key_name(prefix, toml_name)
@@ -152,7 +224,7 @@ def metrics_address(listen: str) -> tuple[str, int]:
 def _check_url(value: str, key: str) -> None:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"config: {key}: not an absolute http(s) URL: {value!r}")
+        raise ConfigError(f"config: {key}: not an absolute http(s) URL: {redact_url(value)!r}")
 
 
 def _check_operations(settings: Settings) -> None:

@@ -10,11 +10,13 @@ from pathlib import Path
 from linkbridge.passwords import verify_password
 from linkbridge.settings_loader import DEFAULT_CONFIG
 from linkbridge.store import open_store
+from tests.support import create_store
 
 
 def _set_password(tmp_path: Path, stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
     overlay = tmp_path / "overlay.toml"
     overlay.write_text(f'[store]\nurl = "sqlite:///{tmp_path}/lb.db"\n', encoding="utf-8")
+    create_store(tmp_path / "lb.db")
     return subprocess.run(
         [
             sys.executable,

@@ -45,8 +45,8 @@ def test_feed_lines_at_the_edges_of_the_rate(tmp_path: Path, rate: float, logged
     [
         ("0.0", None),
         ("1.0", None),
-        ("1.01", "config: feeds.log_sample_rate: expected a share between 0 and 1"),
-        ("-0.01", "config: feeds.log_sample_rate: must not be negative"),
+        ("1.01", "feeds.log_sample_rate: expected a share between 0 and 1"),
+        ("-0.01", "feeds.log_sample_rate: must not be negative"),
     ],
 )
 def test_rate_is_a_share(tmp_path: Path, value: str, error: str | None) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -90,11 +91,19 @@ def base_overlay(tmp_path: Path, ports: tuple[int, ...] = ()) -> str:
     )
 
 
+def create_store(path: Path) -> None:
+    """An empty SQLite file where a store belongs, as if `serve` or `init` had run (commands
+    other than those refuse a missing store); migrations run on its first open."""
+    if not path.exists():
+        sqlite3.connect(path).close()
+
+
 def load_test_settings(tmp_path: Path, extra: str = "", ports: tuple[int, ...] = ()) -> Settings:
     """The example config, the test overlay, then `extra` TOML as a third file on top."""
     files = [EXAMPLE_CONFIG, write_overlay(tmp_path, base_overlay(tmp_path, ports))]
     if extra:
         files.append(write_overlay(tmp_path, extra, "extra.toml"))
+    create_store(tmp_path / "linkbridge.db")
     return load_settings(files)
 
 

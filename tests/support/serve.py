@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support import EXAMPLE_CONFIG as EXAMPLE
-from tests.support import ROOT
+from tests.support import ROOT, create_store
 
 START_TIMEOUT_S = 60.0
 """A hang guard only: a healthy start takes well under a second."""
@@ -38,8 +38,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def store_overlay(tmp_path: Path, extra: str = "", name: str = "overlay.toml") -> Path:
-    """An overlay putting the store in tmp_path, plus `extra` TOML."""
+def store_overlay(
+    tmp_path: Path, extra: str = "", name: str = "overlay.toml", *, create: bool = True
+) -> Path:
+    """An overlay putting the store in tmp_path (created unless `create=False`), plus `extra`."""
+    if create:
+        create_store(tmp_path / "linkbridge.db")
     path = tmp_path / name
     path.write_text(
         f'[store]\nurl = "sqlite:{tmp_path}/linkbridge.db"\npoll_interval_s = 0.2\n{extra}',

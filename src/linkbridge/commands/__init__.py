@@ -7,6 +7,7 @@ import importlib
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("serve", "run the service"),
+    "init": ("init", "write a starter config into DIR and create its store"),
     "check-config": ("config", "check the configuration (errors print one line naming the key)"),
     "import": ("importing", "import data into the store"),
     "moderate": ("moderate", "moderate linkbacks and host lists"),

@@ -48,11 +48,12 @@ async def set_password(args: argparse.Namespace, settings: Settings) -> int:
     if not _USER.match(args.user):
         print("admin: user names are 1-64 letters, digits or ._@-", file=sys.stderr)
         return 2
-    password = read_password()
-    check_password_policy(password, settings.admin.password_min_chars)
-    password_hash = hash_password(password)
 
     async def run(store: Store) -> int:
+        # Asked for only once the store is known to exist.
+        password = read_password()
+        check_password_policy(password, settings.admin.password_min_chars)
+        password_hash = hash_password(password)
         await store.set_admin_password(args.user, password_hash)
         print(f"password set for {args.user}; /admin is on (their old sessions ended)")
         return 0

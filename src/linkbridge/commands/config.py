@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from linkbridge.commands.context import args_lookup, describe_lookup
 from linkbridge.settings import Settings
 
 
@@ -19,6 +20,7 @@ def register(
 
 async def check_config(args: argparse.Namespace, settings: Settings) -> int:
     """Loading already happened in main(); reaching here means it is valid."""
+    print(describe_lookup(args_lookup(args), settings.store.url))
     print(f"config OK: {len(settings.site.blogs)} blogs, shutdown at "
-          f"{settings.site.shutdown_at.isoformat()}, store {settings.store.url}")
+          f"{settings.site.shutdown_at.isoformat()}")
     return 0

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
+import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from linkbridge.clock import Clock, ShiftedClock, SystemClock
+from linkbridge.errors import LinkbridgeError, StoreMissing
+from linkbridge.locations import Lookup, lookup
+from linkbridge.redact import redact_url
 from linkbridge.settings import Settings
+from linkbridge.settings_loader import load_settings
 from linkbridge.store import Store, open_configured_store
 from linkbridge.text import for_json, for_terminal_lines
 
@@ -26,14 +32,77 @@ def instant(at: datetime | None) -> datetime:
     return at if at is not None else SystemClock().now()
 
 
-async def with_store(settings: Settings, fn: Callable[[Store], Awaitable[int]]) -> int:
-    """Open the configured store around `fn`."""
-    store = open_configured_store(settings.store)
+async def with_store(
+    settings: Settings, fn: Callable[[Store], Awaitable[int]], *, create: bool = False
+) -> int:
+    """Open the configured store around `fn`; only `create=True` (imports) may make a new one."""
+    store = open_configured_store(settings.store, create=create)
     await store.open()
     try:
         return await fn(store)
     finally:
         await store.close()
+
+
+def args_lookup(args: argparse.Namespace) -> Lookup:
+    """The config files and state directory the parsed command line asks for."""
+    flags = [*getattr(args, "config", []), *getattr(args, "config_files", [])]
+    return lookup(flags, getattr(args, "state_dir", None), os.environ)
+
+
+def load_args_settings(args: argparse.Namespace) -> Settings:
+    """Settings for the parsed command line (flags, then environment, then the example)."""
+    found = args_lookup(args)
+    return load_settings(found.config_files, state_dir=found.state_dir)
+
+
+def command_words(args: argparse.Namespace) -> str:
+    """`linkbridge moderate list`, as the user typed it."""
+    words = [args.command, getattr(args, "action", None) or getattr(args, "kind", None)]
+    return "linkbridge " + " ".join(w for w in words if w)
+
+
+def store_missing_line(args: argparse.Namespace, exc: StoreMissing) -> str:
+    """One line: the command, where it looked, why there, and what to do."""
+    found = args_lookup(args)
+    return (
+        f"{command_words(args)}: no store at {exc.path} (state directory from "
+        f"{found.state_from}); it only opens an existing store. Start `linkbridge serve` or "
+        "`linkbridge init` first, or point --state-dir, $LINKBRIDGE_STATE_DIR or --config at "
+        "the store you mean."
+    )
+
+
+def describe_lookup(found: Lookup, store_url: str | None) -> str:
+    """Which config files and store a command uses (for --help and check-config)."""
+    files = ", ".join(str(f) for f in found.config_files)
+    store = redact_url(store_url) if store_url else "(config does not load)"
+    return (
+        f"config: {files} (from {found.config_from})\n"
+        f"store: {store} (state directory {found.state_dir}, from {found.state_from})"
+    )
+
+
+def explain_lookup(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
+    """Put the config files and store this command would use under every --help page."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config", action="append", default=[])
+    pre.add_argument("--state-dir", default=None)
+    known, _ = pre.parse_known_args(argv)
+    found = lookup(known.config, known.state_dir, os.environ)
+    try:
+        url: str | None = load_settings(found.config_files, state_dir=found.state_dir).store.url
+    except LinkbridgeError:
+        url = None
+    text = "this command would use:\n" + describe_lookup(found, url)
+    stack = [parser]
+    while stack:
+        current = stack.pop()
+        current.epilog = text
+        current.formatter_class = argparse.RawDescriptionHelpFormatter  # paths unbroken
+        for action in current._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                stack.extend(action.choices.values())
 
 
 def print_json(value: Any) -> None:

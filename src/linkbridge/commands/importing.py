@@ -49,4 +49,4 @@ async def import_files(args: argparse.Namespace, settings: Settings) -> int:
                   f"{report.new_linkbacks} new linkbacks")
         return 0
 
-    return await with_store(settings, run)
+    return await with_store(settings, run, create=True)

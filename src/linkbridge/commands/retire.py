@@ -104,7 +104,7 @@ async def redirects_import(args: argparse.Namespace, settings: Settings) -> int:
         print(f"imported {len(mappings)} mappings: {plan.summary()}")
         return 0
 
-    return await with_store(settings, run)
+    return await with_store(settings, run, create=True)
 
 
 async def redirects_map(args: argparse.Namespace, settings: Settings) -> int:

@@ -15,10 +15,11 @@ from aiohttp import web
 from linkbridge import __version__, keys
 from linkbridge.app import make_app
 from linkbridge.clock import Clock
-from linkbridge.commands.context import make_clock
+from linkbridge.commands.context import load_args_settings, make_clock
 from linkbridge.errors import LinkbridgeError
+from linkbridge.phase import phase_at
+from linkbridge.redact import redact_url
 from linkbridge.settings import ConfigInfo, Settings
-from linkbridge.settings_loader import load_settings
 from linkbridge.store import open_configured_store
 from linkbridge.verify import SafeFetcher
 from linkbridge.web.connections import (
@@ -84,6 +85,7 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     loop.add_signal_handler(signal.SIGHUP, reload.set)
     logger.info("server_started", host=host, port=port, at=clock.now().isoformat(),
                 version=__version__, config=current.app[keys.CONFIG].digest)
+    print(started_line(current.runner, settings, clock), flush=True)
     try:
         while not stop.is_set():
             await _first(stop, reload)
@@ -114,7 +116,7 @@ async def reloaded(
     """The instance for the configuration files as they read now, serving on the old site's
     socket; or `old`, still serving, when the new configuration is refused (one log line)."""
     try:
-        settings = load_settings(args.settings_paths)
+        settings = load_args_settings(args)  # the same files and state directory as at start
         new = await start_instance(settings, clock)
     except Exception as exc:
         reason = exc.message if isinstance(exc, LinkbridgeError) else f"{type(exc).__name__}: {exc}"
@@ -147,3 +149,17 @@ async def start_metrics_listener(
     await web.TCPSite(runner, host, port).start()
     logger.info("metrics_listening", host=host, port=port)
     return runner
+
+
+def started_line(runner: web.AppRunner, settings: Settings, clock: Clock) -> str:
+    """The one line a person reads on start, beside the JSON log lines."""
+    urls = []
+    for address in runner.addresses:
+        host, port = address[0], address[1]
+        urls.append(f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/")
+    phase = phase_at(clock.now(), settings.site.shutdown_at).value
+    return (
+        f"linkbridge {__version__}: listening on {', '.join(urls)}, phase {phase} "
+        f"(clock {clock.now().isoformat(timespec='seconds')}), "
+        f"store {redact_url(settings.store.url)}"
+    )

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from linkbridge.errors import ConfigError
+from linkbridge.errors import ConfigError, StoreMissing
 from linkbridge.model import (
     AdminSession,
     Change,
@@ -354,8 +354,16 @@ def open_store(
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
-def open_configured_store(settings: StoreSettings) -> Store:
-    """The Store the `[store]` settings describe (not yet opened)."""
+def open_configured_store(settings: StoreSettings, *, create: bool = True) -> Store:
+    """The Store the `[store]` settings describe (not yet opened).
+
+    `create=False` (every command but serve, init and the imports) refuses a missing SQLite
+    file with StoreMissing instead of creating an empty store nobody serves.
+    """
+    if not create and settings.url.startswith("sqlite:"):
+        path = sqlite_path(settings.url)
+        if not path.exists():
+            raise StoreMissing(str(path))
     return open_store(
         settings.url,
         busy_timeout_ms=settings.busy_timeout_ms,
@@ -365,7 +373,8 @@ def open_configured_store(settings: StoreSettings) -> Store:
 
 
 def sqlite_path(url: str) -> Path:
-    """`sqlite:rel/path` (working directory) or `sqlite:///abs/path`."""
+    """`sqlite:///abs/path`, or `sqlite:rel/path` (the loader resolves it against the state
+    directory before anything opens it)."""
     rest = url.removeprefix("sqlite:")
     if rest.startswith("///"):
         return Path(rest[2:])
