@@ -64,10 +64,16 @@ class LiveState:
             blocked = await self.store.list_hosts("block")
             allowed = await self.store.list_hosts("allow")
             blog_paths = self.settings.site.blog_paths
+            table = RedirectTable.build(self.settings, self.canonicaliser, mappings)
+            seen = {s.source for s in self._snapshot.table.skipped} if self._snapshot else set()
+            for row in table.skipped:
+                if row.source not in seen:  # one warning per row, not one per refresh
+                    logger.warning("stored_mapping_skipped", source=row.source,
+                                   target=row.target, reason=row.reason)
             self._snapshot = Snapshot(
                 version=version,
                 registry=PostRegistry(posts, self.canonicaliser, blog_paths),
-                table=RedirectTable.build(self.settings, self.canonicaliser, mappings),
+                table=table,
                 lists=HostLists.build(self.settings.moderation, blocked, allowed),
             )
             self.loaded_at = time.monotonic()

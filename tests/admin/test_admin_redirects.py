@@ -209,3 +209,21 @@ async def test_successor_check_button(admin_app: AdminApp, source_server: Source
     page = await (await client.get("/admin/successors")).text()
     assert "broken" in page
     assert checks[0].checked_at in page
+
+
+async def test_skipped_stored_rows_are_shown_on_the_page(admin_app: AdminApp) -> None:
+    """A row stored before allowed_target_hosts was narrowed: listed, never fatal."""
+    client = await admin_app()
+    store = client.app[keys.STORE]
+    await store.put_mappings(
+        [Mapping("/innovation/a", "https://evil.example/a", origin="store")],
+        client.app[keys.CLOCK].now(),
+    )
+    await client.app[keys.LIVE].refresh()
+    await login(client)
+    page = html.unescape(await (await client.get("/admin/redirects")).text())
+    assert "Skipped: 1 stored mapping the config does not allow" in page
+    assert "https://evil.example/a" in page
+    assert "retire.allowed_target_hosts" in page
+    ready = await (await client.get("/readyz")).json()
+    assert ready["status"] == "degraded"

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from linkbridge.errors import ConfigError, LinkbridgeError, RejectedImport
+from linkbridge.errors import ConfigError, LinkbridgeError
 from linkbridge.model import Mapping, RuleKind
 from linkbridge.retire.table import BadRuleError, RedirectTable, RetireOutcome, TargetPolicy
 from linkbridge.settings import Settings
@@ -189,9 +189,13 @@ def test_disallowed_target_refused_at_load(
     policy = TargetPolicy.from_settings(make_settings())
     with pytest.raises(BadRuleError):
         policy.check_target(target)
-    store = [Mapping("/innovation/x", target, origin="store")]
-    with pytest.raises(RejectedImport, match=r"^table: store mapping '/innovation/x': "):
-        RedirectTable.build(make_settings(), canonicaliser, store)
+    store = [Mapping("/innovation/x", target, origin="store"), Mapping("/ok", "gone")]
+    table = RedirectTable.build(make_settings(), canonicaliser, store)
+    (skipped,) = table.skipped  # left out and reported, never fatal
+    assert (skipped.source, skipped.target) == ("/innovation/x", target)
+    assert skipped.reason
+    assert table.lookup("/innovation/x").rule is RuleKind.PREFIX
+    assert table.lookup("/ok").kind == "gone"
 
 
 def test_disallowed_config_row_names_the_row(make_settings: Callable[..., Settings]) -> None:
@@ -247,10 +251,10 @@ def test_a_target_a_browser_would_rewrite_is_refused_naming_what_to_write(
 
 def test_archive_host_only_allowed_with_template(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings('[retire]\narchive_url_template = ""\n')
-    with pytest.raises(RejectedImport, match=r"web\.archive\.org"):
-        RedirectTable.build(
-            settings, _canon(settings), [Mapping("/a", "https://web.archive.org/web/x")]
-        )
+    table = RedirectTable.build(
+        settings, _canon(settings), [Mapping("/a", "https://web.archive.org/web/x")]
+    )
+    assert "web.archive.org" in table.skipped[0].reason
 
 
 def test_loopback_stand_in_allowed_when_configured(
@@ -268,8 +272,8 @@ def test_loopback_stand_in_allowed_when_configured(
     "source", ["/a*/", "/a/*/b", "http://evil.example/a/", "a/b", "/a/*?p=1", "/a/%2A", "/a%3Fb/"]
 )
 def test_bad_sources_refused(settings: Settings, canonicaliser: Canonicaliser, source: str) -> None:
-    with pytest.raises(RejectedImport, match=r"^table: store mapping "):
-        RedirectTable.build(settings, canonicaliser, [Mapping(source, "web")])
+    table = RedirectTable.build(settings, canonicaliser, [Mapping(source, "web")])
+    assert [row.source for row in table.skipped] == [source]
 
 
 def test_helpers_for_sitemap_and_check_successors(table: RedirectTable) -> None:

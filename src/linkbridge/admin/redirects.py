@@ -24,7 +24,9 @@ async def _table_context(request: web.Request) -> dict[str, object]:
     config_rows = [
         (row.source, row.to, row.source in overridden) for row in app[keys.SETTINGS].retire.mappings
     ]
-    return {"stored": stored, "config_rows": config_rows}
+    live = app[keys.LIVE]
+    skipped = live.snapshot.table.skipped if live.loaded else ()
+    return {"stored": stored, "config_rows": config_rows, "skipped": skipped}
 
 
 async def get_redirects(request: web.Request) -> web.StreamResponse:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from linkbridge.commands.context import args_lookup, describe_lookup
+from linkbridge.commands.context import args_lookup, describe_lookup, with_store
+from linkbridge.commands.retire import print_skipped_mappings
 from linkbridge.settings import Settings
+from linkbridge.store import Store
 
 
 def register(
@@ -15,6 +17,8 @@ def register(
                        help="check the configuration (errors print one line naming the key)")
     p.add_argument("config_files", nargs="*", metavar="FILE",
                    help="config files (same as --config)")
+    p.add_argument("--store", action="store_true",
+                   help="also list stored mappings this config does not allow")
     p.set_defaults(handler=check_config)
 
 
@@ -23,4 +27,10 @@ async def check_config(args: argparse.Namespace, settings: Settings) -> int:
     print(describe_lookup(args_lookup(args), settings.store.url))
     print(f"config OK: {len(settings.site.blogs)} blogs, shutdown at "
           f"{settings.site.shutdown_at.isoformat()}")
-    return 0
+    if not args.store:
+        return 0
+
+    async def lint(store: Store) -> int:
+        return print_skipped_mappings(settings, await store.list_mappings())
+
+    return await with_store(settings, lint)

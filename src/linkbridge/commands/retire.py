@@ -9,11 +9,12 @@ from datetime import UTC, timedelta
 
 from linkbridge import __version__
 from linkbridge.commands.context import instant, make_clock, print_json, read_text, with_store
-from linkbridge.model import Change, RuleKind
+from linkbridge.model import Change, Mapping, RuleKind
 from linkbridge.moderation.service import Moderation
 from linkbridge.retire.csvio import export_mappings_csv, parse_mappings_csv
 from linkbridge.retire.explain import explain_url
 from linkbridge.retire.successors import check_successors
+from linkbridge.retire.table import RedirectTable
 from linkbridge.settings import Settings
 from linkbridge.store import Store
 from linkbridge.text import for_terminal
@@ -54,6 +55,9 @@ def register(
     hist.set_defaults(handler=redirects_history)
     exp = acts.add_parser("export", parents=[common], help="print the stored table as CSV")
     exp.set_defaults(handler=redirects_export)
+    lint = acts.add_parser("lint", parents=[common],
+                           help="list stored mappings the current config does not allow")
+    lint.set_defaults(handler=redirects_lint)
 
     hits = sub.add_parser("hits", parents=[common], help="most-hit retired paths")
     hits.add_argument("--unmapped", action="store_true", help="only paths with no exact mapping")
@@ -166,6 +170,25 @@ async def redirects_export(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return await with_store(settings, run)
+
+
+async def redirects_lint(args: argparse.Namespace, settings: Settings) -> int:
+    async def run(store: Store) -> int:
+        return print_skipped_mappings(settings, await store.list_mappings())
+
+    return await with_store(settings, run)
+
+
+def print_skipped_mappings(settings: Settings, mappings: list[Mapping]) -> int:
+    """Stored rows serve would skip, one line each; 1 when there are any."""
+    table = RedirectTable.build(settings, Canonicaliser.for_settings(settings.site), mappings)
+    for row in table.skipped:
+        print(row.describe())
+    if table.skipped:
+        print(f"{len(table.skipped)} of {len(mappings)} stored mappings are skipped")
+        return 1
+    print(f"all {len(mappings)} stored mappings are allowed by the config")
+    return 0
 
 
 async def list_hits(args: argparse.Namespace, settings: Settings) -> int:

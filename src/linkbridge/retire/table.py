@@ -21,6 +21,20 @@ class BadRuleError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class SkippedMapping:
+    """A stored mapping the current config does not allow: left out of the table, reported."""
+
+    source: str
+    target: str
+    reason: str
+
+    def describe(self) -> str:
+        """One line a person can act on."""
+        return (f"stored mapping {self.source} -> {self.target!r} skipped: {self.reason} "
+                "(change it with `linkbridge redirects map`, `unmap` or /admin/redirects)")
+
+
+@dataclass(frozen=True, slots=True)
 class RetireOutcome:
     """What a retired URL does. `location` always comes from the table, never the request."""
 
@@ -125,10 +139,13 @@ class RedirectTable:
         exact: dict[str, RetireOutcome],
         prefixes: dict[str, RetireOutcome],
         default: RetireOutcome,
+        skipped: tuple[SkippedMapping, ...] = (),
     ) -> None:
         self._exact = exact
         self._prefixes = prefixes
         self._default = default
+        self.skipped = skipped
+        """Stored rows left out because the config no longer allows them (e.g. their host)."""
         self._max_depth = max((p.count("/") for p in prefixes if p != "/"), default=0)
 
     @classmethod
@@ -142,7 +159,9 @@ class RedirectTable:
         """Layer the rules: sub-blogs and home, then config mappings, then the store (wins).
 
         `blog_successors` (blog path -> successor) replaces `site.blogs`' successors when given.
-        Raises ConfigError for a bad config row, RejectedImport for a bad store row.
+        Raises ConfigError for a bad config row. A stored row the config does not allow
+        (say `retire.allowed_target_hosts` was narrowed after it was stored) must not stop the
+        service: it is left out and listed in `skipped` with the reason.
         """
         policy = TargetPolicy.from_settings(settings)
         builder = _Builder(settings, policy)
@@ -160,18 +179,23 @@ class RedirectTable:
         builder.add("/", "web", "home page", ConfigError, canonicaliser)
         for i, row in enumerate(settings.retire.mappings):
             builder.add(row.source, row.to, f"retire.mappings[{i}]", ConfigError, canonicaliser)
+        skipped = []
         for stored in store_mappings:
-            builder.add(
-                stored.source,
-                stored.target,
-                f"store mapping {stored.source[:200]!r}",
-                RejectedImport,
-                canonicaliser,
-            )
+            try:
+                builder.add(
+                    stored.source,
+                    stored.target,
+                    f"stored mapping {stored.source[:200]!r}",
+                    RejectedImport,
+                    canonicaliser,
+                )
+            except RejectedImport as exc:
+                reason = str(exc.__cause__ or exc.message)
+                skipped.append(SkippedMapping(stored.source, stored.target, reason))
         default = RetireOutcome(
             "redirect", settings.retire.redirect_status, web, model.RuleKind.DEFAULT, ""
         )
-        return cls(builder.exact, builder.prefixes, default)
+        return cls(builder.exact, builder.prefixes, default, tuple(skipped))
 
     def lookup(self, path_key: str) -> RetireOutcome:
         """Exact key, then the longest matching prefix rule, then the site default."""
@@ -226,7 +250,7 @@ class _Builder:
             if checked in ("web", "social"):
                 checked = self.policy.check_url(self.settings.successor_url(checked))
         except BadRuleError as exc:
-            raise error(f"table: {where}: {exc}") from None
+            raise error(f"table: {where}: {exc}") from exc
         return checked
 
     def add(
@@ -240,7 +264,7 @@ class _Builder:
         try:
             key = canonical_source(source, canonicaliser)
         except BadRuleError as exc:
-            raise error(f"table: {where}: {exc}") from None
+            raise error(f"table: {where}: {exc}") from exc
         location = self.resolve(target, where, error)
         prefix = key.endswith("/*")
         kind = model.RuleKind.PREFIX if prefix else model.RuleKind.EXACT

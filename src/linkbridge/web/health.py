@@ -42,4 +42,9 @@ async def get_readyz(request: web.Request) -> web.Response:
         snap = live.snapshot
         body.update(store_version=snap.version, posts=len(snap.registry),
                     mappings=len(snap.table))
+        if snap.table.skipped and body["status"] == "ok":
+            # Still 200: one stored row the config refuses must not take every instance out
+            # of a load balancer; the reasons say what to fix.
+            body["status"] = "degraded"
+            body["reasons"] = [row.describe() for row in snap.table.skipped]
     return web.json_response(body, status=200 if store_ok and loaded else 503)
