@@ -35,7 +35,7 @@ def test_backup_of_a_running_store_restores_into_a_fresh_directory(tmp_path: Pat
     live_dir.mkdir()
     fresh_dir.mkdir()
     live = config_args(store_overlay(live_dir))
-    fresh = config_args(store_overlay(fresh_dir))
+    fresh = config_args(store_overlay(fresh_dir, create=False))
     mapped = run_cli("redirects", "map", *live, OLD_PATH, "https://www.regeringen.se/")
     assert mapped.returncode == 0, mapped.stderr
 
@@ -83,7 +83,7 @@ def test_backup_refuses_to_overwrite_and_restore_refuses_an_existing_store(
 
 def test_restore_refuses_a_file_that_is_not_a_store(tmp_path: Path) -> None:
     (tmp_path / "s").mkdir()
-    cfg = config_args(store_overlay(tmp_path / "s"))
+    cfg = config_args(store_overlay(tmp_path / "s", create=False))
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not sqlite" * 100)
     done = run_cli("restore", *cfg, str(junk))
