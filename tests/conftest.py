@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -34,13 +35,11 @@ from tests.support import (  # noqa: F401 - re-exported for tests that still imp
     write_overlay,
 )
 
+# CLI subprocesses inherit this: the shipped example's store never lands in ~/.local/state.
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="linkbridge-test-state-")
+for _name in ("LINKBRIDGE_CONFIG", "LINKBRIDGE_STATE_DIR"):
+    os.environ.pop(_name, None)
 
-@pytest.fixture(autouse=True, scope="session")
-def _private_state_dirs(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """CLI subprocesses inherit this: the shipped example's store never lands in ~/.local."""
-    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("xdg-state"))
-    for name in ("LINKBRIDGE_CONFIG", "LINKBRIDGE_STATE_DIR"):
-        os.environ.pop(name, None)
 
 
 @pytest.fixture

@@ -101,7 +101,7 @@ def test_import_of_a_missing_file_says_so(cfg: list[str], tmp_path: Path) -> Non
     done = run_cli("import", "wxr", *cfg, str(tmp_path / "saknas.wxr"))
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"wxr: {tmp_path / 'saknas.wxr'}: cannot read")
+    assert last == f"{tmp_path / 'saknas.wxr'}: cannot read the WXR file: No such file or directory"
 
 
 # ------------------------------------------------------------------ moderate

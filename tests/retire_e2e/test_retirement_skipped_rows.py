@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.serve_support import Served, config_args, run_cli, store_overlay
+from tests.support.serve import Served, config_args, run_cli, store_overlay
 
 AFTER_AT = "2018-03-01T12:00:00+01:00"
 NARROW = '[retire]\nallowed_target_hosts = ["regeringen.se", "x.com"]\n'

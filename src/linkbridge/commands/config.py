@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from linkbridge.commands.context import args_lookup, describe_lookup, with_store
 from linkbridge.commands.retire import print_skipped_mappings
+from linkbridge.config_check import check_config
+from linkbridge.errors import ConfigError
 from linkbridge.settings import Settings
 from linkbridge.store import Store
 
@@ -19,12 +22,17 @@ def register(
                    help="config files (same as --config)")
     p.add_argument("--store", action="store_true",
                    help="also list stored mappings this config does not allow")
-    p.set_defaults(handler=check_config)
+    p.set_defaults(handler=run_check_config)
 
 
-async def check_config(args: argparse.Namespace, settings: Settings) -> int:
-    """Loading already happened in main(); reaching here means it is valid."""
+async def run_check_config(args: argparse.Namespace, settings: Settings) -> int:
+    """Loading already happened in main(); then the checks serve runs, WXR files parsed."""
     print(describe_lookup(args_lookup(args), settings.store.url))
+    try:
+        check_config(settings, parse_wxr=True)
+    except ConfigError as exc:
+        print(exc.message, file=sys.stderr)
+        return 2
     print(f"config OK: {len(settings.site.blogs)} blogs, shutdown at "
           f"{settings.site.shutdown_at.isoformat()}")
     if not args.store:

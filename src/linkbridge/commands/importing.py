@@ -19,6 +19,8 @@ def register(
     kinds = p.add_subparsers(dest="kind", required=True)
     wxr = kinds.add_parser("wxr", parents=[common], help="import WordPress WXR exports")
     wxr.add_argument("files", nargs="+", metavar="FILE")
+    wxr.add_argument("--force", action="store_true",
+                     help="import an export whose base_site_url is not one of site.hosts")
     wxr.set_defaults(handler=import_files)
     dump = kinds.add_parser("json", parents=[common],
                             help="restore a `linkbridge export --json` file into a new store")
@@ -44,7 +46,8 @@ async def import_files(args: argparse.Namespace, settings: Settings) -> int:
 
     async def run(store: Store) -> int:
         for name in args.files:
-            report = await import_wxr(settings, store, Path(name), now)
+            report = await import_wxr(settings, store, Path(name), now, foreign_ok=args.force)
+            assert report is not None  # only start-up skips unchanged files
             print(f"{report.path}: blog {report.blog}: {report.posts} posts, "
                   f"{report.new_linkbacks} new linkbacks")
         return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,7 +17,8 @@ from linkbridge import __version__, keys
 from linkbridge.app import make_app
 from linkbridge.clock import Clock
 from linkbridge.commands.context import load_args_settings, make_clock
-from linkbridge.errors import LinkbridgeError
+from linkbridge.config_check import check_config
+from linkbridge.errors import ConfigError, LinkbridgeError
 from linkbridge.phase import phase_at
 from linkbridge.redact import redact_url
 from linkbridge.settings import ConfigInfo, Settings
@@ -51,7 +53,9 @@ class Instance:
 
 
 async def start_instance(settings: Settings, clock: Clock) -> Instance:
-    """Make and start the application for `settings` (no listening site yet)."""
+    """Make and start the application for `settings` (no listening site yet); a config the
+    checks refuse raises ConfigError (the same checks and line as `check-config`)."""
+    check_config(settings, parse_wxr=False)
     store = open_configured_store(settings.store)
     fetcher = SafeFetcher(
         settings.fetch, public_base_url=settings.site.public_base_url, version=__version__
@@ -74,7 +78,11 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
     gate = connection_gate(settings)
-    current = await start_instance(settings, clock)
+    try:
+        current = await start_instance(settings, clock)
+    except ConfigError as exc:
+        print(exc.message, file=sys.stderr)
+        return 2
     current.site = GatedSite(current.runner, host, port, gate)
     await current.site.start()
     metrics_runner = await start_metrics_listener(lambda: current.app, settings)

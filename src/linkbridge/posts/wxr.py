@@ -97,6 +97,8 @@ class WxrExport:
     wxr_version: str = ""
     skipped_linkbacks: int = 0
     """Pingbacks/trackbacks left out because their source URL was not a usable http(s) URL."""
+    base_site_url: str = ""
+    """The exporting site (the network's root on a multisite); empty when the export has none."""
 
 
 class _ParseError(Exception):
@@ -240,6 +242,7 @@ def _read_channel(root: etree._Element) -> WxrExport:
         linkbacks=tuple(reader.linkbacks),
         wxr_version=version,
         skipped_linkbacks=reader.skipped,
+        base_site_url=_text(channel, f"{{{ns}}}base_site_url").strip(),
     )
 
 

@@ -29,6 +29,7 @@ from linkbridge.model import (
     SuccessorCheck,
     WebhookDelivery,
 )
+from linkbridge.redact import redact_url
 from linkbridge.settings import StoreSettings
 
 
@@ -348,7 +349,7 @@ def open_store(
         from linkbridge.store.postgres import PostgresStore
 
         return PostgresStore(url, pool_max_connections=pool_max_connections)
-    raise ConfigError(f"store: unsupported store URL {url!r}")
+    raise ConfigError(f"store.url: unsupported store URL {redact_url(url)!r}")
 
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
