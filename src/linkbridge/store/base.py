@@ -29,7 +29,6 @@ from linkbridge.model import (
     SuccessorCheck,
     WebhookDelivery,
 )
-from linkbridge.redact import redact_url
 from linkbridge.settings import StoreSettings
 
 
@@ -349,7 +348,7 @@ def open_store(
         from linkbridge.store.postgres import PostgresStore
 
         return PostgresStore(url, pool_max_connections=pool_max_connections)
-    raise ConfigError(f"store.url: unsupported store URL {redact_url(url)!r}")
+    raise ConfigError("store.url: unsupported store URL (expected sqlite:PATH or postgresql://…)")
 
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
