@@ -1,4 +1,4 @@
-"""Secrets out of everything printed: passwords in URLs and the webhook secret."""
+"""Secrets out of everything printed: passwords in URLs (secrets proper are never printed)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,3 @@ def redact_url(url: str) -> str:
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{host}"))
 
-
-def redact_secret(value: str) -> str:
-    """A secret as printed: set or not, never its value."""
-    return MASK if value else "(none)"
