@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from tests.admin.admin_support import enable_admin
 from tests.support import SEED_POST
 
 Client = TestClient[web.Request, web.Application]
@@ -69,3 +70,22 @@ async def test_an_unknown_encoding_is_refused(lb_app: Callable[..., Awaitable[An
         "/webmention", data=b"\x00\x01", headers={"Content-Type": FORM, "Content-Encoding": "br"}
     )
     assert resp.status == 415
+
+
+async def test_a_login_form_sent_too_slowly_is_answered_408(
+    lb_app: Callable[..., Awaitable[Any]],
+) -> None:
+    client: Client = await lb_app(extra="[server]\nbody_timeout_s = 0.5\n")
+    await enable_admin(client)
+    assert client.server.port is not None
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.server.port)
+    writer.write(
+        b"POST /admin/login HTTP/1.1\r\nHost: www.naringsbloggen.se\r\n"
+        b"Content-Type: " + FORM.encode() + b"\r\nContent-Length: 100\r\n\r\nusername=mo"
+    )
+    await writer.drain()
+    try:
+        head = await asyncio.wait_for(reader.readline(), 10)  # a hang guard only
+    finally:
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 408 ")

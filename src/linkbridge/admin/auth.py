@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import ipaddress
@@ -153,7 +154,16 @@ async def post_login(request: web.Request) -> web.StreamResponse:
         return not_found()
     app = request.app
     client_ip = request[keys.CLIENT_IP]
-    form = await request.post()
+    try:  # anonymous, so bounded like every body: server.body_timeout_s
+        async with asyncio.timeout(app[keys.SETTINGS].server.body_timeout_s):
+            form = await request.post()
+    except TimeoutError:
+        return harden(
+            web.Response(
+                status=408, text="admin: the form was not sent in time\n",
+                content_type="text/plain",
+            )
+        )
     if not same_token(request.cookies.get(LOGIN_COOKIE, ""), form.get("csrf")):
         return harden(
             web.Response(

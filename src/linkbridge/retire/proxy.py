@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import ipaddress
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from urllib.parse import urlsplit
@@ -17,6 +17,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from linkbridge.model import sender_group
+from linkbridge.retire.upload import Upload
 from linkbridge.urls import public_url
 
 logger = structlog.get_logger(__name__)
@@ -127,56 +128,6 @@ def _page(
     resp.headers[hdrs.CACHE_CONTROL] = "no-store"
     _add_extra(resp.headers, extra)
     return resp
-
-
-class _BodyTooLargeError(Exception):
-    """Raised inside the upload stream when the reader sends more than the cap."""
-
-
-class _BodyTooSlowError(Exception):
-    """Raised inside the upload stream when the reader takes longer than the body time."""
-
-
-class _Upload:
-    """The reader's body as an async stream, as sent, stopped at `max_bytes` or `deadline`.
-
-    `done` is called when the body has been read whole (the wait for the origin's answer
-    starts then).
-    """
-
-    def __init__(
-        self,
-        content: aiohttp.StreamReader,
-        max_bytes: int,
-        *,
-        deadline: float | None,
-        done: Callable[[], None],
-    ) -> None:
-        self.content = content
-        self.max_bytes = max_bytes
-        self.deadline = deadline
-        self.done = done
-        self.sent = 0
-        self.too_large = False
-        self.too_slow = False
-
-    async def _next(self) -> bytes:
-        try:
-            async with asyncio.timeout_at(self.deadline):
-                return await self.content.readany()
-        except TimeoutError:
-            self.too_slow = True
-            raise _BodyTooSlowError("proxy: request body not sent in time") from None
-
-    async def stream(self) -> AsyncIterator[bytes]:
-        """Yield the body as it arrives."""
-        while chunk := await self._next():
-            self.sent += len(chunk)
-            if self.sent > self.max_bytes:
-                self.too_large = True
-                raise _BodyTooLargeError(f"proxy: request body over {self.max_bytes} bytes")
-            yield chunk
-        self.done()
 
 
 class OriginProxy:
@@ -342,7 +293,7 @@ class OriginProxy:
             answer_by.reschedule(loop.time() + self.timeout_s)
 
         body_deadline = None if self.body_timeout_s is None else loop.time() + self.body_timeout_s
-        upload = _Upload(
+        upload = Upload(
             request.content, self.max_body_bytes, deadline=body_deadline, done=uploaded
         )
         try:
