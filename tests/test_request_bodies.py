@@ -11,8 +11,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.admin.admin_support import enable_admin
 from tests.support import SEED_POST
+from tests.support.admin import enable_admin
 
 Client = TestClient[web.Request, web.Application]
 FORM = "application/x-www-form-urlencoded"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import ipaddress
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from urllib.parse import urlsplit
