@@ -267,6 +267,9 @@ def _check(settings: Settings) -> None:
     social = settings.successors.social
     if not social.startswith("@"):
         _check_target(social, "successors.social")
+    _check_target(settings.successors.web, "successors.web")
+    if settings.retire.successor_feed_url:
+        _check_target(settings.retire.successor_feed_url, "retire.successor_feed_url")
     if settings.retire.redirect_status not in (301, 302, 307, 308):
         raise ConfigError("config: retire.redirect_status: expected 301, 302, 307 or 308")
     if not 0.0 <= settings.retire.log_sample_rate <= 1.0:

@@ -74,3 +74,13 @@ async def test_csv_import_and_cli_map_refuse_a_hostile_target(tmp_path: Path) ->
     assert mapped.returncode != 0
     exported = await asyncio.to_thread(run_cli, "redirects", "export", *cfg)
     assert "evil" not in exported.stdout
+
+
+@pytest.mark.parametrize(
+    "key", ["[successors]\nweb", "[retire]\nsuccessor_feed_url", "[successors]\nsocial"]
+)
+def test_config_refuses_a_hostile_successor(tmp_path: Path, key: str) -> None:
+    overlay = tmp_path / "bad.toml"
+    overlay.write_text(f'{key} = "https://evil.example\\\\.regeringen.se/"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="evil"):
+        load_settings([EXAMPLE, overlay])
