@@ -264,12 +264,7 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f'config: site.blogs[{i}].path: must look like "/name/"')
         _check_unique(blog_paths, blog.path, f"site.blogs[{i}].path")
         _check_successor(settings, blog.successor, f"site.blogs[{i}].successor")
-    social = settings.successors.social
-    if not social.startswith("@"):
-        _check_target(social, "successors.social")
-    _check_target(settings.successors.web, "successors.web")
-    if settings.retire.successor_feed_url:
-        _check_target(settings.retire.successor_feed_url, "retire.successor_feed_url")
+    _check_successor_urls(settings)
     if settings.retire.redirect_status not in (301, 302, 307, 308):
         raise ConfigError("config: retire.redirect_status: expected 301, 302, 307 or 308")
     if not 0.0 <= settings.retire.log_sample_rate <= 1.0:
@@ -337,6 +332,15 @@ def _check_unique(seen: set[str], path: str, key: str) -> None:
 def _check_successor(settings: Settings, value: str, key: str) -> None:
     if value not in ("web", "social", "gone"):
         _check_target(value, key)
+
+
+def _check_successor_urls(settings: Settings) -> None:
+    social = settings.successors.social
+    if not social.startswith("@"):
+        _check_target(social, "successors.social")
+    _check_target(settings.successors.web, "successors.web")
+    if settings.retire.successor_feed_url:
+        _check_target(settings.retire.successor_feed_url, "retire.successor_feed_url")
 
 
 def _check_target(value: str, key: str) -> None:
