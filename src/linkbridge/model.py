@@ -6,7 +6,7 @@ import hashlib
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 
@@ -431,3 +431,33 @@ def erased_digest(source_url: str, blog: str, post_id: int) -> str:
     """What is kept of an erased linkback: a digest that only a re-import of the same source
     for the same post matches."""
     return hashlib.sha256(f"{source_url}\n{blog}\n{post_id}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SuccessorPage:
+    """A page of a successor site as mapping suggestions read it: from its sitemap, with its
+    own title, text and date."""
+
+    url: str
+    title: str = ""
+    text: str = ""
+    lastmod: date | None = None
+
+
+@dataclass(frozen=True)
+class MappingSuggestion:
+    """The best successor page for one old post (or none), with its score and why.
+
+    `state` is "open" until a moderator accepts (the mapping is made) or rejects it;
+    `priority` orders the list: the post's hits and approved linkbacks."""
+
+    path: str
+    url: str | None
+    score: float
+    reason: str
+    ranked: tuple[tuple[str, float], ...] = ()
+    """The best few pages and their scores, best first (whether or not one was suggested)."""
+    state: str = "open"
+    priority: int = 0
+    title: str = ""
+    """The old post's title, for the moderator's side-by-side view."""

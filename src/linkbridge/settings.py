@@ -275,6 +275,23 @@ class ApiSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SuggestSettings:
+    sitemaps: tuple[str, ...] = setting(
+        (), "Successor sitemaps `redirects suggest` reads; empty: /sitemap.xml of successors.web."
+    )
+    max_sitemaps: int = setting(200, "Sitemap files (indexes included) read in one run.")
+    sitemap_max_bytes: int = setting(10485760, "Largest sitemap file read (unpacked), bytes.")
+    max_pages: int = setting(20000, "Successor pages fetched in one run (the rest: next run).")
+    page_max_bytes: int = setting(262144, "Bytes of each successor page read, bytes.")
+    concurrency: int = setting(4, "Successor pages fetched at once.")
+    rate_per_min: int = setting(300, "Successor pages fetched per host per minute.")
+    min_score: float = setting(0.7, "Score (0 to 1) a page needs to be suggested.")
+    min_margin: float = setting(
+        0.03, "Lead the best page needs over the next; closer: no suggestion (ambiguous)."
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class PrivacySettings:
     client_data_retention_days: int = setting(
         90, "Days sender IP addresses (and finished webhook deliveries) are kept, then dropped."
@@ -386,6 +403,9 @@ class Settings:
     feeds: FeedsSettings = field(default_factory=FeedsSettings, metadata={"help": "Feeds."})
     api: ApiSettings = field(
         default_factory=ApiSettings, metadata={"help": "Read-only JSON API (/api/)."}
+    )
+    suggest: SuggestSettings = field(
+        default_factory=SuggestSettings, metadata={"help": "Mapping suggestions."}
     )
     privacy: PrivacySettings = field(
         default_factory=PrivacySettings, metadata={"help": "Personal data kept (docs/privacy.md)."}

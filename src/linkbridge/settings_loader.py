@@ -228,7 +228,13 @@ def _check_url(value: str, key: str) -> None:
 
 
 def _check_operations(settings: Settings) -> None:
-    """The API, metrics and privacy settings."""
+    """The API, metrics, privacy and suggestion settings."""
+    for key in ("max_sitemaps", "sitemap_max_bytes", "max_pages", "page_max_bytes",
+                "concurrency", "rate_per_min"):
+        if getattr(settings.suggest, key) < 1:
+            raise ConfigError(f"config: suggest.{key}: must be at least 1")
+    for i, url in enumerate(settings.suggest.sitemaps):
+        _check_url(url, f"suggest.sitemaps[{i}]")
     if settings.moderation.failed_retention_days < 1:
         raise ConfigError("config: moderation.failed_retention_days: must be at least 1")
     if settings.privacy.client_data_retention_days < 1:

@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, timedelta
 
 from linkbridge import __version__
+from linkbridge.commands import suggest
 from linkbridge.commands.context import instant, make_clock, print_json, read_text, with_store
 from linkbridge.model import Change, Mapping, RuleKind
 from linkbridge.moderation.service import Moderation
@@ -58,6 +59,7 @@ def register(
     lint = acts.add_parser("lint", parents=[common],
                            help="list stored mappings the current config does not allow")
     lint.set_defaults(handler=redirects_lint)
+    suggest.add_parser(acts, common)
 
     hits = sub.add_parser("hits", parents=[common], help="most-hit retired paths")
     hits.add_argument("--unmapped", action="store_true", help="only paths with no exact mapping")

@@ -23,10 +23,12 @@ from linkbridge.model import (
     LinkbackProtocol,
     LinkbackState,
     Mapping,
+    MappingSuggestion,
     Post,
     RecordResult,
     SourceDetails,
     SuccessorCheck,
+    SuccessorPage,
     WebhookDelivery,
 )
 from linkbridge.settings import StoreSettings
@@ -316,6 +318,26 @@ class Store(Protocol):
         """Blank sender addresses of linkbacks and jobs created before `before` and drop
         finished webhook deliveries made before it; return how many rows changed."""
 
+
+    # -- mapping suggestions (store/*/suggestions.py)
+    async def put_successor_pages(self, pages: Sequence[SuccessorPage], now: datetime) -> None:
+        """Cache pages read from a successor site (a page read again replaces its row)."""
+
+    async def successor_pages(self) -> list[SuccessorPage]: ...
+
+    async def put_suggestions(
+        self, suggestions: Sequence[MappingSuggestion], now: datetime
+    ) -> None:
+        """Store suggestions; one a moderator already accepted or rejected is left alone."""
+
+    async def list_suggestions(
+        self, *, state: str = "open", limit: int = 100, offset: int = 0
+    ) -> list[MappingSuggestion]:
+        """Most important first: priority (hits, linkbacks), then those with a page, by score."""
+
+    async def set_suggestion_state(
+        self, path: str, state: str, now: datetime
+    ) -> MappingSuggestion | None: ...
 
     # -- whole tables, for export and import (store/dump.py)
     async def table_names(self) -> list[str]:

@@ -23,6 +23,8 @@ EXPORT_TABLES = (
     "changes",
     "erased_linkbacks",
     "pruned_linkbacks",
+    "successor_pages",
+    "suggestions",
 )
 """Every table an export holds, parents before the rows that refer to them."""
 

@@ -14,11 +14,13 @@ from linkbridge.store.postgres.linkbacks import LinkbackRows
 from linkbridge.store.postgres.lists import ListRows
 from linkbridge.store.postgres.posts import PostRows
 from linkbridge.store.postgres.privacy import PrivacyRows
+from linkbridge.store.postgres.suggestions import SuggestionRows
 
 
 class PostgresStore(
     LinkbackRows, PostRows, JobRows, ListRows, HitRows, AdminRows, HistoryRows, PrivacyRows,
     DumpRows,
+    SuggestionRows,
 ):
     """Store on one PostgreSQL database; any number of instances may share it."""
 

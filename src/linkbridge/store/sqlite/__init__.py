@@ -16,11 +16,13 @@ from linkbridge.store.sqlite.linkbacks import LinkbackRows
 from linkbridge.store.sqlite.lists import ListRows
 from linkbridge.store.sqlite.posts import PostRows
 from linkbridge.store.sqlite.privacy import PrivacyRows
+from linkbridge.store.sqlite.suggestions import SuggestionRows
 
 
 class SqliteStore(
     LinkbackRows, PostRows, JobRows, ListRows, HitRows, AdminRows, HistoryRows, PrivacyRows,
     DumpRows,
+    SuggestionRows,
 ):
     """Store on one SQLite file; several processes may share it (CLI beside the server)."""
 
