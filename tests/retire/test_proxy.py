@@ -692,11 +692,11 @@ async def test_one_client_holds_at_most_its_share_of_the_pool(
 async def test_origin_timeout_bounds_idle_gaps_not_a_long_download(
     origin: Origin, proxy_client: ProxyFactory
 ) -> None:
-    client = await proxy_client(origin.url, timeout_s=1.0)
-    # six gaps of 0.3 s: 1.8 s in all, longer than the timeout, never idle that long
-    resp = await client.get("/drip?n=6&gap=0.3")
+    client = await proxy_client(origin.url, timeout_s=2.0)
+    # ten gaps of 0.3 s: 3 s in all, longer than the timeout, never idle that long
+    resp = await client.get("/drip?n=10&gap=0.3")
     assert resp.status == 200
-    assert await resp.read() == b"".join(b"bit %d;" % n for n in range(6))
+    assert await resp.read() == b"".join(b"bit %d;" % n for n in range(10))
 
 
 async def test_origin_trickling_its_headers_gives_504(proxy_client: ProxyFactory) -> None:
@@ -724,14 +724,14 @@ async def test_origin_trickling_its_headers_gives_504(proxy_client: ProxyFactory
 async def test_the_wait_for_the_answer_starts_after_the_upload(
     origin: Origin, proxy_client: ProxyFactory
 ) -> None:
-    client = await proxy_client(origin.url, timeout_s=0.5, body_timeout_s=SAFETY_S)
+    client = await proxy_client(origin.url, timeout_s=1.0, body_timeout_s=SAFETY_S)
 
     async def slow_body() -> AsyncIterator[bytes]:
-        for _ in range(4):  # 1.2 s of upload, longer than the origin timeout
-            await asyncio.sleep(0.3)
+        for _ in range(5):  # 2.5 s of upload, longer than the origin timeout
+            await asyncio.sleep(0.5)
             yield b"del;"
 
     resp = await client.post("/echo", data=slow_body())
     assert resp.status == 200
     [seen] = origin.seen
-    assert seen["size"] == 16
+    assert seen["size"] == 20
