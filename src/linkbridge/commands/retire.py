@@ -1,14 +1,14 @@
-"""`linkbridge redirects check|import|export`, `hits`, `check-successors`."""
+"""`linkbridge redirects check|import|export|suggest`, `hits`, `check-successors`."""
 
 from __future__ import annotations
 
 import argparse
+import csv
 import getpass
 import sys
 from datetime import UTC, timedelta
 
 from linkbridge import __version__
-from linkbridge.commands import suggest
 from linkbridge.commands.context import instant, make_clock, print_json, read_text, with_store
 from linkbridge.model import Change, Mapping, RuleKind
 from linkbridge.moderation.service import Moderation
@@ -59,7 +59,7 @@ def register(
     lint = acts.add_parser("lint", parents=[common],
                            help="list stored mappings the current config does not allow")
     lint.set_defaults(handler=redirects_lint)
-    suggest.add_parser(acts, common)
+    add_suggest_parser(acts, common)
 
     hits = sub.add_parser("hits", parents=[common], help="most-hit retired paths")
     hits.add_argument("--unmapped", action="store_true", help="only paths with no exact mapping")
@@ -256,5 +256,64 @@ async def run_check_successors(args: argparse.Namespace, settings: Settings) -> 
                 print(f"{'ok ' if r.ok else 'BAD'} {r.status or '-':>4} {for_terminal(r.url)}  "
                       f"{for_terminal(r.detail)}")
         return 1 if bad else 0
+
+    return await with_store(settings, run)
+
+
+def add_suggest_parser(acts: argparse._SubParsersAction[argparse.ArgumentParser],
+                       common: argparse.ArgumentParser) -> None:
+    """`redirects suggest`: propose a successor page for each unmapped old post."""
+    p = acts.add_parser("suggest", parents=[common],
+                        help="read the successor's sitemaps and propose a page for each "
+                             "old post without an exact mapping")
+    p.add_argument("--sitemap", action="append", default=[], metavar="URL",
+                   help="a sitemap or sitemap index to read (repeat; default: suggest.sitemaps)")
+    p.add_argument("--csv", action="store_true",
+                   help="print old,new,note rows for a spreadsheet (`redirects import` reads "
+                        "them back)")
+    p.add_argument("--limit", type=int, default=50, help="suggestions to print, most "
+                                                          "important first")
+    p.set_defaults(handler=redirects_suggest)
+
+
+def progress_line(stage: str, done: int, total: int) -> None:
+    """One line rewritten in place on a terminal; nothing when stderr is not one."""
+    if sys.stderr.isatty():
+        print(f"\r{stage}: {done}/{total}", end="", file=sys.stderr, flush=True)
+
+
+async def redirects_suggest(args: argparse.Namespace, settings: Settings) -> int:
+    from linkbridge.retire.workbench import (  # rapidfuzz and lxml load only for this command
+        refresh_suggestions,
+        suggest_fetch_settings,
+        suggestions_csv_rows,
+    )
+
+    now = make_clock(args.at).now()
+    fetcher = SafeFetcher(suggest_fetch_settings(settings),
+                          public_base_url=settings.site.public_base_url, version=__version__)
+
+    async def run(store: Store) -> int:
+        try:
+            report = await refresh_suggestions(settings, store, fetcher, now,
+                                               sitemaps=args.sitemap, progress=progress_line)
+        finally:
+            await fetcher.close()
+            if sys.stderr.isatty():
+                print(file=sys.stderr)
+        suggestions = await store.list_suggestions(limit=max(args.limit, 0))
+        if args.csv:
+            writer = csv.writer(sys.stdout)
+            writer.writerow(["old", "new", "note"])
+            writer.writerows(suggestions_csv_rows(suggestions))
+            return 0
+        print(f"{report.sitemap_pages} pages in the sitemaps ({report.fetched} read now, "
+              f"{report.cached} from earlier runs); {report.suggested} of {report.posts} "
+              "unmapped posts have a suggestion")
+        for x in suggestions:
+            target = for_terminal(x.url) if x.url else "(none)"
+            print(f"{x.priority:>6}  {x.score:.2f}  {for_terminal(x.path)} -> {target}"
+                  f"  [{for_terminal(x.reason)}]")
+        return 0
 
     return await with_store(settings, run)
