@@ -85,3 +85,17 @@ async def source_server() -> AsyncIterator[Callable[[web.Application], Awaitable
         await server.close()
 
 
+
+
+SLOW_FIXTURES = frozenset({"aiohttp_client", "aiohttp_server", "source_server"})
+"""A test that starts the app or a loopback server takes a tenth of a second or more."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests that start servers as `slow`, so `pytest -m "not slow"` is the quick loop.
+
+    Tests that run a subprocess (the CLI, `serve`, a browser) carry the mark themselves.
+    """
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
