@@ -32,6 +32,7 @@ from tests.support import (  # noqa: F401 - re-exported for tests that still imp
     page_linking_to,
     require,
     require_chromium,
+    serve,
     write_overlay,
 )
 
@@ -87,15 +88,28 @@ async def source_server() -> AsyncIterator[Callable[[web.Application], Awaitable
 
 
 
-SLOW_FIXTURES = frozenset({"aiohttp_client", "aiohttp_server", "source_server"})
-"""A test that starts the app or a loopback server takes a tenth of a second or more."""
+
+SLOW_FIXTURES = frozenset(
+    {"aiohttp_client", "aiohttp_server", "source_server", "served", "fleet", "pg_url"}
+)
+"""Fixtures that start the app, a loopback server, `linkbridge serve` or PostgreSQL."""
+
+
+def is_slow(item: pytest.Item) -> bool:
+    """Starts a server or a process, or is a hypothesis search: not for the quick loop."""
+    if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return True
+    if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+        return True
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and callspec.params.get("backend") == "postgres":
+        return True
+    module = getattr(item, "module", None)  # runs `linkbridge` as a subprocess
+    return any(getattr(module, n, None) is getattr(serve, n) for n in ("run_cli", "Served"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark tests that start servers as `slow`, so `pytest -m "not slow"` is the quick loop.
-
-    Tests that run a subprocess (the CLI, `serve`, a browser) carry the mark themselves.
-    """
+    """Mark slow tests `slow`: `pytest -m "not slow"` is the quick loop (the rest is for CI)."""
     for item in items:
-        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        if is_slow(item):
             item.add_marker(pytest.mark.slow)

@@ -42,6 +42,7 @@ def heavy(modules: set[str]) -> list[str]:
     return sorted(m for m in modules if m.startswith(HEAVY))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv", [("--version",), ("--help",)])
 def test_version_and_help_load_nothing_heavy(argv: tuple[str, ...]) -> None:
     loaded = modules_loaded_by(*argv)
@@ -49,6 +50,7 @@ def test_version_and_help_load_nothing_heavy(argv: tuple[str, ...]) -> None:
     assert not any(m.startswith("linkbridge.commands.") for m in loaded)
 
 
+@pytest.mark.slow
 def test_a_subcommand_loads_only_its_own_module() -> None:
     loaded = modules_loaded_by("redirects", "check", "--help")
     assert "linkbridge.commands.retire" in loaded

@@ -12,8 +12,8 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from tests.support import SEED_POST
-from tests.support.serve import Served, config_args, page_linking_to, store_overlay
+from tests.support import SEED_POST, page_linking_to
+from tests.support.serve import Served, config_args, store_overlay
 
 PINGS = 50
 KILL_AFTER = 25

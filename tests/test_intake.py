@@ -17,8 +17,7 @@ from linkbridge.intake import Answer, Incoming, IntakeResult, Refusal
 from linkbridge.model import Linkback, LinkbackProtocol, LinkbackState
 from linkbridge.store.base import sqlite_path
 from linkbridge.store.sqlite.engine import ts
-from tests.support import SEED_POST, AppFactory, Client
-from tests.support.serve import page_linking_to
+from tests.support import SEED_POST, AppFactory, Client, page_linking_to
 
 S = LinkbackState
 SourceFactory = Callable[[web.Application], Awaitable[TestServer]]

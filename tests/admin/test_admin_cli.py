@@ -7,10 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from linkbridge.passwords import verify_password
 from linkbridge.settings_loader import DEFAULT_CONFIG
 from linkbridge.store import open_store
 from tests.support import create_store
+
+pytestmark = pytest.mark.slow  # runs `linkbridge admin` as a subprocess
 
 
 def _set_password(tmp_path: Path, stdin: str, *args: str) -> subprocess.CompletedProcess[str]:

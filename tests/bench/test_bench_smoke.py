@@ -109,6 +109,7 @@ def test_quick_run_measures_every_scenario_and_stops_its_servers(
     assert not any(_listening(port) for port in ports)
 
 
+@pytest.mark.slow
 def test_pingback_flood_harness_runs_end_to_end() -> None:
     flood = Path(__file__).resolve().parents[2] / "bench" / "pingback_flood.py"
     done = subprocess.run(

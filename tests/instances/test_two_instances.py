@@ -13,8 +13,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tests.instances.conftest import Fleet
-from tests.support import SEED_POST
-from tests.support.serve import Served, page_linking_to
+from tests.support import SEED_POST, page_linking_to
+from tests.support.serve import Served
 
 BEFORE = "2017-12-01T12:00:00+01:00"
 AFTER = "2018-03-01T12:00:00+01:00"

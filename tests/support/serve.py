@@ -21,16 +21,6 @@ START_TIMEOUT_S = 60.0
 """A hang guard only: a healthy start takes well under a second."""
 
 
-def page_linking_to(target: str, title: str = "A page that links") -> str:
-    """A realistic HTML page with a link to `target`."""
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
-        f"<body><article><h1>{title}</h1><p>Vi läste om detta hos Näringsdepartementet: "
-        f"<a href='{target}'>Innovationsupphandling på frammarsch</a>, ett bra inlägg.</p>"
-        "</article></body></html>"
-    )
-
-
 def free_port() -> int:
     """A port nobody listens on right now (bound and released on 127.0.0.1)."""
     with socket.socket() as sock:
