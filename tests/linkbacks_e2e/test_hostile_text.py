@@ -18,9 +18,9 @@ import pytest
 from linkbridge import keys
 from linkbridge.model import LinkbackState
 from linkbridge.settings_loader import DEFAULT_CONFIG
-from tests.admin.admin_support import enable_admin, login
 from tests.linkbacks_e2e.conftest import LinkbridgeFactory
 from tests.support import SEED_POST, Client
+from tests.support.admin import enable_admin, login
 from tests.support.linkbacks import (
     FORM,
     TRACKBACK_PATH,
