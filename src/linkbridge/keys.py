@@ -51,3 +51,6 @@ LOG_SAMPLE_RATE = web.RequestKey("log_sample_rate", float)
 """Set by a handler whose canonical log line should be sampled (the redirect hot path)."""
 ADMIN_SESSION = web.RequestKey("admin_session", AdminSession)
 """The logged-in moderator's session, set by the admin guard."""
+FORM_FAILED = web.RequestKey("form_failed", tuple[str, dict[str, str | list[str]]])
+"""(error message, what was typed) when an admin form was refused: its page is shown again
+with the error in that form and the input kept."""

@@ -103,6 +103,18 @@ async def test_bulk_action_and_block_validation_on_the_page(admin_app: AdminApp)
     assert response.status == 303
     assert {(await store.get_linkback(i)).state.value for i in (a.id, b.id)} == {"approved"}
 
-    response = await client.post("/admin/hosts", data={"csrf": csrf, "host": "not a host!"})
+    response = await client.post(
+        "/admin/hosts",
+        data={"csrf": csrf, "form": "host", "host": "not a host!", "reason": "skräp från dem"},
+    )
     assert response.status == 400
     assert await store.list_hosts("block") == []
+    page = await response.text()
+    # the error once, in red, inside the form that failed, with what was typed kept
+    assert page.count("is not a host name") == 1
+    assert 'class="message"' not in page
+    start = page.index('action="/admin/hosts"')
+    form = page[start:page.index("</form>", start)]
+    assert 'class="error" role="alert"' in form
+    assert 'value="not a host!"' in form
+    assert 'value="skräp från dem"' in form

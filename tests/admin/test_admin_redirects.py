@@ -88,7 +88,7 @@ async def test_csv_import_and_export_through_the_page(admin_app: AdminApp) -> No
     data.add_field("file", csv_in.encode(), filename="redirects.csv", content_type="text/csv")
     response = await client.post("/admin/redirects/import", data=data)
     assert response.status == 200
-    assert "Imported 3 mappings." in await response.text()
+    assert "Importerade 3 mappningar." in await response.text()
     exported = await client.get("/admin/redirects/export.csv")
     assert exported.status == 200
     assert exported.headers["Content-Type"].startswith("text/csv")
@@ -145,7 +145,7 @@ async def test_unmapped_hits_most_first_and_map_to(admin_app: AdminApp) -> None:
     )
     page = await (await client.get("/admin/hits")).text()
     assert page.index("/innovation/often") < page.index("/innovation/rarely")
-    assert "45 hits" in page
+    assert "45 träffar" in page
     assert "/innovation/om" not in page  # exactly mapped: not listed
     response = await client.post(
         "/admin/hits",
@@ -196,7 +196,7 @@ async def test_successor_check_button(admin_app: AdminApp, source_server: Source
         ),
     )
     csrf = await login(client)
-    assert "Not checked yet." in await (await client.get("/admin/successors")).text()
+    assert "Inte kontrollerad än." in await (await client.get("/admin/successors")).text()
     client.app[keys.CLOCK].advance(timedelta(minutes=5).total_seconds())
     response = await client.post("/admin/successors", data={"csrf": csrf}, allow_redirects=False)
     assert response.status == 303
@@ -207,7 +207,7 @@ async def test_successor_check_button(admin_app: AdminApp, source_server: Source
     ]
     assert checks[0].checked_at == client.app[keys.CLOCK].now().isoformat()
     page = await (await client.get("/admin/successors")).text()
-    assert "broken" in page
+    assert "trasig" in page
     assert checks[0].checked_at in page
 
 
@@ -222,7 +222,7 @@ async def test_skipped_stored_rows_are_shown_on_the_page(admin_app: AdminApp) ->
     await client.app[keys.LIVE].refresh()
     await login(client)
     page = html.unescape(await (await client.get("/admin/redirects")).text())
-    assert "Skipped: 1 stored mapping the config does not allow" in page
+    assert "Överhoppade: 1 lagrade mappningar som konfigurationen inte tillåter" in page
     assert "https://evil.example/a" in page
     assert "retire.allowed_target_hosts" in page
     ready = await (await client.get("/readyz")).json()

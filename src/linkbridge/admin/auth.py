@@ -14,7 +14,7 @@ import structlog
 from aiohttp import web
 
 from linkbridge import keys
-from linkbridge.admin.page import harden, not_found, render
+from linkbridge.admin.page import harden, not_found, render, typed_values
 from linkbridge.errors import LinkbridgeError
 from linkbridge.login import LoginVerdict
 from linkbridge.model import AdminSession
@@ -89,9 +89,10 @@ async def current_session(request: web.Request) -> AdminSession | None:
     return await app[keys.STORE].get_admin_session(token_hash(token), app[keys.CLOCK].now())
 
 
-def protect(handler: Handler) -> Handler:
+def protect(handler: Handler, *, page: Handler | None = None) -> Handler:
     """404 while the page is off; 303 to the login (403 for JSON) without a session;
-    403 for a state-changing request without the session's CSRF token."""
+    403 for a state-changing request without the session's CSRF token. A refused POST shows
+    `page` again (the form's own page) with the error in the form and the input kept."""
 
     async def guarded(request: web.Request) -> web.StreamResponse:
         if not await admin_enabled(request):
@@ -119,10 +120,27 @@ def protect(handler: Handler) -> Handler:
         try:
             response = await handler(request)
         except LinkbridgeError as exc:
-            response = render(request, "error.html", {"message": exc.message}, status=exc.status)
+            response = await _refused(request, exc, page)
         return harden(response)
 
     return guarded
+
+
+async def _refused(
+    request: web.Request, exc: LinkbridgeError, page: Handler | None
+) -> web.StreamResponse:
+    """The form's page again, showing the error once in the form and keeping the input; a
+    page of its own when there is no form to go back to."""
+    if page is not None and request.method == "POST":
+        request[keys.FORM_FAILED] = (exc.message, typed_values(await request.post()))
+        try:
+            response = await page(request)
+        except LinkbridgeError:
+            pass
+        else:
+            response.set_status(exc.status)
+            return response
+    return render(request, "error.html", {"error": exc.message}, status=exc.status)
 
 
 # ---------------------------------------------------------------- login and logout

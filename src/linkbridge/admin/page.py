@@ -13,18 +13,20 @@ from multidict import MultiDictProxy
 
 from linkbridge import keys
 from linkbridge.errors import BadRequest
+from linkbridge.pages.notice import words
 
 NAV = (
-    ("/admin/", "Queue"),
-    ("/admin/linkbacks", "Linkbacks"),
-    ("/admin/hosts", "Hosts"),
-    ("/admin/redirects", "Redirects"),
-    ("/admin/hits", "Unmapped"),
-    ("/admin/successors", "Successors"),
-    ("/admin/explain", "Explain"),
-    ("/admin/webhooks", "Webhooks"),
-    ("/admin/history", "History"),
+    ("/admin/", "admin.nav.queue"),
+    ("/admin/linkbacks", "admin.nav.linkbacks"),
+    ("/admin/hosts", "admin.nav.hosts"),
+    ("/admin/redirects", "admin.nav.redirects"),
+    ("/admin/hits", "admin.nav.hits"),
+    ("/admin/successors", "admin.nav.successors"),
+    ("/admin/explain", "admin.nav.explain"),
+    ("/admin/webhooks", "admin.nav.webhooks"),
+    ("/admin/history", "admin.nav.history"),
 )
+"""(path, words key) of each page in the navigation."""
 
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -48,10 +50,11 @@ def http_url(value: object) -> str:
     return text if scheme in ("http", "https") else "#"
 
 
-def when(value: object) -> str:
-    """A stored instant for people: UTC, to the second."""
+@jinja2.pass_context
+def when(context: jinja2.runtime.Context, value: object) -> str:
+    """A stored instant for people: in the blog's time zone (site.timezone), to the second."""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+        return str(context["t"].local(value, seconds=True))
     return str(value or "")
 
 
@@ -84,7 +87,12 @@ def render(
 ) -> web.Response:
     """A page with the layout's context: the moderator, the CSRF token, the navigation."""
     session = request.get(keys.ADMIN_SESSION)
+    settings = request.app[keys.SETTINGS]
+    t = words(settings)
     base: dict[str, Any] = {
+        "t": t,
+        "lang": t.language,
+        "typed": {},
         "user": session.username if session else "",
         "csrf": session.csrf_token if session else "",
         "nav": NAV,
@@ -92,10 +100,31 @@ def render(
         "here": request.path_qs,
         "error": "",
         "message": "",
-        "base_url": request.app[keys.SETTINGS].site.public_base_url,
+        "base_url": settings.site.public_base_url,
     }
+    failed = request.get(keys.FORM_FAILED)
+    if failed is not None:
+        base["error"], base["typed"] = failed
     base.update(context)
     return aiohttp_jinja2.render_template(template, request, base, status=status)
+
+
+KEPT_FIELDS_MAX = 50
+"""Form fields kept for a refused form (a bulk form's ticked ids count as one)."""
+
+
+def typed_values(form: MultiDictProxy[Any]) -> dict[str, str | list[str]]:
+    """What a refused form held, to fill it in again (never the CSRF token or a password)."""
+    kept: dict[str, str | list[str]] = {}
+    for name in list(dict.fromkeys(form.keys()))[:KEPT_FIELDS_MAX]:
+        if name in ("csrf", "password"):
+            continue
+        values = [v[:2000] for v in form.getall(name) if isinstance(v, str)]
+        if name == "id":
+            kept[name] = values[:500]
+        elif values:
+            kept[name] = values[0]
+    return kept
 
 
 def see_other(location: str) -> web.Response:

@@ -9,6 +9,7 @@ from linkbridge import keys
 from linkbridge.admin.page import back_to, field, render, see_other
 from linkbridge.errors import BadRequest, RejectedImport
 from linkbridge.model import RuleKind
+from linkbridge.pages.notice import words
 from linkbridge.retire.csvio import export_mappings_csv, parse_mappings_csv
 
 logger = structlog.get_logger(__name__)
@@ -87,9 +88,8 @@ async def post_import(request: web.Request) -> web.StreamResponse:
         mappings, by=_who(request), reason=field(form, "reason", max_chars=500)
     )
     context = await _table_context(request)
-    return render(
-        request, "redirects.html", {**context, "message": f"Imported {len(mappings)} mappings."}
-    )
+    done = words(app[keys.SETTINGS])("admin.redirects.imported", n=len(mappings))
+    return render(request, "redirects.html", {**context, "message": done})
 
 
 async def get_export(request: web.Request) -> web.StreamResponse:
