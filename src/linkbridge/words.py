@@ -159,6 +159,20 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "admin.redirects.config": "From the config file ({n})",
         "admin.redirects.overridden": "(overridden by the store)",
         "admin.redirects.imported": "Imported {n} mappings.",
+        "admin.redirects.preview": "Preview: {rows} rows read; {summary}",
+        "admin.redirects.preview_help": "Nothing is stored until you apply.",
+        "admin.redirects.apply": "Apply",
+        "admin.redirects.bad_rows": "Nothing imported. Every bad row of the file:",
+        "admin.redirects.replace": "replace the whole stored table",
+        "admin.redirects.reason": "reason",
+        "admin.redirects.formats": (
+            "UTF-8, UTF-16 or Windows-1252; comma, semicolon or tab between cells, as Excel "
+            "and LibreOffice save CSV. Without “replace”, rows are added or updated."
+        ),
+        "admin.redirects.plan_add": "To add ({n}):",
+        "admin.redirects.plan_change": "To change ({n}):",
+        "admin.redirects.plan_remove": "To remove ({n}):",
+        "admin.redirects.more": "… and {n} more",
         "admin.redirects.history": "history",
         "admin.redirects.skipped": "Skipped: {n} stored mapping(s) the config does not allow",
         "admin.redirects.skipped_help": (
@@ -362,6 +376,20 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "admin.redirects.config": "Från konfigurationsfilen ({n})",
         "admin.redirects.overridden": "(ersatt av lagret)",
         "admin.redirects.imported": "Importerade {n} mappningar.",
+        "admin.redirects.preview": "Förhandsvisning: {rows} rader lästa; {summary}",
+        "admin.redirects.preview_help": "Inget sparas förrän du verkställer.",
+        "admin.redirects.apply": "Verkställ",
+        "admin.redirects.bad_rows": "Inget importerades. Filens alla felaktiga rader:",
+        "admin.redirects.replace": "ersätt hela den sparade tabellen",
+        "admin.redirects.reason": "skäl",
+        "admin.redirects.formats": (
+            "UTF-8, UTF-16 eller Windows-1252; komma, semikolon eller tabb mellan cellerna, så "
+            "som Excel och LibreOffice sparar CSV. Utan ”ersätt” läggs rader till eller ändras."
+        ),
+        "admin.redirects.plan_add": "Läggs till ({n}):",
+        "admin.redirects.plan_change": "Ändras ({n}):",
+        "admin.redirects.plan_remove": "Tas bort ({n}):",
+        "admin.redirects.more": "… och {n} till",
         "admin.redirects.history": "historik",
         "admin.redirects.skipped": (
             "Överhoppade: {n} lagrade mappningar som konfigurationen inte tillåter"

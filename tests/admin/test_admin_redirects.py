@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from linkbridge import keys
 from linkbridge.model import Hit, HitBatch, Mapping, RuleKind
-from tests.support import Client
+from tests.support import ROOT, Client
 from tests.support.admin import login
 
 AdminApp = Callable[..., Awaitable[Client]]
@@ -88,6 +88,13 @@ async def test_csv_import_and_export_through_the_page(admin_app: AdminApp) -> No
     data.add_field("file", csv_in.encode(), filename="redirects.csv", content_type="text/csv")
     response = await client.post("/admin/redirects/import", data=data)
     assert response.status == 200
+    preview = html.unescape(await response.text())
+    assert "Förhandsvisning: 3 rader lästa; 3 added, 0 changed, 0 removed, 0 unchanged" in preview
+    assert await client.app[keys.STORE].list_mappings() == []  # nothing before "Apply"
+    response = await client.post("/admin/redirects/import", data={
+        "csrf": csrf, "apply": "1", "csv_text": csv_in, "replace": "", "reason": "",
+    })
+    assert response.status == 200
     assert "Importerade 3 mappningar." in await response.text()
     exported = await client.get("/admin/redirects/export.csv")
     assert exported.status == 200
@@ -105,8 +112,35 @@ async def test_csv_import_and_export_through_the_page(admin_app: AdminApp) -> No
     data.add_field("csrf", csrf)
     data.add_field("file", body.encode(), filename="again.csv", content_type="text/csv")
     before = await client.app[keys.STORE].list_mappings()
-    assert (await client.post("/admin/redirects/import", data=data)).status == 200
+    again = await client.post("/admin/redirects/import", data=data)
+    assert "0 added, 0 changed, 0 removed, 3 unchanged" in await again.text()
     assert await client.app[keys.STORE].list_mappings() == before
+
+
+async def test_csv_preview_from_excel_with_replace(admin_app: AdminApp) -> None:
+    """Excel's Swedish-locale CSV (Windows-1252, semicolons): preview, then replace."""
+    client = await admin_app()
+    csrf = await login(client)
+    store = client.app[keys.STORE]
+    await store.put_mappings([Mapping("/gammal", "web", origin="store")],
+                             client.app[keys.CLOCK].now())
+    fixture = ROOT / "tests" / "fixtures" / "csv" / "excel-csv-windows1252-sv.csv"
+    data = FormData()
+    data.add_field("csrf", csrf)
+    data.add_field("replace", "1")
+    data.add_field("file", fixture.read_bytes(), filename=fixture.name, content_type="text/csv")
+    page = html.unescape(await (await client.post("/admin/redirects/import", data=data)).text())
+    assert "Förhandsvisning: 4 rader lästa; 4 added, 0 changed, 1 removed, 0 unchanged" in page
+    assert "Höghastighetsbanor" in page  # decoded from Windows-1252 for the Apply form
+    start = page.index('name="csv_text"')
+    csv_text = page[page.index(">", start) + 1:page.index("</textarea>", start)]
+    response = await client.post("/admin/redirects/import", data={
+        "csrf": csrf, "apply": "1", "csv_text": csv_text, "replace": "1", "reason": "ny tabell",
+    })
+    assert response.status == 200
+    sources = sorted(m.source for m in await store.list_mappings())
+    assert "/gammal" not in sources
+    assert len(sources) == 4
 
 
 async def test_a_bad_csv_row_rejects_the_whole_file(admin_app: AdminApp) -> None:
@@ -120,6 +154,13 @@ async def test_a_bad_csv_row_rejects_the_whole_file(admin_app: AdminApp) -> None
     response = await client.post("/admin/redirects/import", data=data)
     assert response.status == 400
     assert "line 2" in await response.text()
+    data = FormData()
+    data.add_field("csrf", csrf)
+    data.add_field("file", b"/a/,web\nrel,web\n/b/,https://evil.example/\n", filename="x.csv",
+                   content_type="text/csv")
+    page = await (await client.post("/admin/redirects/import", data=data)).text()
+    assert "<li>line 2: " in page
+    assert "<li>line 3: " in page  # every bad row, not only the first
     assert await client.app[keys.STORE].list_mappings() == []
     data = FormData()
     data.add_field("csrf", csrf)

@@ -10,7 +10,7 @@ from linkbridge.admin.page import back_to, field, render, see_other
 from linkbridge.errors import BadRequest, RejectedImport
 from linkbridge.model import RuleKind
 from linkbridge.pages.notice import words
-from linkbridge.retire.csvio import export_mappings_csv, parse_mappings_csv
+from linkbridge.retire.csvio import BadRows, decode_csv, export_mappings_csv, parse_mappings_csv
 
 logger = structlog.get_logger(__name__)
 
@@ -27,7 +27,8 @@ async def _table_context(request: web.Request) -> dict[str, object]:
     ]
     live = app[keys.LIVE]
     skipped = live.snapshot.table.skipped if live.loaded else ()
-    return {"stored": stored, "config_rows": config_rows, "skipped": skipped}
+    return {"stored": stored, "config_rows": config_rows, "skipped": skipped,
+            "problems": [], "plan": None}
 
 
 async def get_redirects(request: web.Request) -> web.StreamResponse:
@@ -64,7 +65,9 @@ async def post_delete(request: web.Request) -> web.StreamResponse:
 
 
 async def post_import(request: web.Request) -> web.StreamResponse:
-    """A CSV upload (`old,new[,note]`): every row checked, then all stored, or none."""
+    """A CSV upload (`old,new[,note]`, as spreadsheets save it): every row checked, then a
+    preview of what would be added, changed and (with "replace") removed; the moderator's
+    "Apply" stores all of it, or none (through the moderation service, as the CLI does)."""
     form = await request.post()
     upload = form.get("file")
     if isinstance(upload, web.FileField):
@@ -72,24 +75,39 @@ async def post_import(request: web.Request) -> web.StreamResponse:
     elif isinstance(upload, str):
         data = upload.encode("utf-8")
     else:
-        raise BadRequest("admin: choose a CSV file to import")
+        data = field(form, "csv_text", max_chars=MAX_CSV_BYTES).encode("utf-8")
+        if not data:
+            raise BadRequest("admin: choose a CSV file to import")
     if len(data) > MAX_CSV_BYTES:
         raise BadRequest(f"admin: the CSV file is larger than {MAX_CSV_BYTES} bytes")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadRequest("admin: the CSV file is not UTF-8") from None
     app = request.app
     try:
+        text = decode_csv(data)
         mappings = parse_mappings_csv(text, app[keys.SETTINGS], app[keys.LIVE].canonicaliser)
+    except BadRows as exc:
+        context = await _table_context(request)
+        return render(request, "redirects.html",
+                      {**context, "error": exc.message, "problems": exc.problems}, status=400)
     except RejectedImport as exc:
-        raise BadRequest(exc.message) from None
-    await app[keys.MODERATION].import_mappings(
-        mappings, by=_who(request), reason=field(form, "reason", max_chars=500)
-    )
+        raise BadRequest(f"admin: {exc.message}") from None
+    replace = field(form, "replace") == "1"
+    reason = field(form, "reason", max_chars=500)
+    service = app[keys.MODERATION]
+    if field(form, "apply") != "1":
+        plan = await service.plan_import(mappings, replace=replace)
+        context = await _table_context(request)
+        return render(request, "redirects.html", {
+            **context, "plan": plan, "csv_text": text, "replace": replace, "reason": reason,
+            "rows": len(mappings), "sample": PREVIEW_SAMPLE_ROWS,
+        })
+    await service.import_mappings(mappings, by=_who(request), reason=reason, replace=replace)
     context = await _table_context(request)
     done = words(app[keys.SETTINGS])("admin.redirects.imported", n=len(mappings))
     return render(request, "redirects.html", {**context, "message": done})
+
+
+PREVIEW_SAMPLE_ROWS = 20
+"""Rows of each kind the import preview lists; the counts cover all of them."""
 
 
 async def get_export(request: web.Request) -> web.StreamResponse:

@@ -7,17 +7,19 @@ import csv
 import getpass
 import sys
 from datetime import UTC, timedelta
+from pathlib import Path
 
 from linkbridge import __version__
-from linkbridge.commands.context import instant, make_clock, print_json, read_text, with_store
+from linkbridge.commands.context import instant, make_clock, print_json, with_store
+from linkbridge.errors import RejectedImport, StoreMissing
 from linkbridge.model import Change, Mapping, RuleKind
-from linkbridge.moderation.service import Moderation
-from linkbridge.retire.csvio import export_mappings_csv, parse_mappings_csv
+from linkbridge.moderation.service import ImportPlan, Moderation
+from linkbridge.retire.csvio import BadRows, export_mappings_csv, parse_mappings_csv
 from linkbridge.retire.explain import explain_url
 from linkbridge.retire.successors import check_successors
 from linkbridge.retire.table import RedirectTable
 from linkbridge.settings import Settings
-from linkbridge.store import Store
+from linkbridge.store import Store, open_configured_store
 from linkbridge.text import for_terminal
 from linkbridge.urls import Canonicaliser
 from linkbridge.verify import SafeFetcher
@@ -36,7 +38,13 @@ def register(
     check.add_argument("--json", action="store_true")
     check.set_defaults(handler=redirects_check)
     imp = acts.add_parser("import", parents=[common, who], help="import old,new rows from CSV")
-    imp.add_argument("file", help="CSV file, or - for stdin")
+    imp.add_argument("file", help="CSV file (UTF-8, UTF-16 or Windows-1252; , ; or tab), "
+                                  "or - for stdin")
+    imp.add_argument("--replace", action="store_true",
+                     help="make the file the whole stored table (rows it does not name are "
+                          "removed); default: add and update only")
+    imp.add_argument("--dry-run", action="store_true",
+                     help="print what would be added, changed and removed; change nothing")
     imp.set_defaults(handler=redirects_import)
     one = acts.add_parser("map", parents=[common, who],
                           help="map one old path (or /prefix/*) to a URL, web, social, gone or ''")
@@ -101,16 +109,75 @@ def _moderation(settings: Settings, store: Store, args: argparse.Namespace) -> M
 
 async def redirects_import(args: argparse.Namespace, settings: Settings) -> int:
     canon = Canonicaliser.for_settings(settings.site)
-    mappings = parse_mappings_csv(read_text(args.file), settings, canon)
+    data = read_csv_bytes(args.file)
+    try:
+        mappings = parse_mappings_csv(data, settings, canon)
+    except BadRows as exc:
+        for problem in exc.problems:
+            print(f"{args.file}: {problem}", file=sys.stderr)
+        print(f"{args.file}: {len(exc.problems)} bad rows; nothing imported", file=sys.stderr)
+        return 1
+    except RejectedImport as exc:
+        print(f"{args.file}: {exc.message}", file=sys.stderr)
+        return 1
 
     async def run(store: Store) -> int:
         service = _moderation(settings, store, args)
-        plan = await service.plan_import(mappings)
-        await service.import_mappings(mappings, by=_actor(args), reason=args.reason)
+        plan = await service.plan_import(mappings, replace=args.replace)
+        if args.dry_run:
+            print(f"dry run, nothing changed: {len(mappings)} rows in {args.file}")
+            print_plan(plan)
+            return 0
+        await service.import_mappings(mappings, by=_actor(args), reason=args.reason,
+                                      replace=args.replace)
         print(f"imported {len(mappings)} mappings: {plan.summary()}")
         return 0
 
+    if args.dry_run and not _store_exists(settings):  # an empty table; make no store for it
+        print(f"dry run, nothing changed (no store yet): {len(mappings)} rows in {args.file}")
+        print_plan(ImportPlan(added=list(mappings)))
+        return 0
     return await with_store(settings, run, create=True)
+
+
+PLAN_SAMPLE_ROWS = 10
+"""Rows of each kind a dry run shows; the counts cover all of them."""
+
+
+def print_plan(plan: ImportPlan) -> None:
+    """Counts, then a sample of each kind of change."""
+    print(plan.summary())
+    sections: list[tuple[str, list[str]]] = [
+        ("add", [f"{m.source} -> {m.target or '(unresolved)'}" for m in plan.added]),
+        ("change", [f"{old.source}: {old.target or '(unresolved)'} -> "
+                    f"{new.target or '(unresolved)'}" for old, new in plan.changed]),
+        ("remove", [f"{m.source} (was {m.target or '(unresolved)'})" for m in plan.removed]),
+    ]
+    for verb, lines in sections:
+        for line in lines[:PLAN_SAMPLE_ROWS]:
+            print(f"  {verb:<6} {for_terminal(line)}")
+        if len(lines) > PLAN_SAMPLE_ROWS:
+            print(f"  … and {len(lines) - PLAN_SAMPLE_ROWS} more to {verb}")
+
+
+def read_csv_bytes(name: str) -> bytes:
+    """The file's bytes (stdin for "-"); a missing or unreadable file is one line."""
+    if name == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(name).read_bytes()
+    except OSError as exc:
+        raise RejectedImport(
+            f"redirects import: cannot read {name}: {exc.strerror or exc}"
+        ) from None
+
+
+def _store_exists(settings: Settings) -> bool:
+    try:
+        open_configured_store(settings.store, create=False)
+    except StoreMissing:
+        return False
+    return True
 
 
 async def redirects_map(args: argparse.Namespace, settings: Settings) -> int:
