@@ -25,7 +25,7 @@ def register(
         "init",
         help="write a starter config into DIR and create its store",
         description="Write a config into DIR and create its store: without --blog the "
-                    "Näringsbloggen example with its WXR, with --blog NAME a commented starter.",
+                    "shipped example with its WXR, with --blog NAME a commented starter.",
     )
     p.add_argument("dir", metavar="DIR", help="folder to write into (created if missing)")
     p.add_argument("--blog", default=None, metavar="NAME",
