@@ -118,3 +118,13 @@ def test_pingback_flood_harness_runs_end_to_end() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert re.search(r"pingbacks=20 .* faults=0 p50=", done.stdout)
+
+
+def test_queue_flood_harness_runs_end_to_end() -> None:
+    flood = Path(__file__).resolve().parents[2] / "bench" / "queue_flood.py"
+    done = subprocess.run(
+        [sys.executable, str(flood), "--flood", "10", "--hosts", "3", "--cap-s", "5"],
+        capture_output=True, text=True, timeout=180, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert re.search(r"flood=10 hosts=3 good_verified_after: linkbridge=[\d.]+s ", done.stdout)
