@@ -82,6 +82,24 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "admin.nav.explain": "Explain",
         "admin.nav.webhooks": "Webhooks",
         "admin.nav.history": "History",
+        "admin.nav.suggestions": "Suggestions",
+        "admin.suggestions.title": "Suggested mappings",
+        "admin.suggestions.help": (
+            "Old posts without an exact mapping, most hit and most linked first, beside the "
+            "successor page `linkbridge redirects suggest` found for each. Accepting maps the "
+            "post (recorded like every redirect change); edit the address first to map it "
+            "elsewhere."
+        ),
+        "admin.suggestions.meta": "priority {priority} (hits and linkbacks) · score {score}",
+        "admin.suggestions.old": "Old post",
+        "admin.suggestions.new": "Suggested page",
+        "admin.suggestions.none": "no page scores well enough: map it by hand",
+        "admin.suggestions.why": "Why",
+        "admin.suggestions.others": "Also close",
+        "admin.suggestions.target": "map to",
+        "admin.suggestions.accept": "Accept",
+        "admin.suggestions.reject": "Reject",
+        "admin.suggestions.empty": "No open suggestions. Run `linkbridge redirects suggest`.",
         "admin.logout": "Log out {user}",
         "admin.skip": "Skip to the content",
         "admin.queue.title": "Held linkbacks",
@@ -299,6 +317,24 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "admin.nav.explain": "Förklara",
         "admin.nav.webhooks": "Webhooks",
         "admin.nav.history": "Historik",
+        "admin.nav.suggestions": "Förslag",
+        "admin.suggestions.title": "Föreslagna mappningar",
+        "admin.suggestions.help": (
+            "Gamla inlägg utan exakt mappning, de mest besökta och länkade först, bredvid den "
+            "sida hos efterträdaren som `linkbridge redirects suggest` hittade. Godkänn mappar "
+            "inlägget (sparas som varje ändring av omdirigeringar); ändra adressen först för att "
+            "mappa någon annanstans."
+        ),
+        "admin.suggestions.meta": "prioritet {priority} (träffar och länkningar) · poäng {score}",
+        "admin.suggestions.old": "Gammalt inlägg",
+        "admin.suggestions.new": "Föreslagen sida",
+        "admin.suggestions.none": "ingen sida passar tillräckligt väl: mappa för hand",
+        "admin.suggestions.why": "Varför",
+        "admin.suggestions.others": "Också nära",
+        "admin.suggestions.target": "mappa till",
+        "admin.suggestions.accept": "Godkänn",
+        "admin.suggestions.reject": "Avvisa",
+        "admin.suggestions.empty": "Inga öppna förslag. Kör `linkbridge redirects suggest`.",
         "admin.logout": "Logga ut {user}",
         "admin.skip": "Hoppa till innehållet",
         "admin.queue.title": "Länkningar som väntar",

@@ -21,6 +21,7 @@ NAV = (
     ("/admin/hosts", "admin.nav.hosts"),
     ("/admin/redirects", "admin.nav.redirects"),
     ("/admin/hits", "admin.nav.hits"),
+    ("/admin/suggestions", "admin.nav.suggestions"),
     ("/admin/successors", "admin.nav.successors"),
     ("/admin/explain", "admin.nav.explain"),
     ("/admin/webhooks", "admin.nav.webhooks"),

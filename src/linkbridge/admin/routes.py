@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from linkbridge import keys
-from linkbridge.admin import auth, redirects, tools, views
+from linkbridge.admin import auth, redirects, suggestions, tools, views
 from linkbridge.admin.page import not_found, setup_templates
 from linkbridge.passwords import AdminGate
 
@@ -43,6 +43,9 @@ def add_admin_routes(app: web.Application) -> None:
     r.add_get("/admin/redirects/export.csv", p(redirects.get_export))
     r.add_get("/admin/hits", p(redirects.get_hits))
     r.add_post("/admin/hits", p(redirects.post_map_hit, page=redirects.get_hits))
+    r.add_get("/admin/suggestions", p(suggestions.get_suggestions))
+    r.add_post("/admin/suggestions",
+               p(suggestions.post_suggestion, page=suggestions.get_suggestions))
     r.add_get("/admin/successors", p(tools.get_successors))
     r.add_post("/admin/successors", p(tools.post_check_successors))
     r.add_get("/admin/explain", p(tools.get_explain))
