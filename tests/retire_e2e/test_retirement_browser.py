@@ -58,7 +58,7 @@ async def test_chromium_follows_the_retired_post_and_reads_the_410_page(
             assert "sidan finns inte längre" in await page.inner_text("h1")
             english = page.locator('section[lang="en"]')
             assert "this page is gone" in await english.locator("h2").inner_text()
-            assert "Näringsbloggen will close" in await english.inner_text()
+            assert "Näringsbloggen has closed" in await english.inner_text()  # after: past tense
             links = await page.eval_on_selector_all("a", "els => els.map(e => e.href)")
             assert "https://www.regeringen.se/sveriges-regering/naringsdepartementet/" in links
             assert "https://x.com/naringsdep" in links
