@@ -39,9 +39,14 @@ from linkbridge.web.routes import add_routes
 logger = structlog.get_logger(__name__)
 
 
-def make_app(settings: Settings, *, store: Store, fetcher: SafeFetcher, clock: Clock) -> (
-    web.Application
-):
+def make_app(
+    settings: Settings,
+    *,
+    store: Store,
+    fetcher: SafeFetcher,
+    clock: Clock,
+    preview: bool = False,
+) -> web.Application:
     """Build the application; resources open on startup and close on cleanup, in order."""
     app = web.Application(
         middlewares=make_middlewares(settings.server.trusted_proxies),
@@ -107,10 +112,18 @@ def make_app(settings: Settings, *, store: Store, fetcher: SafeFetcher, clock: C
             trusted_proxies=settings.server.trusted_proxies,
             error_page=functools.partial(render_error_page, settings),
         )
-    app.cleanup_ctx.extend(
-        [_store_ctx, _live_ctx, _fetcher_ctx, _webhooks_ctx, _worker_ctx, _hits_ctx, _proxy_ctx,
-         _privacy_ctx, _prune_ctx, _login_ctx]
-    )
+    if preview:
+        # A preview of the retirement (`serve --at` a future instant) shares the store with
+        # the real instances: it answers requests but never acts on its shifted clock (no
+        # jobs, no hit flushes, no imports, no retention sweeps: they would delete data that
+        # is not due yet).
+        app.cleanup_ctx.extend([_open_store_ctx, _live_ctx, _fetcher_ctx, _proxy_ctx,
+                                _login_ctx])
+    else:
+        app.cleanup_ctx.extend(
+            [_store_ctx, _live_ctx, _fetcher_ctx, _webhooks_ctx, _worker_ctx, _hits_ctx,
+             _proxy_ctx, _privacy_ctx, _prune_ctx, _login_ctx]
+        )
     add_routes(app)
     return app
 
@@ -121,6 +134,16 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     await store.open()
     try:
         await import_configured_wxr(app[keys.SETTINGS], store, app[keys.CLOCK].now())
+        yield
+    finally:
+        await store.close()
+
+
+async def _open_store_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Open the store only (a preview instance imports nothing)."""
+    store = app[keys.STORE]
+    await store.open()
+    try:
         yield
     finally:
         await store.close()

@@ -33,6 +33,12 @@ from linkbridge.web.connections import (
 
 logger = structlog.get_logger("linkbridge.serve")
 
+PREVIEW_LINE = (
+    "preview instance (--at is at or after the shutdown instant): it answers requests but "
+    "takes no jobs, flushes no hits, imports nothing and writes no decisions; add --jobs to "
+    "let it"
+)
+
 
 def register(
     sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
@@ -40,6 +46,9 @@ def register(
     p = sub.add_parser("serve", parents=[common], help="run the service")
     p.add_argument("--host", default=None, help="listen address (default: server.host)")
     p.add_argument("--port", type=int, default=None, help="listen port (default: server.port)")
+    p.add_argument("--jobs", action="store_true",
+                   help="with --at at or after the shutdown instant: still run jobs, flush hits "
+                        "and import (a preview instance does none of these by default)")
     p.set_defaults(handler=serve)
 
 
@@ -52,7 +61,14 @@ class Instance:
     site: GatedSite | None = None
 
 
-async def start_instance(settings: Settings, clock: Clock) -> Instance:
+def is_preview(args: argparse.Namespace, settings: Settings) -> bool:
+    """`--at` at or after the shutdown instant, without `--jobs`: a preview of the retirement
+    beside the real instances, which must not act on its shifted clock."""
+    at = getattr(args, "at", None)
+    return at is not None and at >= settings.site.shutdown_at and not getattr(args, "jobs", False)
+
+
+async def start_instance(settings: Settings, clock: Clock, *, preview: bool = False) -> Instance:
     """Make and start the application for `settings` (no listening site yet); a config the
     checks refuse raises ConfigError (the same checks and line as `check-config`)."""
     check_config(settings, parse_wxr=False)
@@ -60,7 +76,7 @@ async def start_instance(settings: Settings, clock: Clock) -> Instance:
     fetcher = SafeFetcher(
         settings.fetch, public_base_url=settings.site.public_base_url, version=__version__
     )
-    app = make_app(settings, store=store, fetcher=fetcher, clock=clock)
+    app = make_app(settings, store=store, fetcher=fetcher, clock=clock, preview=preview)
     app[keys.CONFIG] = ConfigInfo.of(settings, datetime.now(UTC))
     runner = web.AppRunner(app, handle_signals=False, **server_options(settings))
     try:
@@ -78,8 +94,9 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
     gate = connection_gate(settings)
+    preview = is_preview(args, settings)
     try:
-        current = await start_instance(settings, clock)
+        current = await start_instance(settings, clock, preview=preview)
     except ConfigError as exc:
         print(exc.message, file=sys.stderr)
         return 2
@@ -94,6 +111,9 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     logger.info("server_started", host=host, port=port, at=clock.now().isoformat(),
                 version=__version__, config=current.app[keys.CONFIG].digest)
     print(started_line(current.runner, settings, clock), flush=True)
+    if preview:
+        logger.warning("preview_instance", at=clock.now().isoformat())
+        print(PREVIEW_LINE, flush=True)
     try:
         while not stop.is_set():
             await _first(stop, reload)
@@ -125,7 +145,7 @@ async def reloaded(
     socket; or `old`, still serving, when the new configuration is refused (one log line)."""
     try:
         settings = load_args_settings(args)  # the same files and state directory as at start
-        new = await start_instance(settings, clock)
+        new = await start_instance(settings, clock, preview=is_preview(args, settings))
     except Exception as exc:
         reason = exc.message if isinstance(exc, LinkbridgeError) else f"{type(exc).__name__}: {exc}"
         logger.error("config_reload_refused", reason=reason,
