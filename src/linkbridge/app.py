@@ -23,7 +23,7 @@ from linkbridge.model import Job
 from linkbridge.moderation.prune import prune_forever
 from linkbridge.moderation.service import Moderation
 from linkbridge.moderation.webhook import WEBHOOK_JOB, WebhookNotifier, WebhookSender
-from linkbridge.posts.importer import import_configured_wxr
+from linkbridge.posts.importer import ensure_source_keys, import_configured_wxr
 from linkbridge.privacy import sweep, sweep_forever
 from linkbridge.ratelimit import RepeatWindow
 from linkbridge.retire.hits import HitCounter
@@ -133,6 +133,7 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     store = app[keys.STORE]
     await store.open()
     try:
+        await ensure_source_keys(app[keys.SETTINGS], store)
         await import_configured_wxr(app[keys.SETTINGS], store, app[keys.CLOCK].now())
         yield
     finally:

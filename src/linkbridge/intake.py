@@ -125,7 +125,7 @@ class Intake:
     def pair_key(self, incoming: Incoming, post: Post) -> str:
         """The (canonical source, post) pair a repeat window keys on, not the raw strings."""
         try:
-            source = self.live.canonicaliser.canonical(incoming.source_url)
+            source = self.live.canonicaliser.source_key(incoming.source_url)
         except LinkbridgeError:  # the intake refuses it; any key will do
             source = incoming.source_url
         return f"{source}\n{post.blog}?p={post.post_id}"
@@ -220,7 +220,7 @@ class Intake:
                 if incoming.post
                 else canon.canonical(incoming.target_url)
             )
-            return incoming.protocol.value, canon.canonical(incoming.source_url), target
+            return incoming.protocol.value, canon.source_key(incoming.source_url), target
         except (LinkbridgeError, ValueError):
             return None
 
@@ -243,7 +243,7 @@ class Intake:
             return self._refuse(Refusal.BAD_SOURCE, "the source is not an http(s) URL")
         try:
             res = self.live.snapshot.registry.resolve(incoming.source_url)
-            source_canonical = self.live.canonicaliser.canonical(incoming.source_url)
+            source_canonical = self.live.canonicaliser.source_key(incoming.source_url)
         except LinkbridgeError:  # not decodable as a URL
             return self._refuse(Refusal.BAD_SOURCE, "the source is not a usable URL")
         if res.post is not None and res.post.key == post.key:

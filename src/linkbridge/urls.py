@@ -21,6 +21,9 @@ from linkbridge.settings import SiteSettings
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 TRACKING_PREFIXES = ("utm_",)
+SOURCE_KEY_VERSION = "2"
+"""The source identity rule's version: stored keys are recomputed when it changes (2: RFC 3986
+§6.2.2-6.2.3 only; 1 folded path case, query values and the trailing slash)."""
 PATH_KEY_CACHE_ENTRIES = 4096
 """Path keys remembered per canonicaliser: the hot paths ask for the same few URLs again."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -137,6 +140,31 @@ class Canonicaliser:
     def _path_key(self, url: str) -> str:
         return self.split(url).key()
 
+    def source_key(self, url: str) -> str:
+        """A linkback source's identity: "host[:port]/path?query".
+
+        Folds only what is the same resource by RFC 3986 §6.2.2-6.2.3: host case, IDN to
+        punycode, a trailing dot, the default port, dot segments, an empty path ("/"),
+        percent-encoding case, escaped unreserved characters, non-ASCII as UTF-8 escapes, and
+        the fragment; plus, as the service always has, `http`/`https` and a leading "www."
+        (a site that moved to https updates its mention) and our own host aliases. Path case,
+        query names, values and order, and the trailing slash are never folded: `/Notes/Q1`
+        and `/notes/q1`, `?v=AbCdE` and `?v=abcde`, `/a/b` and `/a/b/` are different pages.
+        """
+        try:  # WHATWG parsing (ada): the host and port as a browser reaches them
+            parsed = ada_url.URL(url.strip())
+        except ValueError:
+            raise UndecodableURL(f"urls: not a URL: {url[:200]!r}") from None
+        if _CONTROL.search(url):
+            raise UndecodableURL("urls: control character in URL")
+        host = fold_host(parsed.hostname)
+        if host in self.site_hosts:
+            host = min(self.site_hosts)  # one spelling for all our aliases
+        netloc = f"{host}:{parsed.port}" if parsed.port else host
+        query = _escapes_normalised(parsed.search.removeprefix("?"))
+        path = _escapes_normalised(parsed.pathname or "/") or "/"
+        return f"{netloc}{path}?{query}" if query else f"{netloc}{path}"
+
     def canonical(self, url: str) -> str:
         """Canonical key of any absolute URL: "host[:port]/path?query" (scheme folded)."""
         s = self.split(url)
@@ -145,6 +173,22 @@ class Canonicaliser:
             host = min(self.site_hosts)  # one spelling for all our aliases
         netloc = f"{host}:{s.port}" if s.port else host
         return f"{netloc}{s.key()}"
+
+
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+)
+
+
+def _escapes_normalised(component: str) -> str:
+    """RFC 3986 §6.2.2.1-2: escaped unreserved characters decoded, other escapes upper-case."""
+
+    def one(match: re.Match[str]) -> str:
+        char = chr(int(match.group(1), 16))
+        return char if char in _UNRESERVED else "%" + match.group(1).upper()
+
+    return _ESCAPE.sub(one, component)
 
 
 def absolute(base: str, ref: str) -> str:

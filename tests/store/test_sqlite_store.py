@@ -31,6 +31,7 @@ from linkbridge.model import (
 )
 from linkbridge.store import Store
 from linkbridge.store.sqlite import SqliteStore
+from linkbridge.urls import Canonicaliser
 from tests.store.conftest import Backend
 
 NOW = datetime(2017, 12, 1, 11, 0, tzinfo=UTC)
@@ -645,3 +646,34 @@ async def test_prune_failed_at_its_edge(store: Store) -> None:
     await store.set_state(lb.id, S.FAILED, actor="verifier", reason="gone", now=NOW)
     assert await store.prune_failed(NOW) == 0  # changed exactly at the cut: kept
     assert await store.prune_failed(NOW + timedelta(microseconds=1)) == 1
+
+
+# ------------------------------------------------------------------ source keys
+
+
+async def test_rekeying_sources_merges_and_loses_nothing(store: Store) -> None:
+    canon = Canonicaliser(["www.naringsbloggen.se"], ["p"])
+    sources = [  # stored under the old rule: path case and trailing slash folded
+        ("http://example.org/Notes/Q1", "example.org/notes/q1"),
+        ("https://example.org/watch?v=AbCdE", "example.org/watch?v=abcde"),
+        ("http://example.org/a/./b", "example.org/a/./b"),  # the old rule kept dot segments
+        ("http://example.org/a/b", "example.org/a/b"),  # ... so this one meets it now
+    ]
+    ids = []
+    for url, old in sources:
+        recorded = await store.record_linkback(
+            replace(draft(), source_url=url, source_canonical=old), NOW, resend_is_duplicate=True
+        )
+        ids.append(recorded.linkback.id)
+    assert await store.rekey_sources("2", canon.source_key) == 4
+    keys = [(await store.get_linkback(i)) for i in ids]
+    assert [lb.source_canonical for lb in keys if lb is not None] == [
+        "example.org/Notes/Q1",
+        "example.org/watch?v=AbCdE",
+        "example.org/a/b",
+        f"example.org/a/b#{ids[3]}",  # the same page as the row before: kept apart, not merged
+    ]
+    assert await store.rekey_sources("2", canon.source_key) == 0  # once per rule version
+    found = await store.find_linkback("example.org/Notes/Q1", BLOG, 2187)
+    assert found is not None
+    assert found.id == ids[0]

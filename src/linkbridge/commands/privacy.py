@@ -32,7 +32,7 @@ def erasure_of(args: argparse.Namespace, settings: Settings) -> Erasure:
     """The Erasure the arguments name (a source URL matches as sent and as canonicalised)."""
     if args.source:
         try:
-            canonical = Canonicaliser.for_settings(settings.site).canonical(args.source)
+            canonical = Canonicaliser.for_settings(settings.site).source_key(args.source)
         except LinkbridgeError:
             canonical = ""
         return Erasure(source_url=args.source.strip(), source_canonical=canonical)

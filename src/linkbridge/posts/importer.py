@@ -19,7 +19,7 @@ from linkbridge.model import LinkbackDraft
 from linkbridge.posts.wxr import WxrExport, parse_wxr
 from linkbridge.settings import Settings
 from linkbridge.store import Store
-from linkbridge.urls import Canonicaliser, fold_host
+from linkbridge.urls import SOURCE_KEY_VERSION, Canonicaliser, fold_host
 
 logger = structlog.get_logger(__name__)
 
@@ -47,6 +47,16 @@ def linkback_drafts(settings: Settings, export: WxrExport) -> list[LinkbackDraft
         except LinkbridgeError:  # an undecodable old source URL must not stop the import
             logger.warning("wxr_linkback_skipped", source=item.source_url[:200])
     return drafts
+
+
+async def ensure_source_keys(settings: Settings, store: Store) -> None:
+    """Recompute stored source keys once when the source identity rule changed (before an
+    import looks rows up by them); nothing is merged or lost."""
+    changed = await store.rekey_sources(
+        SOURCE_KEY_VERSION, Canonicaliser.for_settings(settings.site).source_key
+    )
+    if changed:
+        logger.info("source_keys_recomputed", rows=changed, version=SOURCE_KEY_VERSION)
 
 
 async def import_wxr(
@@ -90,6 +100,7 @@ async def _import(
     del data
     if not foreign_ok:
         check_export(settings, export, path)
+    await ensure_source_keys(settings, store)  # rows are looked up by their source keys
     posts, added = await store.import_posts(
         export.blog, export.posts, linkback_drafts(settings, export), now
     )

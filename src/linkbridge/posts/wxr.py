@@ -73,7 +73,7 @@ class ImportedLinkback:
             blog=self.blog,
             post_id=self.post_id,
             source_url=self.source_url,
-            source_canonical=canonicaliser.canonical(self.source_url),
+            source_canonical=canonicaliser.source_key(self.source_url),
             source_host=canonicaliser.split(self.source_url).host,
             protocol=self.protocol,
             target_url=self.target_url,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -124,6 +124,12 @@ class Store(Protocol):
         move it to `new_state` (None: stay) recording the decision, and with `details` (it
         verified again) store them and the re-sent URL as the source URL. When someone
         decided meanwhile, only the marker is cleared."""
+
+    async def rekey_sources(self, version: str, key_of: Callable[[str], str]) -> int:
+        """Recompute every row's `source_canonical` as `key_of(source_url)`, once per
+        `version` of the source identity rule (kept in `meta`); return how many changed.
+        Nothing is merged or lost: a row whose new key another row of the same post has
+        already taken keeps its own, suffixed with "#<id>" (a fragment no real key has)."""
 
     async def count_attempt(self, linkback_id: int, reason: str, now: datetime) -> int:
         """Record one more failed (transient) verification attempt; return the count."""

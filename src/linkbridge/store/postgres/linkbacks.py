@@ -7,7 +7,7 @@ the winner inserted, so two instances receiving the same ping store it once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from linkbridge.model import (
     sender_group,
 )
 from linkbridge.store.postgres.engine import Conn, PostgresEngine, bump_version
+from linkbridge.store.source_keys import new_source_keys
 
 SHOWN = LinkbackState.APPROVED
 
@@ -320,6 +321,30 @@ class LinkbackRows:
                 if SHOWN in (lb.state, state):
                     await bump_version(conn)
             return await _update(conn, lb.id, fields)
+
+        return await self.engine.tx(tx)
+
+    async def rekey_sources(self, version: str, key_of: Callable[[str], str]) -> int:
+        async def tx(conn: Conn) -> int:
+            await conn.execute("LOCK TABLE linkbacks IN EXCLUSIVE MODE")
+            done = await conn.fetchval("SELECT value FROM meta WHERE key = 'source_keys'")
+            if done == version:
+                return 0
+            rows = await conn.fetch(
+                "SELECT id, blog, post_id, source_url, source_canonical FROM linkbacks"
+                " ORDER BY id"
+            )
+            changed = new_source_keys([tuple(r) for r in rows], key_of)
+            # two steps, so the UNIQUE (source_canonical, blog, post_id) never sees a clash
+            await conn.executemany("UPDATE linkbacks SET source_canonical = $1 WHERE id = $2",
+                                   [(f"#rekey{i}", i) for i in changed])
+            await conn.executemany("UPDATE linkbacks SET source_canonical = $1 WHERE id = $2",
+                                   [(key, i) for i, key in changed.items()])
+            await conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('source_keys', $1)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value", version,
+            )
+            return len(changed)
 
         return await self.engine.tx(tx)
 

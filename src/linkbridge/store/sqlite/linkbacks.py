@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -23,6 +23,7 @@ from linkbridge.model import (
     erased_digest,
     sender_group,
 )
+from linkbridge.store.source_keys import new_source_keys
 from linkbridge.store.sqlite.engine import SqliteEngine, bump_version, dt, dt_required, ts
 
 SHOWN = LinkbackState.APPROVED
@@ -281,6 +282,29 @@ class LinkbackRows:
             out = _get(conn, lb.id)
             assert out is not None
             return out
+
+        return await self.engine.write(tx)
+
+    async def rekey_sources(self, version: str, key_of: Callable[[str], str]) -> int:
+        def tx(conn: sqlite3.Connection) -> int:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'source_keys'").fetchone()
+            if row is not None and row[0] == version:
+                return 0
+            rows = conn.execute(
+                "SELECT id, blog, post_id, source_url, source_canonical FROM linkbacks"
+                " ORDER BY id"
+            ).fetchall()
+            changed = new_source_keys([tuple(r) for r in rows], key_of)
+            # two steps, so the UNIQUE (source_canonical, blog, post_id) never sees a clash
+            conn.executemany("UPDATE linkbacks SET source_canonical = ? WHERE id = ?",
+                             [(f"#rekey{i}", i) for i in changed])
+            conn.executemany("UPDATE linkbacks SET source_canonical = ? WHERE id = ?",
+                             [(key, i) for i, key in changed.items()])
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('source_keys', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (version,),
+            )
+            return len(changed)
 
         return await self.engine.write(tx)
 
