@@ -291,7 +291,7 @@ def test_shipped_example_export() -> None:
 def test_imported_linkback_draft() -> None:
     ping = read_wxr(SHIPPED).linkbacks[0]
     draft = ping.draft(CANON)
-    assert draft.source_canonical == "logistikfokus.se/2013/11/omvarldsspaning-oktober-2013/"  # the slash is kept
+    assert draft.source_canonical == "logistikfokus.se/2013/11/omvarldsspaning-oktober-2013/"
     assert draft.source_host == "logistikfokus.se"
     assert (draft.blog, draft.post_id, draft.state) == (
         "/innovation/",
