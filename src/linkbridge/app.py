@@ -29,6 +29,7 @@ from linkbridge.ratelimit import RepeatWindow
 from linkbridge.retire.hits import HitCounter
 from linkbridge.retire.pages import render_error_page
 from linkbridge.retire.proxy import OriginProxy
+from linkbridge.retire.successors import SuccessorCheckRun
 from linkbridge.settings import Settings
 from linkbridge.settle import Settler
 from linkbridge.store import Store
@@ -112,6 +113,10 @@ def make_app(
             trusted_proxies=settings.server.trusted_proxies,
             error_page=functools.partial(render_error_page, settings),
         )
+    app[keys.SUCCESSOR_RUN] = SuccessorCheckRun(
+        settings, store.list_mappings, store.put_successor_checks, clock.now
+    )
+    app.on_cleanup.append(_stop_successor_check)
     if preview:
         # A preview of the retirement (`serve --at` a future instant) shares the store with
         # the real instances: it answers requests but never acts on its shifted clock (no
@@ -138,6 +143,10 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await store.close()
+
+
+async def _stop_successor_check(app: web.Application) -> None:
+    await app[keys.SUCCESSOR_RUN].close()
 
 
 async def _open_store_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -18,6 +18,7 @@ from linkbridge.passwords import AdminGate
 from linkbridge.ratelimit import RepeatWindow
 from linkbridge.retire.hits import HitCounter
 from linkbridge.retire.proxy import OriginProxy
+from linkbridge.retire.successors import SuccessorCheckRun
 from linkbridge.settings import ConfigInfo, Settings
 from linkbridge.store import Store
 from linkbridge.verify import SafeFetcher, Verifier
@@ -44,6 +45,8 @@ SITEMAPS = web.AppKey("sitemaps", dict[int, dict[str, bytes]])
 ADMIN_GATE = web.AppKey("admin_gate", AdminGate)
 WEBHOOKS = web.AppKey("webhooks", WebhookSender)
 MODERATION = web.AppKey("moderation", Moderation)
+SUCCESSOR_RUN = web.AppKey("successor_run", SuccessorCheckRun)
+"""The admin's background successor check ("Check now")."""
 
 REQUEST_ID = web.RequestKey("request_id", str)
 CLIENT_IP = web.RequestKey("client_ip", str)

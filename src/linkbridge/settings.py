@@ -92,6 +92,13 @@ class NoticeSettings:
 class SuccessorSettings:
     web: str = required("The successor web page (URL) readers are sent to.", url=True)
     social: str = required('The successor social account: "@handle" (expanded to x.com) or a URL.')
+    check_concurrency: int = setting(
+        4, "Successor targets check-successors fetches at once (they may all be on one host)."
+    )
+    check_rate_per_min: int = setting(
+        600, "Successor fetches check-successors starts per minute, at most (after a burst)."
+    )
+    check_timeout_s: float = setting(15.0, "Time for one successor target, redirects included, s.")
 
 
 @dataclass(frozen=True, kw_only=True)

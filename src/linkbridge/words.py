@@ -211,6 +211,10 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
             "Fetches every redirect target (through the safe fetcher) and records its answer."
         ),
         "admin.successors.check": "Check now",
+        "admin.successors.running": (
+            "Checking in the background: {done} of {total} done, {bad} not answering 200. "
+            "This page refreshes itself."
+        ),
         "admin.col.url": "target",
         "admin.col.answer": "answer",
         "admin.col.checked": "checked",
@@ -449,6 +453,10 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
             "Hämtar varje omdirigeringsmål (genom den säkra hämtaren) och sparar svaret."
         ),
         "admin.successors.check": "Kontrollera nu",
+        "admin.successors.running": (
+            "Kontrollerar i bakgrunden: {done} av {total} klara, {bad} svarar inte 200. "
+            "Sidan uppdaterar sig själv."
+        ),
         "admin.col.url": "mål",
         "admin.col.answer": "svar",
         "admin.col.checked": "kontrollerad",

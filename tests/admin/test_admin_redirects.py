@@ -3,6 +3,7 @@ successor checks."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -240,7 +241,14 @@ async def test_successor_check_button(admin_app: AdminApp, source_server: Source
     assert "Inte kontrollerad än." in await (await client.get("/admin/successors")).text()
     client.app[keys.CLOCK].advance(timedelta(minutes=5).total_seconds())
     response = await client.post("/admin/successors", data={"csrf": csrf}, allow_redirects=False)
-    assert response.status == 303
+    assert response.status == 303  # at once: the check runs in the background
+    run = client.app[keys.SUCCESSOR_RUN]
+    for _ in range(600):
+        if not run.running:
+            break
+        await asyncio.sleep(0.05)
+    assert not run.running
+    assert (run.done, run.total, run.bad) == (2, 2, 1)
     checks = await client.app[keys.STORE].list_successor_checks()
     assert [(c.url, c.ok, c.status) for c in checks] == [
         (f"{base}/social", False, 404),

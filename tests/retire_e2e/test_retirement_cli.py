@@ -403,3 +403,38 @@ def test_map_and_unmap_one_path(tmp_path: Path, capsys: Capture) -> None:
     assert fields(out)["rule"] == "prefix"
     code, _, _ = run_cli(capsys, "redirects", "unmap", old, *cfg)
     assert code == 1
+
+
+async def test_check_successors_has_its_own_limits_for_one_host(
+    tmp_path: Path, capsys: Capture, successor: TestServer
+) -> None:
+    """200 targets on one host pass although the linkback fetch limits allow 30 a minute."""
+    port = successor.port
+    assert port is not None
+    targets = {f"/innovation/gammal-{i}/": f"/hop/0?sida={i}" for i in range(200)}
+    overlay = loopback_overlay(port, targets) + (
+        "[fetch]\nper_host_rate_per_min = 30\nper_host_concurrency = 2\n"
+    )
+    load_test_settings(tmp_path, overlay, ports=(port,))
+    capsys.readouterr()
+    code = await asyncio.to_thread(main, ["check-successors", *config_args(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.splitlines()[-1] == "201 targets: 201 answer 200, none fails"
+
+
+async def test_check_successors_summary_counts_failures(
+    tmp_path: Path, capsys: Capture, successor: TestServer
+) -> None:
+    port = successor.port
+    assert port is not None
+    overlay = loopback_overlay(port).replace(
+        "[successors]\n", "[successors]\ncheck_concurrency = 1\n"
+    )
+    load_test_settings(tmp_path, overlay, ports=(port,))
+    capsys.readouterr()
+    code = await asyncio.to_thread(main, ["check-successors", *config_args(tmp_path)])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 1
+    assert lines[0].startswith("BAD  404")  # failures first
+    assert lines[-1] == "2 targets: 1 answer 200, 1 do not (1 answered 404)"

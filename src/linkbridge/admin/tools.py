@@ -12,7 +12,6 @@ from linkbridge import keys
 from linkbridge.admin.page import field, page_number, render, see_other
 from linkbridge.errors import BadRequest
 from linkbridge.retire.explain import explain_url
-from linkbridge.retire.successors import check_successors
 
 logger = structlog.get_logger(__name__)
 
@@ -56,25 +55,18 @@ async def post_host_remove(request: web.Request) -> web.StreamResponse:
 
 
 async def get_successors(request: web.Request) -> web.StreamResponse:
-    """The last check of every redirect target, failures first."""
+    """The last check of every redirect target, failures first, and a running check's
+    progress (the page refreshes itself while one runs)."""
     checks = await request.app[keys.STORE].list_successor_checks()
-    return render(request, "successors.html", {"checks": checks})
+    run = request.app[keys.SUCCESSOR_RUN]
+    return render(request, "successors.html", {"checks": checks, "run": run})
 
 
 async def post_check_successors(request: web.Request) -> web.StreamResponse:
-    """Fetch every redirect target now (through the safe fetcher) and store the answers."""
-    app = request.app
-    store = app[keys.STORE]
-    results = await check_successors(
-        app[keys.SETTINGS], await store.list_mappings(), app[keys.FETCHER], app[keys.CLOCK].now()
-    )
-    await store.put_successor_checks(results)
-    logger.info(
-        "successors_checked",
-        targets=len(results),
-        failed=sum(1 for r in results if not r.ok),
-        actor=request[keys.ADMIN_SESSION].username,
-    )
+    """Start checking every redirect target in the background; the page shows progress."""
+    started = request.app[keys.SUCCESSOR_RUN].start()
+    logger.info("successors_check_started" if started else "successors_check_already_running",
+                actor=request[keys.ADMIN_SESSION].username)
     return see_other("/admin/successors")
 
 

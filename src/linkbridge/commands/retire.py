@@ -16,7 +16,7 @@ from linkbridge.model import Change, Mapping, RuleKind
 from linkbridge.moderation.service import ImportPlan, Moderation
 from linkbridge.retire.csvio import BadRows, export_mappings_csv, parse_mappings_csv
 from linkbridge.retire.explain import explain_url
-from linkbridge.retire.successors import check_successors
+from linkbridge.retire.successors import check_successors, successor_fetcher, summary
 from linkbridge.retire.table import RedirectTable
 from linkbridge.settings import Settings
 from linkbridge.store import Store, open_configured_store
@@ -306,22 +306,31 @@ async def list_hit_days(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def run_check_successors(args: argparse.Namespace, settings: Settings) -> int:
-    fetcher = SafeFetcher(settings.fetch, public_base_url=settings.site.public_base_url,
-                          version=__version__)
+    fetcher = successor_fetcher(settings)
+    on_terminal = sys.stderr.isatty() and not args.json
+
+    def progress(done: int, total: int, bad: int) -> None:
+        print(f"\rchecked {done}/{total}, {bad} not answering 200", end="", file=sys.stderr,
+              flush=True)
 
     async def run(store: Store) -> int:
         try:
-            results = await check_successors(settings, await store.list_mappings(), fetcher,
-                                             make_clock(args.at).now())
+            results = await check_successors(
+                settings, await store.list_mappings(), fetcher, make_clock(args.at).now(),
+                progress=progress if on_terminal else None,
+            )
         finally:
             await fetcher.close()
+        if on_terminal:
+            print(file=sys.stderr)
         bad = [r for r in results if not r.ok]
         if args.json:
             print_json([r.__dict__ for r in results])
-        else:
-            for r in results:
-                print(f"{'ok ' if r.ok else 'BAD'} {r.status or '-':>4} {for_terminal(r.url)}  "
-                      f"{for_terminal(r.detail)}")
+            return 1 if bad else 0
+        for r in sorted(results, key=lambda r: r.ok):  # failures first
+            print(f"{'ok ' if r.ok else 'BAD'} {r.status or '-':>4} {for_terminal(r.url)}  "
+                  f"{for_terminal(r.detail)}")
+        print(summary(results))
         return 1 if bad else 0
 
     return await with_store(settings, run)
