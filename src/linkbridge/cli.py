@@ -94,5 +94,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader left (`… --json | head`): not an error of ours. Point stdout at /dev/null
+        # so the interpreter's last flush does not complain either (as the Python docs advise).
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stdout.fileno())
+        return 0
     finally:
         sys.stdout, sys.stderr = stdout, stderr

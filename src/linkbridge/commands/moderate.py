@@ -27,6 +27,7 @@ def register(
     lst = acts.add_parser("list", parents=[common], help="list linkbacks")
     lst.add_argument("--state", choices=[s.value for s in LinkbackState], default=None)
     lst.add_argument("--limit", type=int, default=100, help="rows to show, newest first")
+    lst.add_argument("--offset", type=int, default=0, help="rows to skip (for the next page)")
     lst.add_argument("--json", action="store_true", help="print JSON")
     lst.set_defaults(handler=list_linkbacks)
     for verdict in (Verdict.APPROVE, Verdict.REJECT):
@@ -64,7 +65,7 @@ def _actor(args: argparse.Namespace) -> str:
 async def list_linkbacks(args: argparse.Namespace, settings: Settings) -> int:
     async def run(store: Store) -> int:
         states = [LinkbackState(args.state)] if args.state else None
-        rows = await store.list_linkbacks(states=states, limit=args.limit)
+        rows = await store.list_linkbacks(states=states, limit=args.limit, offset=args.offset)
         if args.json:
             print_json([asdict(lb) for lb in rows])
             return 0
@@ -77,6 +78,15 @@ async def list_linkbacks(args: argparse.Namespace, settings: Settings) -> int:
             print("no linkbacks")
         elif any(lb.reverify_pending for lb in rows):
             print("* a re-send's re-verification is queued; the state stands meanwhile")
+        total = 0
+        for state in states or list(LinkbackState):
+            total += sum((await store.linkback_counts(state=state)).values())
+        shown_to = args.offset + len(rows)
+        if shown_to < total:
+            flags = f" --state {args.state}" if args.state else ""
+            print(f"rows {args.offset + 1}-{shown_to} of {total}; {total - shown_to} more: "
+                  f"linkbridge moderate list{flags} --offset {shown_to}"
+                  + (f" --limit {args.limit}" if args.limit != 100 else ""))
         return 0
 
     return await with_store(settings, run)

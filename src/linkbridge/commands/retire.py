@@ -93,8 +93,10 @@ async def redirects_check(args: argparse.Namespace, settings: Settings) -> int:
             print_json(result)
         else:
             for key, value in result.items():
-                print(f"{key:>9}: {for_terminal(value)}")
-        return 0
+                if value is not None:  # e.g. no status for a feed: the line is left out
+                    print(f"{key:>9}: {for_terminal(value)}")
+        # A URL the site would refuse (400) or that is not the site's: not what was meant.
+        return 1 if result.get("outcome") in ("bad_request", "foreign") else 0
 
     return await with_store(settings, run)
 
