@@ -57,6 +57,14 @@ class IllegalTransition(LinkbridgeError):
     reason = "illegal_transition"
 
 
+class LimitReached(LinkbridgeError):
+    """A limit checked in the transaction that would accept a linkback said no; `reason`
+    names it ("rate_limited" or "daily_cap", as the Refusal values)."""
+
+    status = 429
+    reason = "rate_limited"
+
+
 class AlreadyDecided(IllegalTransition):
     """The row left the state the caller read: another process or instance decided first."""
 

@@ -9,21 +9,22 @@ import asyncio
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import structlog
 
 from linkbridge.answers import Answer, IntakeResult, Refusal
-from linkbridge.errors import AlreadyDecided, LinkbridgeError
+from linkbridge.errors import AlreadyDecided, LimitReached, LinkbridgeError
 from linkbridge.model import (
     LinkbackDraft,
     LinkbackProtocol,
     Post,
+    ReceiveLimits,
 )
 from linkbridge.phase import Phase, phase_at
 from linkbridge.posts.registry import ResolutionKind
-from linkbridge.ratelimit import RateLimiter
+from linkbridge.ratelimit import RATE_WINDOW_S, RateLimiter
 from linkbridge.settle import VERIFY_JOB, Settler
 from linkbridge.text import url_is_clean
 from linkbridge.urls import fold_host, host_of
@@ -44,6 +45,9 @@ class Incoming:
     blog_name: str = ""
     post: Post | None = None
     """Set when the wire format names the post itself (trackback ping URLs)."""
+    repeat_window_s: float = 0.0
+    """A re-send within this long of the row's first receipt is verified once, when the
+    window ends, whichever instance received it (0: off)."""
 
 
 class Intake:
@@ -285,14 +289,18 @@ class Intake:
             else None,
         )
         needs_job = profile.verify
-        recorded = await self.store.record_linkback(
-            draft,
-            now,
-            resend_is_duplicate=profile.resend_is_duplicate,
-            job_kind=VERIFY_JOB if needs_job else None,
-            job_run_after=run_after,
-            reverify_imported=self.settings.moderation.reverify_imported,
-        )
+        try:
+            recorded = await self.store.record_linkback(
+                draft,
+                now,
+                resend_is_duplicate=profile.resend_is_duplicate,
+                job_kind=VERIFY_JOB if needs_job else None,
+                job_run_after=run_after,
+                reverify_imported=self.settings.moderation.reverify_imported,
+                limits=self._shared_limits(incoming, now, day_start),
+            )
+        except LimitReached as exc:  # another process or instance took the last place
+            return self._refuse(Refusal(exc.reason), exc.message.removeprefix("store: "))
         lb = recorded.linkback
         log = logger.bind(
             linkback_id=lb.id, protocol=incoming.protocol.value, source=draft.source_url
@@ -321,6 +329,20 @@ class Intake:
             log.info("linkback_verify_overran_budget", budget_s=inline_budget_s)
             return IntakeResult(Answer.QUEUED, linkback=lb, message="queued")
         return task.result()
+
+    def _shared_limits(
+        self, incoming: Incoming, now: datetime, day_start: datetime
+    ) -> ReceiveLimits:
+        """The limits the store counts again in the accepting transaction: the local checks
+        above refuse a flood for free, these make them hold across processes and instances."""
+        settings = self.settings
+        return ReceiveLimits(
+            rate_since=now - timedelta(seconds=RATE_WINDOW_S),
+            rate_max=self.rate_limits[incoming.protocol].limit,
+            host_since=day_start,
+            host_max=settings.moderation.per_host_daily_cap,
+            repeat_window_s=incoming.repeat_window_s,
+        )
 
     # ------------------------------------------------------------ verify
     async def run_verify_job(self, linkback_id: int, job_id: int) -> None:

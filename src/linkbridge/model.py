@@ -362,6 +362,25 @@ class SourceDetails:
 
 
 @dataclass(frozen=True)
+class ReceiveLimits:
+    """Limits record_linkback checks in the transaction that accepts a linkback, so they hold
+    across processes and instances (each also keeps a local first check that costs nothing).
+
+    A zero maximum or a None start turns that limit off."""
+
+    rate_since: datetime | None = None
+    """Window start: linkbacks received from the draft's client IP by its protocol."""
+    rate_max: int = 0
+    host_since: datetime | None = None
+    """Day start: linkbacks created from the draft's source host."""
+    host_max: int = 0
+    repeat_window_s: float = 0.0
+    """A re-send by the same protocol within this long of the receipt that opened the row's
+    window is coalesced: its verification job waits for the window's end, on every instance
+    (0: no window)."""
+
+
+@dataclass(frozen=True)
 class RecordResult:
     """The answer of Store.record_linkback."""
 

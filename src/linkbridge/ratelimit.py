@@ -7,6 +7,9 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
+RATE_WINDOW_S = 60.0
+"""The window of every per-minute rate limit."""
+
 
 class RateLimiter:
     """At most `limit` events per `window_s` per key; the key table is bounded (LRU)."""
@@ -14,7 +17,7 @@ class RateLimiter:
     def __init__(
         self,
         limit: int,
-        window_s: float = 60.0,
+        window_s: float = RATE_WINDOW_S,
         *,
         max_keys: int = 100_000,
         monotonic: Callable[[], float] = time.monotonic,

@@ -161,3 +161,88 @@ async def test_per_day_hit_totals_from_both_instances_add_up_exactly(fleet: Flee
     assert {d.day for d in days} == {"2018-03-01"}
     assert sum(d.hits for d in days) == sum(sent.values()) == 400
     assert sum(h.count for h in top) + sum(d.other_paths for d in days) == 400
+
+
+async def test_a_pingback_rate_limit_holds_across_both_instances(
+    fleet: Fleet, source_server: SourceServer
+) -> None:
+    async def missing(request: web.Request) -> web.Response:
+        return web.Response(status=404)  # quick answers; the limit is what is tested
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", missing)
+    src = await source_server(app)
+    a, b = fleet.start(
+        loopback_fetch(src.port, "[pingback]\nrate_per_min = 30\n"
+                       "[moderation]\nper_host_daily_cap = 100000\n"),
+        at=BEFORE,
+    )
+    async with aiohttp.ClientSession() as session:
+        answers = await asyncio.gather(*(
+            pingback(session, (a, b)[n % 2], f"http://127.0.0.1:{src.port}/takt/{n}/")
+            for n in range(60)
+        ))
+    limited = [x for x in answers if isinstance(x, xmlrpc.client.Fault)
+               and "Too many pingbacks" in x.faultString]
+    assert len(limited) == 30, answers  # 60 from one address, 30 a minute across both
+
+
+async def test_webmentions_acknowledged_by_a_killed_instance_are_finished_once_by_the_other(
+    fleet: Fleet, source_server: SourceServer
+) -> None:
+    total, kill_after = 500, 250
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text=page_linking_to(SEED_POST), content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", page)
+    src = await source_server(app)
+    a, b = fleet.start(
+        loopback_fetch(src.port).replace("timeout_s = 5.0", "timeout_s = 1.0")
+        + "[jobs]\nlease_s = 2.0\nidle_poll_s = 0.1\n"
+        "[webmention]\nrate_per_min = 100000\n[moderation]\nper_host_daily_cap = 100000\n",
+        at=BEFORE,
+    )
+    acknowledged: list[str] = []
+    gate = asyncio.Semaphore(16)
+
+    async def mention(session: aiohttp.ClientSession, n: int) -> None:
+        server = (a, b)[n % 2]
+        source = f"http://127.0.0.1:{src.port}/omnamnd/{n}/"
+        async with gate:
+            try:
+                async with session.post(server.base + "/webmention",
+                                        data={"source": source, "target": SEED_POST}) as resp:
+                    if resp.status != 201:
+                        return
+            except aiohttp.ClientError:
+                return  # the killed instance: no answer, no promise
+        acknowledged.append(source)
+        if len(acknowledged) == kill_after:
+            a.proc.kill()  # SIGKILL, with jobs claimed and fetches under way
+
+    async with aiohttp.ClientSession() as session:
+        await asyncio.gather(*(mention(session, n) for n in range(total)))
+    a.kill()
+    assert len(acknowledged) >= kill_after
+
+    conn = await asyncpg.connect(fleet.pg_url)
+    try:
+        async with asyncio.timeout(180):  # a hang guard: the survivor needs seconds
+            while await conn.fetchval(
+                "SELECT COUNT(*) FROM linkbacks WHERE state = 'unverified'"
+            ) or await conn.fetchval("SELECT COUNT(*) FROM jobs"):
+                await asyncio.sleep(0.2)
+        rows = await conn.fetch(
+            "SELECT l.source_url, l.state, COUNT(d.id) AS decided FROM linkbacks l"
+            " LEFT JOIN decisions d ON d.linkback_id = l.id"
+            " WHERE l.source_url = ANY($1::text[]) GROUP BY l.source_url, l.state",
+            acknowledged,
+        )
+    finally:
+        await conn.close()
+    assert len(rows) == len(acknowledged)  # every acknowledged one was stored, once
+    assert {r["state"] for r in rows} == {"held"}
+    assert {r["decided"] for r in rows} == {1}  # and decided exactly once
+    assert b.stop() == 0

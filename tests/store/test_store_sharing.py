@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from linkbridge.model import Hit, HitBatch, RuleKind
+from linkbridge.errors import LimitReached
+from linkbridge.model import Hit, HitBatch, LinkbackDraft, ReceiveLimits, RuleKind
 from linkbridge.store import Store
 from tests.store.conftest import Backend
 from tests.store.test_sqlite_store import draft
@@ -105,3 +106,86 @@ async def test_two_verifiers_decide_a_row_once(pair: tuple[Store, Store]) -> Non
     assert sum(not isinstance(o, BaseException) for o in outcomes) == 1
     assert all(isinstance(o, AlreadyDecided) for o in outcomes if isinstance(o, BaseException))
     assert [d.new_state for d in await b.decisions(lb.id)] == [S.APPROVED]
+
+
+def limited(n: int, *, host: str = "www.logistikfokus.se", ip: str = "192.0.2.7") -> LinkbackDraft:
+    from dataclasses import replace
+
+    return replace(draft(n, host=host), client_ip=ip)
+
+
+@pytest.mark.parametrize("rate_max", [1, 5])
+async def test_the_client_rate_holds_across_instances_at_its_edge(
+    pair: tuple[Store, Store], rate_max: int
+) -> None:
+    a, b = pair
+    limits = ReceiveLimits(rate_since=NOW - timedelta(seconds=60), rate_max=rate_max)
+    outcomes = await asyncio.gather(
+        *(s.record_linkback(limited(n), NOW, resend_is_duplicate=True, limits=limits)
+          for n, s in enumerate((a, b) * 6)),
+        return_exceptions=True,
+    )
+    accepted = [o for o in outcomes if not isinstance(o, BaseException)]
+    refused = [o for o in outcomes if isinstance(o, LimitReached)]
+    assert len(accepted) == rate_max
+    assert len(refused) == 12 - rate_max
+    assert {e.reason for e in refused} == {"rate_limited"}
+    # another address, and the same address after the window, are not limited
+    await a.record_linkback(limited(99, ip="192.0.2.8"), NOW, resend_is_duplicate=True,
+                            limits=limits)
+    later = ReceiveLimits(rate_since=NOW + timedelta(microseconds=1), rate_max=rate_max)
+    await b.record_linkback(limited(98), NOW + timedelta(seconds=61), resend_is_duplicate=True,
+                            limits=later)
+
+
+@pytest.mark.parametrize("cap", [1, 7])
+async def test_the_host_cap_holds_under_concurrency_at_its_edge(
+    pair: tuple[Store, Store], cap: int
+) -> None:
+    a, b = pair
+    limits = ReceiveLimits(host_since=NOW - timedelta(hours=1), host_max=cap)
+    outcomes = await asyncio.gather(
+        *(s.record_linkback(limited(n, ip=f"192.0.2.{n}"), NOW, resend_is_duplicate=True,
+                            limits=limits)
+          for n, s in enumerate((a, b) * 8)),
+        return_exceptions=True,
+    )
+    assert sum(not isinstance(o, BaseException) for o in outcomes) == cap
+    assert {o.reason for o in outcomes if isinstance(o, LimitReached)} == {"daily_cap"}
+    assert await a.count_host_since("www.logistikfokus.se", NOW - timedelta(hours=1)) == cap
+
+
+async def test_a_resend_in_the_repeat_window_waits_for_its_end_on_any_instance(
+    pair: tuple[Store, Store],
+) -> None:
+    from linkbridge.model import LinkbackProtocol
+
+    a, b = pair
+    mention = replace_protocol(limited(5), LinkbackProtocol.WEBMENTION)
+    window = ReceiveLimits(repeat_window_s=30.0)
+    first = await a.record_linkback(mention, NOW, resend_is_duplicate=False, job_kind="verify",
+                                    limits=window)
+    assert first.created
+    verified = await a.claim_job(NOW, 60)  # the first receipt is verified at once
+    assert verified is not None
+    await a.complete_job(verified.id)
+    # re-sent to the other instance inside the window: its job waits for the window's end
+    inside = await b.record_linkback(mention, NOW + timedelta(seconds=29),
+                                     resend_is_duplicate=False, job_kind="verify", limits=window)
+    assert inside.job_id is not None
+    assert await a.claim_job(NOW + timedelta(seconds=29, milliseconds=999), 60) is None
+    job = await b.claim_job(NOW + timedelta(seconds=30), 60)
+    assert job is not None
+    assert job.id == inside.job_id
+    await b.complete_job(job.id)
+    # after the window, a re-send opens the next one and is verified at once
+    after = await a.record_linkback(mention, NOW + timedelta(seconds=31),
+                                    resend_is_duplicate=False, job_kind="verify", limits=window)
+    assert await b.claim_job(NOW + timedelta(seconds=31), 60) is not None
+    assert after.job_id is not None
+
+
+def replace_protocol(d: LinkbackDraft, protocol: object) -> LinkbackDraft:
+    from dataclasses import replace
+
+    return replace(d, protocol=protocol)

@@ -25,6 +25,7 @@ from linkbridge.model import (
     Mapping,
     MappingSuggestion,
     Post,
+    ReceiveLimits,
     RecordResult,
     SourceDetails,
     SuccessorCheck,
@@ -76,13 +77,19 @@ class Store(Protocol):
         job_kind: str | None = None,
         job_run_after: datetime | None = None,
         reverify_imported: bool = False,
+        limits: ReceiveLimits | None = None,
     ) -> RecordResult:
         """Insert or reuse the (canonical source, post) row, and enqueue its verification job,
         in one commit. Returned untouched (`duplicate`): an imported row (unless
         `reverify_imported`), a rejected or spam row, a verified row with
         `resend_is_duplicate`. A held, approved or deleted row keeps its state and gets the
         re-verification marker (`reverify_url`); an unverified or failed row is reopened.
-        A draft's `public_id` is kept on a row that has none, even an untouched one."""
+        A draft's `public_id` is kept on a row that has none, even an untouched one.
+
+        With `limits`, the repeat window, the client's rate and the host's daily cap are
+        counted in the same transaction, serialised per client and per host, so concurrent
+        receivers on any instance cannot pass them together; LimitReached says which one
+        refused (nothing is written then). The row's receipt time is stamped."""
 
     async def get_linkback(self, linkback_id: int) -> Linkback | None: ...
 

@@ -68,7 +68,8 @@ async def handle_webmention(request: web.Request) -> web.StreamResponse:
     except BodyTooLarge as exc:
         return _bad(request, 413, exc.reason, exc.message)
     incoming = Incoming(LinkbackProtocol.WEBMENTION, mention.source, mention.target,
-                        client_ip=request[keys.CLIENT_IP])
+                        client_ip=request[keys.CLIENT_IP],
+                        repeat_window_s=settings.webmention.repeat_window_s)
     intake = app[keys.INTAKE]
     target = intake.resolve_target(incoming)  # refused targets never open a repeat window
     if isinstance(target, IntakeResult):

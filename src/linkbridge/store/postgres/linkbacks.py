@@ -8,12 +8,12 @@ the winner inserted, so two instances receiving the same ping store it once.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
-from linkbridge.errors import AlreadyDecided, IllegalTransition, NotFound
+from linkbridge.errors import AlreadyDecided, IllegalTransition, LimitReached, NotFound
 from linkbridge.model import (
     VERIFIED_STATES,
     Decision,
@@ -21,6 +21,7 @@ from linkbridge.model import (
     LinkbackDraft,
     LinkbackProtocol,
     LinkbackState,
+    ReceiveLimits,
     RecordResult,
     SourceDetails,
     can_transition,
@@ -195,6 +196,53 @@ async def _update(conn: Conn, linkback_id: int, fields: dict[str, Any]) -> Linkb
     return row_to_linkback(row)
 
 
+async def _window_end(
+    conn: Conn, existing: Linkback, draft: LinkbackDraft, limits: ReceiveLimits | None,
+    now: datetime,
+) -> datetime | None:
+    """When the row's open repeat window ends, if this re-send falls inside one (the row is
+    locked: instances receiving the same re-send agree on the window)."""
+    if limits is None or limits.repeat_window_s <= 0:
+        return None
+    opened: datetime | None = await conn.fetchval(
+        "SELECT received_at FROM linkbacks WHERE id = $1 AND protocol = $2",
+        existing.id, draft.protocol.value,
+    )
+    if opened is None:
+        return None
+    end = opened + timedelta(seconds=limits.repeat_window_s)
+    return end if end > now else None
+
+
+async def _check_limits(conn: Conn, draft: LinkbackDraft, limits: ReceiveLimits) -> None:
+    """Count under transaction advisory locks (client, then host: one order, no deadlock),
+    so two instances accepting at once cannot both take the last place."""
+    if limits.rate_since is not None and limits.rate_max > 0 and draft.client_ip:
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('lb-client:' || $1 || ' ' || $2))",
+            draft.protocol.value, draft.client_ip,
+        )
+        n = await conn.fetchval(
+            "SELECT COUNT(*) FROM linkbacks WHERE client_ip = $1 AND protocol = $2"
+            " AND received_at >= $3",
+            draft.client_ip, draft.protocol.value, limits.rate_since,
+        )
+        if n >= limits.rate_max:
+            raise LimitReached("store: too many linkbacks from this address",
+                               reason="rate_limited")
+    if limits.host_since is not None and limits.host_max > 0:
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('lb-host:' || $1))", draft.source_host
+        )
+        n = await conn.fetchval(
+            "SELECT COUNT(*) FROM linkbacks WHERE source_host = $1 AND created_at >= $2",
+            draft.source_host, limits.host_since,
+        )
+        if n >= limits.host_max:
+            raise LimitReached("store: too many linkbacks from this host today",
+                               reason="daily_cap")
+
+
 class LinkbackRows:
     """Store methods for linkbacks (mixed into PostgresStore)."""
 
@@ -209,25 +257,37 @@ class LinkbackRows:
         job_kind: str | None = None,
         job_run_after: datetime | None = None,
         reverify_imported: bool = False,
+        limits: ReceiveLimits | None = None,
     ) -> RecordResult:
         async def tx(conn: Conn) -> RecordResult:
+            if limits is not None:
+                await _check_limits(conn, draft, limits)
             lb = await insert_draft(conn, draft, now)
             created = lb is not None
+            window_end = None
             if lb is None:  # stored already (perhaps a moment ago, by another instance)
                 existing = await find(
                     conn, draft.source_canonical, draft.blog, draft.post_id, lock=True
                 )
                 assert existing is not None  # only failed rows are pruned, never raced here
+                window_end = await _window_end(conn, existing, draft, limits, now)
                 if draft.public_id is not None and existing.public_id is None:
                     # a webmention gets a status resource even for a row it cannot change
                     existing = await _update(conn, existing.id, {"public_id": draft.public_id})
                 if _resend_changes_nothing(existing, resend_is_duplicate, reverify_imported):
                     return RecordResult(existing, created=False, duplicate=True)
                 lb = await _resend(conn, existing, draft, now)
+            run_after = job_run_after or now
+            if window_end is None:  # a receipt outside any window opens the next one
+                await conn.execute(
+                    "UPDATE linkbacks SET received_at = $1 WHERE id = $2", now, lb.id
+                )
+            else:  # coalesced: verified once, when the window that is open ends
+                run_after = max(run_after, window_end)
             job_id = None
             if job_kind is not None:
                 job_id = await enqueue(
-                    conn, job_kind, {"linkback_id": lb.id}, job_run_after or now,
+                    conn, job_kind, {"linkback_id": lb.id}, run_after,
                     f"verify:{lb.id}", now, source_host=draft.source_host,
                     sender=sender_group(draft.client_ip),
                 )

@@ -6,10 +6,10 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from linkbridge.errors import AlreadyDecided, IllegalTransition, NotFound
+from linkbridge.errors import AlreadyDecided, IllegalTransition, LimitReached, NotFound
 from linkbridge.model import (
     VERIFIED_STATES,
     Decision,
@@ -17,6 +17,7 @@ from linkbridge.model import (
     LinkbackDraft,
     LinkbackProtocol,
     LinkbackState,
+    ReceiveLimits,
     RecordResult,
     SourceDetails,
     can_transition,
@@ -148,6 +149,47 @@ def _enqueue(conn: sqlite3.Connection, kind: str, payload: dict[str, Any], run_a
     return int(cur.fetchone()[0])
 
 
+def _window_end(
+    conn: sqlite3.Connection, existing: Linkback | None, draft: LinkbackDraft,
+    limits: ReceiveLimits | None, now: datetime,
+) -> datetime | None:
+    """When the row's open repeat window ends, if this re-send falls inside one."""
+    if limits is None or limits.repeat_window_s <= 0 or existing is None:
+        return None
+    row = conn.execute(
+        "SELECT received_at FROM linkbacks WHERE id = ? AND protocol = ?",
+        (existing.id, draft.protocol.value),
+    ).fetchone()
+    opened = dt(row[0]) if row is not None else None
+    if opened is None:
+        return None
+    end = opened + timedelta(seconds=limits.repeat_window_s)
+    return end if end > now else None
+
+
+def _check_limits(
+    conn: sqlite3.Connection, draft: LinkbackDraft, limits: ReceiveLimits,
+    existing: Linkback | None,
+) -> None:
+    if limits.rate_since is not None and limits.rate_max > 0 and draft.client_ip:
+        (n,) = conn.execute(
+            "SELECT COUNT(*) FROM linkbacks WHERE client_ip = ? AND protocol = ?"
+            " AND received_at >= ?",
+            (draft.client_ip, draft.protocol.value, ts(limits.rate_since)),
+        ).fetchone()
+        if n >= limits.rate_max:
+            raise LimitReached("store: too many linkbacks from this address",
+                               reason="rate_limited")
+    if limits.host_since is not None and limits.host_max > 0:
+        (n,) = conn.execute(
+            "SELECT COUNT(*) FROM linkbacks WHERE source_host = ? AND created_at >= ?",
+            (draft.source_host, ts(limits.host_since)),
+        ).fetchone()
+        if n >= limits.host_max:
+            raise LimitReached("store: too many linkbacks from this host today",
+                               reason="daily_cap")
+
+
 class LinkbackRows:
     """Store methods for linkbacks (mixed into SqliteStore)."""
 
@@ -162,9 +204,13 @@ class LinkbackRows:
         job_kind: str | None = None,
         job_run_after: datetime | None = None,
         reverify_imported: bool = False,
+        limits: ReceiveLimits | None = None,
     ) -> RecordResult:
         def tx(conn: sqlite3.Connection) -> RecordResult:
             existing = _find(conn, draft.source_canonical, draft.blog, draft.post_id)
+            if limits is not None:  # the one writer serialises this count and the insert
+                _check_limits(conn, draft, limits, existing)
+            window_end = _window_end(conn, existing, draft, limits, now)
             if existing is None:
                 lb = insert_draft(conn, draft, now)
             else:
@@ -176,10 +222,17 @@ class LinkbackRows:
                 if _resend_changes_nothing(existing, resend_is_duplicate, reverify_imported):
                     return RecordResult(existing, created=False, duplicate=True)
                 lb = _resend(conn, existing, draft, now)
+            run_after = job_run_after or now
+            if window_end is None:  # a receipt outside any window opens the next one
+                conn.execute(
+                    "UPDATE linkbacks SET received_at = ? WHERE id = ?", (ts(now), lb.id)
+                )
+            else:  # coalesced: verified once, when the window that is open ends
+                run_after = max(run_after, window_end)
             job_id = None
             if job_kind is not None:
                 job_id = _enqueue(
-                    conn, job_kind, {"linkback_id": lb.id}, job_run_after or now,
+                    conn, job_kind, {"linkback_id": lb.id}, run_after,
                     f"verify:{lb.id}", now, source_host=draft.source_host,
                     sender=sender_group(draft.client_ip),
                 )
