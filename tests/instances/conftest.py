@@ -36,7 +36,8 @@ class Fleet:
     def start(self, extra: str = "", *, at: str, count: int = 2) -> list[Served]:
         started = []
         for _ in range(count):
-            server = Served(*config_args(self.overlay(extra)), "--at", at)
+            # --jobs: an instance at a shifted clock still acts on the store (flushes, jobs)
+            server = Served(*config_args(self.overlay(extra)), "--at", at, "--jobs")
             self.servers.append(server)
             started.append(server)
         for server in started:
