@@ -26,6 +26,7 @@ from linkbridge.moderation.webhook import WEBHOOK_JOB, WebhookNotifier, WebhookS
 from linkbridge.posts.importer import ensure_source_keys, import_configured_wxr
 from linkbridge.privacy import sweep, sweep_forever
 from linkbridge.ratelimit import RepeatWindow
+from linkbridge.retire.archive import ArchiveIndex
 from linkbridge.retire.hits import HitCounter
 from linkbridge.retire.pages import render_error_page
 from linkbridge.retire.proxy import OriginProxy
@@ -61,6 +62,7 @@ def make_app(
     )
     webhooks = WebhookSender(settings.webhook, store, clock)
     app[keys.METRICS] = metrics = Metrics()
+    app[keys.ARCHIVE] = ArchiveIndex({})
     observe(metrics, intake, fetcher)
 
     async def run_verify(job: Job) -> None:
@@ -123,11 +125,11 @@ def make_app(
         # jobs, no hit flushes, no imports, no retention sweeps: they would delete data that
         # is not due yet).
         app.cleanup_ctx.extend([_open_store_ctx, _live_ctx, _fetcher_ctx, _proxy_ctx,
-                                _login_ctx])
+                                _login_ctx, _archive_ctx])
     else:
         app.cleanup_ctx.extend(
             [_store_ctx, _live_ctx, _fetcher_ctx, _webhooks_ctx, _worker_ctx, _hits_ctx,
-             _proxy_ctx, _privacy_ctx, _prune_ctx, _login_ctx]
+             _proxy_ctx, _privacy_ctx, _prune_ctx, _login_ctx, _archive_ctx]
         )
     add_routes(app)
     return app
@@ -217,6 +219,18 @@ async def _hits_ctx(app: web.Application) -> AsyncIterator[None]:
     async with background.running(flush_forever()):
         yield
     await flush()
+
+
+async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Snapshot links for the 410 page, reloaded when the store's version moves."""
+    live = app[keys.LIVE]
+
+    def version() -> int:
+        return live.snapshot.version if live.loaded else -1
+
+    interval = app[keys.SETTINGS].store.poll_interval_s
+    async with app[keys.ARCHIVE].following(app[keys.STORE], version, interval):
+        yield
 
 
 async def _privacy_ctx(app: web.Application) -> AsyncIterator[None]:

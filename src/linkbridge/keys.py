@@ -16,6 +16,7 @@ from linkbridge.moderation.service import Moderation
 from linkbridge.moderation.webhook import WebhookSender
 from linkbridge.passwords import AdminGate
 from linkbridge.ratelimit import RepeatWindow
+from linkbridge.retire.archive import ArchiveIndex
 from linkbridge.retire.hits import HitCounter
 from linkbridge.retire.proxy import OriginProxy
 from linkbridge.retire.successors import SuccessorCheckRun
@@ -36,6 +37,8 @@ PROXY = web.AppKey("proxy", OriginProxy)
 FEED_CACHE = web.AppKey("feed_cache", FeedCache)
 API_CACHE = web.AppKey("api_cache", FeedCache)
 METRICS = web.AppKey("metrics", Metrics)
+ARCHIVE = web.AppKey("archive", ArchiveIndex)
+"""Web-archive snapshot links by old post path, for the 410 page."""
 CONFIG = web.AppKey("config", ConfigInfo)
 """Which configuration this instance runs (`serve` sets it; /readyz shows it)."""
 """Answers of /api/ by (path and query, version): the feeds' cache class, its own entries."""

@@ -480,3 +480,16 @@ class MappingSuggestion:
     priority: int = 0
     title: str = ""
     """The old post's title, for the moderator's side-by-side view."""
+
+
+@dataclass(frozen=True)
+class ArchiveSnapshot:
+    """An old post's snapshot in a web archive (Memento), as last looked up.
+
+    `url` is empty when the archive had none before the shutdown instant; `note` says why."""
+
+    path: str
+    url: str
+    memento_at: datetime | None
+    checked_at: datetime
+    note: str = ""

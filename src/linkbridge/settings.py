@@ -282,6 +282,17 @@ class ApiSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ArchiveSettings:
+    timegate: str = setting(
+        "", "Memento TimeGate the old URL is appended to (e.g. https://web.archive.org/web/); "
+        "empty: no lookups.", url=True,
+    )
+    max_redirects: int = setting(5, "Redirects followed from the TimeGate to the memento.")
+    concurrency: int = setting(2, "Archive lookups at once (`archive check`).")
+    rate_per_min: int = setting(60, "Archive lookups per minute.")
+
+
+@dataclass(frozen=True, kw_only=True)
 class SuggestSettings:
     sitemaps: tuple[str, ...] = setting(
         (), "Successor sitemaps `redirects suggest` reads; empty: /sitemap.xml of successors.web."
@@ -410,6 +421,9 @@ class Settings:
     feeds: FeedsSettings = field(default_factory=FeedsSettings, metadata={"help": "Feeds."})
     api: ApiSettings = field(
         default_factory=ApiSettings, metadata={"help": "Read-only JSON API (/api/)."}
+    )
+    archive: ArchiveSettings = field(
+        default_factory=ArchiveSettings, metadata={"help": "Web archive snapshots (Memento)."}
     )
     suggest: SuggestSettings = field(
         default_factory=SuggestSettings, metadata={"help": "Mapping suggestions."}

@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "retire", "fetch every redirect target and report those not answering 200"
     ),
     "export": ("exporting", "export the store"),
+    "archive": ("archive", "web-archive snapshots of the old posts (Memento)"),
     "erase": ("privacy", "erase a person's linkbacks: by source URL, host or author"),
     "admin": ("admin", "the moderator's web page"),
     "backup": ("maintenance", "copy the store to FILE while the service runs (SQLite backup API)"),

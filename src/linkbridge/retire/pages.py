@@ -78,14 +78,15 @@ def _links(settings: Settings) -> dict[str, str]:
     }
 
 
-def render_gone_page(settings: Settings, old_url: str) -> bytes:
-    """The 410 page, in the blog's language with a section per other language."""
+def render_gone_page(settings: Settings, old_url: str, *, memento: str = "") -> bytes:
+    """The 410 page, in the blog's language with a section per other language; "the page as
+    it was" links the archive snapshot found for it (`memento`), else the archive template."""
     return render(
         settings,
         "gone.html",
         sections=sections(settings, after=True),
         old_url=old_url,
-        archive_url=archive_url(settings, old_url),
+        archive_url=memento or archive_url(settings, old_url),
         **_links(settings),
     )
 

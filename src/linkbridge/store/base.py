@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from linkbridge.errors import ConfigError, StoreMissing
 from linkbridge.model import (
     AdminSession,
+    ArchiveSnapshot,
     Change,
     ChangeNote,
     Decision,
@@ -351,6 +352,12 @@ class Store(Protocol):
     async def set_suggestion_state(
         self, path: str, state: str, now: datetime
     ) -> MappingSuggestion | None: ...
+
+    # -- web-archive snapshots (store/*/archive.py)
+    async def put_archive_snapshots(self, snapshots: Sequence[ArchiveSnapshot]) -> None:
+        """Keep each post's last lookup (one per path) and bump the version."""
+
+    async def archive_snapshots(self) -> list[ArchiveSnapshot]: ...
 
     # -- whole tables, for export and import (store/dump.py)
     async def table_names(self) -> list[str]:

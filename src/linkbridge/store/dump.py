@@ -25,6 +25,7 @@ EXPORT_TABLES = (
     "pruned_linkbacks",
     "successor_pages",
     "suggestions",
+    "archive_snapshots",
 )
 """Every table an export holds, parents before the rows that refer to them."""
 

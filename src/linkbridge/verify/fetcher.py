@@ -167,12 +167,17 @@ class SafeFetcher:
         max_redirects: int,
         protocol: str = "pingback",
         client_ip: str = "",
+        accept_datetime: str = "",
     ) -> FetchResult:
-        """GET `url` within the caps; identical in-flight fetches share one request."""
-        key = (url, max_bytes, max_redirects)
+        """GET `url` within the caps; identical in-flight fetches share one request.
+
+        `accept_datetime` asks a Memento TimeGate (RFC 7089) for the snapshot nearest it."""
+        key = (f"{url}\n{accept_datetime}" if accept_datetime else url, max_bytes, max_redirects)
         task = self._in_flight.get(key)
         if task is None:
             headers = self.headers(protocol, client_ip)
+            if accept_datetime:
+                headers["Accept-Datetime"] = accept_datetime
             task = asyncio.create_task(self._fetch(url, max_bytes, max_redirects, headers))
             self._in_flight[key] = task
             task.add_done_callback(partial(self._forget, key))

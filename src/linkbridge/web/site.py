@@ -86,11 +86,15 @@ def retire(request: web.Request, key: str, now: datetime | None = None) -> web.S
             status=outcome.status, headers={"Location": outcome.location, "Cache-Control": cache}
         )
     settings = app[keys.SETTINGS]
-    body = render_gone_page(settings, public_url(settings.site.public_base_url, request.raw_path))
+    memento = app[keys.ARCHIVE].get(key)
+    old_url = public_url(settings.site.public_base_url, request.raw_path)
+    headers = {"Cache-Control": cache, **PUBLIC_PAGE_HEADERS}
+    if memento:  # RFC 7089: the page as it was, for clients that follow Memento links
+        headers["Link"] = f'<{memento}>; rel="memento"'
     return web.Response(
         status=410,
-        body=body,
+        body=render_gone_page(settings, old_url, memento=memento),
         content_type="text/html",
         charset="utf-8",
-        headers={"Cache-Control": cache, **PUBLIC_PAGE_HEADERS},
+        headers=headers,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from linkbridge.store.postgres.admin import AdminRows
+from linkbridge.store.postgres.archive import ArchiveRows
 from linkbridge.store.postgres.dump import DumpRows
 from linkbridge.store.postgres.engine import PostgresEngine, bump_version
 from linkbridge.store.postgres.history import HistoryRows
@@ -21,6 +22,7 @@ class PostgresStore(
     LinkbackRows, PostRows, JobRows, ListRows, HitRows, AdminRows, HistoryRows, PrivacyRows,
     DumpRows,
     SuggestionRows,
+    ArchiveRows,
 ):
     """Store on one PostgreSQL database; any number of instances may share it."""
 

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from linkbridge.store.sqlite.admin import AdminRows
+from linkbridge.store.sqlite.archive import ArchiveRows
 from linkbridge.store.sqlite.dump import DumpRows
 from linkbridge.store.sqlite.engine import SqliteEngine, bump_version
 from linkbridge.store.sqlite.history import HistoryRows
@@ -23,6 +24,7 @@ class SqliteStore(
     LinkbackRows, PostRows, JobRows, ListRows, HitRows, AdminRows, HistoryRows, PrivacyRows,
     DumpRows,
     SuggestionRows,
+    ArchiveRows,
 ):
     """Store on one SQLite file; several processes may share it (CLI beside the server)."""
 
