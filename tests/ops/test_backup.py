@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import SEED_POST
+from tests.support import EXAMPLE_WXR, SEED_POST
 from tests.support.serve import Served, config_args, run_cli, store_overlay
 
 pytestmark = pytest.mark.slow
@@ -36,6 +36,9 @@ def test_backup_of_a_running_store_restores_into_a_fresh_directory(tmp_path: Pat
     fresh_dir.mkdir()
     live = config_args(store_overlay(live_dir))
     fresh = config_args(store_overlay(fresh_dir, create=False))
+    # a preview instance (`--at` after the instant) imports nothing itself: import first
+    imported = run_cli("import", "wxr", *live, str(EXAMPLE_WXR))
+    assert imported.returncode == 0, imported.stderr
     mapped = run_cli("redirects", "map", *live, OLD_PATH, "https://www.regeringen.se/")
     assert mapped.returncode == 0, mapped.stderr
 

@@ -96,6 +96,7 @@ async def test_snapshots_before_the_instant_are_found_and_linked_from_the_410_pa
 
 
 def test_archive_check_needs_a_timegate(tmp_path: Path) -> None:
-    done = run_cli("archive", "check", *config_args(store_overlay(tmp_path)))
+    overlay = store_overlay(tmp_path, '[archive]\ntimegate = ""\n')
+    done = run_cli("archive", "check", *config_args(overlay))
     assert done.returncode == 1
     assert done.stderr.strip().startswith("archive check: set archive.timegate")
