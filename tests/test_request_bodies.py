@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import itertools
+import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
+from linkbridge.web.body import BodyDecoder, BodyEncodingRefused, BodyTooLarge
 from tests.support import SEED_POST
 from tests.support.admin import enable_admin
 
@@ -89,3 +95,57 @@ async def test_a_login_form_sent_too_slowly_is_answered_408(
     finally:
         writer.close()
     assert head.startswith(b"HTTP/1.1 408 ")
+
+
+# ---------------------------------------------------------------- the decoder, fuzzed
+
+ENCODINGS = st.sampled_from(["", "identity", "gzip", "x-gzip", "deflate", "GZIP ", "br", "zstd"])
+
+
+def _pieces(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    edges = [0, *points, len(data)]
+    return [data[a:b] for a, b in itertools.pairwise(edges)]
+
+
+def _decode(encoding: str, pieces: list[bytes], max_bytes: int) -> bytes:
+    decoder = BodyDecoder(encoding, max_bytes)
+    out = b"".join(decoder.feed(p) for p in pieces)
+    decoder.finish()
+    return out
+
+
+@given(st.binary(max_size=3000), ENCODINGS, st.lists(st.integers(0, 3000), max_size=5),
+       st.integers(0, 2000))
+def test_any_bytes_in_any_encoding_decode_or_are_refused(
+    body: bytes, encoding: str, cuts: list[int], max_bytes: int
+) -> None:
+    try:
+        out = _decode(encoding, _pieces(body, cuts), max_bytes)
+    except (BodyTooLarge, BodyEncodingRefused):
+        return
+    assert len(out) <= max_bytes
+
+
+def _compress(data: bytes, encoding: str) -> bytes:
+    return gzip.compress(data) if "gzip" in encoding else zlib.compress(data)
+
+
+@given(st.binary(max_size=3000), st.sampled_from(["gzip", "x-gzip", "deflate"]),
+       st.lists(st.integers(0, 4000), max_size=5), st.integers(0, 4000))
+def test_a_compressed_body_decodes_exactly_up_to_the_cap(
+    body: bytes, encoding: str, cuts: list[int], max_bytes: int
+) -> None:
+    sent = _compress(body, encoding)
+    pieces = _pieces(sent, cuts)
+    if len(body) > max_bytes or len(sent) > max_bytes:
+        with pytest.raises(BodyTooLarge):
+            _decode(encoding, pieces, max_bytes)
+    else:
+        assert _decode(encoding, pieces, max_bytes) == body
+
+
+def test_a_cut_short_gzip_body_is_refused() -> None:
+    sent = gzip.compress(b"source=http://example.org/&target=x" * 10)
+    with pytest.raises(BodyEncodingRefused, match="cut short"):
+        _decode("gzip", [sent[:-5]], 10_000)

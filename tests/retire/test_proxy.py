@@ -23,7 +23,13 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from linkbridge.retire.pages import render_error_page
-from linkbridge.retire.proxy import HOP_BY_HOP, OriginProxy, _forwardable, discovery_headers
+from linkbridge.retire.proxy import (
+    HOP_BY_HOP,
+    OriginProxy,
+    _forwardable,
+    _host_name,
+    discovery_headers,
+)
 from linkbridge.settings import Settings
 
 BASE = "https://www.naringsbloggen.se/"
@@ -735,3 +741,29 @@ async def test_the_wait_for_the_answer_starts_after_the_upload(
     assert resp.status == 200
     [seen] = origin.seen
     assert seen["size"] == 20
+
+
+labels = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
+
+
+@given(st.text(max_size=100))
+def test_host_name_never_fails_and_is_lower_case(value: str) -> None:
+    name = _host_name(value)
+    assert name == name.lower()
+    assert not name.endswith(".")
+
+
+@given(
+    st.lists(labels, min_size=1, max_size=4),
+    st.booleans(),
+    st.one_of(st.none(), st.integers(1, 65535)),
+    st.booleans(),
+)
+def test_host_name_folds_case_port_and_final_dot(
+    parts: list[str], upper: bool, port: int | None, dot: bool
+) -> None:
+    host = ".".join(parts)
+    spelled = (host.upper() if upper else host) + ("." if dot else "")
+    if port is not None:
+        spelled += f":{port}"
+    assert _host_name(spelled) == host

@@ -38,34 +38,56 @@ _ENCODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "defla
 # endpoints that read a body decode it here, capped after decoding (no zip bombs).
 
 
+class BodyDecoder:
+    """A request body's bytes as sent -> its bytes decoded, at most `max_bytes` of either."""
+
+    def __init__(self, content_encoding: str, max_bytes: int) -> None:
+        encoding = content_encoding.strip().lower()
+        if encoding not in ("", "identity") and encoding not in _ENCODINGS:
+            raise BodyEncodingRefused(f"body: Content-Encoding {encoding[:40]!r} is not accepted")
+        self.encoding = encoding
+        self.max_bytes = max_bytes
+        self._zlib = zlib.decompressobj(_ENCODINGS[encoding]) if encoding in _ENCODINGS else None
+        self.sent = 0
+        self.size = 0
+
+    def feed(self, sent: bytes) -> bytes:
+        """Decode the next piece as sent; BodyTooLarge past the cap, BodyEncodingRefused if
+        it is not valid in its encoding."""
+        self.sent += len(sent)
+        chunk = sent
+        if self._zlib is not None:
+            try:
+                chunk = self._zlib.decompress(sent, self.max_bytes + 1 - self.size)
+            except zlib.error:
+                raise BodyEncodingRefused(f"body: not valid {self.encoding}") from None
+        self.size += len(chunk)
+        if self.size > self.max_bytes or self.sent > self.max_bytes:
+            raise BodyTooLarge(f"body: larger than {self.max_bytes} bytes")
+        return chunk
+
+    def finish(self) -> None:
+        """The body ended: a compressed one must have ended whole."""
+        if self._zlib is not None and not self._zlib.eof:
+            raise BodyEncodingRefused(f"body: {self.encoding} stream cut short")
+
+
 async def read_body(request: web.Request, max_bytes: int) -> bytes:
     """The whole body, decoded, refusing past `max_bytes` without reading the rest into memory
     and past server.body_timeout_s without waiting for the rest."""
+    decoder = BodyDecoder(request.headers.get(hdrs.CONTENT_ENCODING, ""), max_bytes)
     declared = request.content_length
-    encoding = request.headers.get(hdrs.CONTENT_ENCODING, "identity").strip().lower()
-    if encoding not in ("", "identity") and encoding not in _ENCODINGS:
-        raise BodyEncodingRefused(f"body: Content-Encoding {encoding[:40]!r} is not accepted")
-    if declared is not None and declared > max_bytes and encoding in ("", "identity"):
+    if declared is not None and declared > max_bytes:
         raise BodyTooLarge(f"body: larger than {max_bytes} bytes")
-    decoder = zlib.decompressobj(_ENCODINGS[encoding]) if encoding in _ENCODINGS else None
-    chunks, size, raw = [], 0, 0
+    chunks = []
     timeout_s = request.app[keys.SETTINGS].server.body_timeout_s
     try:
         async with asyncio.timeout(timeout_s):
             async for sent in request.content.iter_chunked(65536):
-                raw += len(sent)
-                chunk = sent
-                if decoder is not None:
-                    try:
-                        chunk = decoder.decompress(sent, max_bytes + 1 - size)
-                    except zlib.error:
-                        raise BodyEncodingRefused(f"body: not valid {encoding}") from None
-                size += len(chunk)
-                if size > max_bytes or raw > max_bytes:
-                    raise BodyTooLarge(f"body: larger than {max_bytes} bytes")
-                chunks.append(chunk)
+                chunks.append(decoder.feed(sent))
     except TimeoutError:
         raise BodyTimeout(f"body: not sent within {timeout_s:g} s") from None
+    decoder.finish()
     return b"".join(chunks)
 
 
