@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -49,6 +50,10 @@ def register(
     p.add_argument("--jobs", action="store_true",
                    help="with --at at or after the shutdown instant: still run jobs, flush hits "
                         "and import (a preview instance does none of these by default)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="serving processes sharing the port (SO_REUSEPORT); default 1")
+    p.add_argument("--reuse-port", action="store_true",
+                   help="let other processes listen on the same port (what --workers uses)")
     p.set_defaults(handler=serve)
 
 
@@ -93,6 +98,10 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     clock = make_clock(args.at)
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
+    if args.workers > 1:
+        from linkbridge.commands.workers import supervise
+
+        return await supervise(args, port)
     gate = connection_gate(settings)
     preview = is_preview(args, settings)
     try:
@@ -100,7 +109,7 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     except ConfigError as exc:
         print(exc.message, file=sys.stderr)
         return 2
-    current.site = GatedSite(current.runner, host, port, gate)
+    current.site = GatedSite(current.runner, host, port, gate, reuse_port=args.reuse_port)
     await current.site.start()
     metrics_runner = await start_metrics_listener(lambda: current.app, settings)
     stop, reload = asyncio.Event(), asyncio.Event()
@@ -108,7 +117,7 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, reload.set)
-    logger.info("server_started", host=host, port=port, at=clock.now().isoformat(),
+    logger.info("server_started", host=host, port=port, at=clock.now().isoformat(), pid=os.getpid(),
                 version=__version__, config=current.app[keys.CONFIG].digest)
     print(started_line(current.runner, settings, clock), flush=True)
     if preview:

@@ -158,7 +158,7 @@ class GatedSite(web.BaseSite):
 
     def __init__(
         self, runner: web.BaseRunner, host: str, port: int, gate: ConnectionGate,
-        *, backlog: int = 128, sock: socket.socket | None = None,
+        *, backlog: int = 128, sock: socket.socket | None = None, reuse_port: bool = False,
     ) -> None:
         super().__init__(runner, backlog=backlog)
         self.host = host
@@ -167,6 +167,8 @@ class GatedSite(web.BaseSite):
         self.bound_port: int | None = None
         self.sock = sock
         """An already listening socket to serve (a reload's copy of the old site's)."""
+        self.reuse_port = reuse_port
+        """SO_REUSEPORT: several processes (serve --workers) listen on the one port."""
 
     @property
     def name(self) -> str:
@@ -188,7 +190,7 @@ class GatedSite(web.BaseSite):
         else:
             self._server = await loop.create_server(
                 factory, self.host, self.requested_port, backlog=self._backlog,
-                reuse_address=True,
+                reuse_address=True, reuse_port=self.reuse_port or None,
             )
         if self._server.sockets:
             self.bound_port = int(self._server.sockets[0].getsockname()[1])
