@@ -99,8 +99,12 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
     if args.workers > 1:
-        from linkbridge.commands.workers import supervise
+        from linkbridge.supervisor import supervise
 
+        if port == 0:  # each worker would bind a port of its own
+            print("serve: --workers needs a fixed port (server.port or --port), not 0",
+                  file=sys.stderr)
+            return 2
         return await supervise(args, port)
     gate = connection_gate(settings)
     preview = is_preview(args, settings)

@@ -46,10 +46,6 @@ def worker_argv(argv: list[str]) -> list[str]:
 
 async def supervise(args: argparse.Namespace, port: int) -> int:
     """Run `args.workers` serving processes until SIGTERM/SIGINT; their worst exit code."""
-    if port == 0:
-        print("serve: --workers needs a fixed port (server.port or --port), not 0",
-              file=sys.stderr)
-        return 2
     argv = worker_argv(sys.argv[1:])
     procs = [
         await asyncio.create_subprocess_exec(sys.executable, "-m", "linkbridge", *argv)
