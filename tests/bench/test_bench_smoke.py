@@ -128,3 +128,14 @@ def test_queue_flood_harness_runs_end_to_end() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert re.search(r"flood=10 hosts=3 good_verified_after: linkbridge=[\d.]+s ", done.stdout)
+
+
+def test_wxr_startup_harness_runs_end_to_end() -> None:
+    bench = Path(__file__).resolve().parents[2] / "bench" / "wxr_startup.py"
+    done = subprocess.run(
+        [sys.executable, str(bench), "--posts", "20"],
+        capture_output=True, text=True, timeout=180, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "['wxr_imported']" in done.stdout
+    assert "['wxr_unchanged']" in done.stdout
