@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "retire", "fetch every redirect target and report those not answering 200"
     ),
     "export": ("exporting", "export the store"),
+    "store": ("exporting", "move the store: copy one store into another (SQLite to PostgreSQL)"),
     "archive": ("archive", "web-archive snapshots of the old posts (Memento)"),
     "erase": ("privacy", "erase a person's linkbacks: by source URL, host or author"),
     "admin": ("admin", "the moderator's web page"),

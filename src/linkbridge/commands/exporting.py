@@ -12,8 +12,9 @@ from typing import Any
 from linkbridge import __version__
 from linkbridge.commands.context import with_store
 from linkbridge.errors import ConfigError
+from linkbridge.redact import redact_url
 from linkbridge.settings import Settings
-from linkbridge.store import Store
+from linkbridge.store import Store, open_store
 from linkbridge.store.dump import EXPORT_TABLES, FORMAT, FORMAT_VERSION, SKIPPED_TABLES
 
 
@@ -26,6 +27,15 @@ def register(
     p.add_argument("--out", type=Path, default=None, metavar="FILE",
                    help="write to FILE (default: standard output)")
     p.set_defaults(handler=export_json)
+    st = sub.add_parser("store", help="move the store: copy one store into another "
+                        "(SQLite to PostgreSQL)")
+    acts = st.add_subparsers(dest="action", required=True)
+    cp = acts.add_parser("copy", parents=[common],
+                         help="copy every row of SOURCE into TARGET, then compare the counts "
+                              "(idempotent: rows already there are left as they are)")
+    cp.add_argument("source", metavar="SOURCE_URL", help="e.g. sqlite:var/linkbridge.db")
+    cp.add_argument("target", metavar="TARGET_URL", help="e.g. postgresql://lb@db/linkbridge")
+    cp.set_defaults(handler=copy_store)
 
 
 async def export_document(store: Store) -> dict[str, Any]:
@@ -85,3 +95,38 @@ async def import_document(store: Store, document: dict[str, Any]) -> dict[str, i
         if rows:
             loaded[table] = await store.import_rows(table, rows)
     return loaded
+
+
+async def copy_store(args: argparse.Namespace, settings: Settings) -> int:
+    """Copy SOURCE into TARGET (both migrated first) and check every table's row count.
+
+    Stop the service on SOURCE first: rows written during the copy would be left behind. The
+    whole store passes through memory once (a retired blog's store is megabytes, not more)."""
+    source = open_store(args.source)
+    target = open_store(args.target, pool_max_connections=settings.store.pool_max_connections)
+    names = f"{redact_url(args.source)} to {redact_url(args.target)}"
+    await source.open()
+    try:
+        await target.open()
+        try:
+            document = await export_document(source)
+            for table in EXPORT_TABLES:
+                rows = document["tables"].get(table, [])
+                if rows:
+                    await target.import_rows(table, rows)
+            differ = []
+            for table, rows in document["tables"].items():
+                copied = len(await target.export_rows(table))
+                if copied != len(rows):
+                    differ.append(f"{table} {len(rows)} → {copied}")
+        finally:
+            await target.close()
+    finally:
+        await source.close()
+    if differ:
+        print(f"store copy: {names}: row counts differ: {', '.join(differ)} (was the target"
+              " empty, or a copy of this source?)", file=sys.stderr)
+        return 1
+    counts = ", ".join(f"{len(rows)} {t}" for t, rows in document["tables"].items() if rows)
+    print(f"copied {names}; row counts equal: {counts}")
+    return 0
