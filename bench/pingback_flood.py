@@ -1,6 +1,6 @@
 """N concurrent pingbacks with distinct sources against `linkbridge serve`: answer times.
 
-    .venv/bin/python bench/pingback_flood.py [--pingbacks 2000]
+    .venv/bin/python bench/pingback_flood.py [--pingbacks 2000] [--store-url URL]
 
 Starts linkbridge (example config before the instant, a temp store, loopback sources allowed)
 pinned to core 0, and a loopback source site whose every page links to the seed post; sends
@@ -67,13 +67,16 @@ async def flood(base: str, source_port: int, count: int) -> list[tuple[float, st
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pingbacks", type=int, default=2000)
+    parser.add_argument("--store-url", default="",
+                        help="the store to flood (default: a new SQLite file); for PostgreSQL a"
+                             " new, empty database, e.g. postgresql://postgres@127.0.0.1/lb_bench")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="lb-flood-") as tmp_name:
         tmp = Path(tmp_name)
         port, source_port = free_port(), free_port()
         overlay = tmp / "overlay.toml"
         overlay.write_text(
-            f'[store]\nurl = "sqlite:{tmp}/lb.db"\n'
+            f'[store]\nurl = "{args.store_url or f"sqlite:{tmp}/lb.db"}"\n'
             f'[fetch]\nallow_networks = ["127.0.0.0/8"]\nallowed_ports = [{source_port}]\n'
             "per_host_rate_per_min = 1000000\nper_host_concurrency = 50\n"
             "[pingback]\nrate_per_min = 1000000\n[moderation]\nper_host_daily_cap = 1000000\n",
