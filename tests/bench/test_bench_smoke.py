@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import re
@@ -15,6 +16,7 @@ from types import ModuleType
 import pytest
 
 from tests.support import ROOT, require
+from tests.support.pg import fresh_schema
 
 SCENARIOS = {"feed_200", "feed_304", "feed_304_gzip", "redirect", "redirect_mix"}
 
@@ -139,3 +141,29 @@ def test_wxr_startup_harness_runs_end_to_end() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert "['wxr_imported']" in done.stdout
     assert "['wxr_unchanged']" in done.stdout
+
+
+@pytest.mark.slow
+def test_workers_harness_runs_end_to_end() -> None:
+    require(shutil.which("wrk") is not None, "needs wrk: apt-get install -y wrk")
+    bench = Path(__file__).resolve().parents[2] / "bench" / "workers.py"
+    done = subprocess.run(
+        [sys.executable, str(bench), "--duration", "1", "--rounds", "1", "--connections", "4"],
+        capture_output=True, text=True, timeout=180, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert re.search(r"linkbridge --workers 2 +\d+ req/s", done.stdout)
+    assert re.search(r"--workers 2 / --workers 1: [\d.]+", done.stdout)
+
+
+@pytest.mark.slow
+async def test_pingback_flood_harness_runs_on_postgresql() -> None:
+    flood = Path(__file__).resolve().parents[2] / "bench" / "pingback_flood.py"
+    async with fresh_schema() as url:
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, str(flood), "--pingbacks", "20", "--store-url", url],
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert re.search(r"pingbacks=20 .* faults=0 p50=", done.stdout)
