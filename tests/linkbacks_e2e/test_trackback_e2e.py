@@ -10,7 +10,7 @@ import pytest
 from linkbridge import keys
 from linkbridge.model import LinkbackProtocol, LinkbackState
 from tests.linkbacks_e2e.conftest import LinkbridgeFactory
-from tests.support import AFTER, SEED_ID, Client
+from tests.support import AFTER, SEED_ID, SEED_PATH, SEED_POST, Client
 from tests.support.linkbacks import (
     CLOSED_PAGE_ID,
     CLOSED_PAGE_PATH,
@@ -28,7 +28,14 @@ from tests.support.linkbacks import (
     unlinked_page,
 )
 
-PING_URLS = [TRACKBACK_PATH, WP_TRACKBACK_PATH]
+PING_URLS = [
+    TRACKBACK_PATH,
+    WP_TRACKBACK_PATH,
+    f"/innovation/wp-trackback.php/{SEED_ID}",  # path info
+    f"/innovation/?p={SEED_ID}&tb=1",  # the sub-blog's ?p=ID with tb=1
+    SEED_PATH + "?tb=1",  # any URL of the post with tb=1
+]
+"""Every TrackBack URL WordPress 6.1 answers for the seed post."""
 
 
 async def ping(
@@ -120,16 +127,28 @@ async def test_verify_false_decides_at_once_without_a_fetch(
     assert (url in await comment_feed(client)) == (state == LinkbackState.APPROVED)
 
 
-async def test_methods_other_than_post_get_405(linkbridge: LinkbridgeFactory) -> None:
+async def test_a_get_of_a_ping_url_answers_as_wordpress_before_and_after_the_instant(
+    linkbridge: LinkbridgeFactory,
+) -> None:
     client = await linkbridge()
     for path in PING_URLS:
-        for method in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS"):
+        for method in ("GET", "HEAD"):  # before: wp-trackback.php's redirect to the post
+            resp = await client.request(method, path, allow_redirects=False)
+            assert (resp.status, resp.headers["Location"]) == (302, SEED_POST), (method, path)
+        for method in ("PUT", "DELETE", "OPTIONS"):
             resp = await client.request(method, path)
             assert resp.status == 405, (method, path)
-            assert resp.headers["Allow"] == "POST"
+            assert resp.headers["Allow"] == "POST, GET, HEAD"
     client.app[keys.CLOCK].set(AFTER)
-    resp = await client.get(TRACKBACK_PATH)
-    assert (resp.status, resp.headers["Allow"]) == (405, "POST")
+    hits = client.app[keys.HITS]
+    hits.drain()
+    post = await client.get(SEED_PATH, allow_redirects=False)  # the post's own outcome
+    assert post.status == 301
+    for path in PING_URLS:  # after: the post's retirement outcome, counted as a hit
+        resp = await client.get(path, allow_redirects=False)
+        assert (resp.status, resp.headers["Location"]) == (301, post.headers["Location"]), path
+    batch = hits.drain()
+    assert sum(day.hits for day in batch.days) == 1 + len(PING_URLS)
 
 
 # ---------------------------------------------------------------- refusals

@@ -17,10 +17,9 @@ from linkbridge.urls import public_url
 from linkbridge.web.body import method_not_allowed
 from linkbridge.web.feeds import serve_feed
 from linkbridge.web.public_headers import PUBLIC_PAGE_HEADERS
-from linkbridge.web.trackback import handle_trackback
+from linkbridge.web.trackback import handle_trackback, is_trackback_url
 
 READ_METHODS = ("GET", "HEAD")
-TRACKBACK_SUFFIXES = ("/trackback", "/wp-trackback.php")
 
 
 _NO_QUERY: Mapping[str, str] = MappingProxyType({})
@@ -44,8 +43,10 @@ async def handle_any(request: web.Request) -> web.StreamResponse:
         )
         if feed is not None:
             return await serve_feed(request, feed)
-    if path.endswith(TRACKBACK_SUFFIXES):
-        return await handle_trackback(request, key)
+    if is_trackback_url(path, request.query if has_query else _NO_QUERY):
+        answered = await handle_trackback(request, key, retire=retire)
+        if answered is not None:
+            return answered
     now = app[keys.CLOCK].now()
     if phase_at(now, settings.site.shutdown_at) == Phase.BEFORE:
         return await _before(request)

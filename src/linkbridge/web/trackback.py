@@ -1,6 +1,12 @@
-"""TrackBack endpoint: `/<post path>/trackback/` and `/<sub-blog>/wp-trackback.php?p=ID`."""
+"""TrackBack endpoint: every ping URL WordPress answers, under each sub-blog: `/<post path>/
+trackback/`, `/wp-trackback.php?p=ID`, `/wp-trackback.php/ID` (path info) and `?p=ID&tb=1`
+(any URL of the post with `tb=1`). A GET of one answers as WordPress does: before the instant a
+302 to the post, after it the post's retirement outcome (counted as a hit)."""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
 
 from aiohttp import web
 
@@ -18,6 +24,9 @@ from linkbridge.receive.trackback_wire import (
 from linkbridge.urls import public_url
 from linkbridge.web.body import BodyTooLarge, method_not_allowed, read_body
 
+Retire = Callable[[web.Request, str], web.StreamResponse]
+"""The retirement hot path (web/site.py's `retire`): outcome for a path key, counted."""
+
 _MESSAGES: dict[Refusal, str] = {
     Refusal.TARGET_FOREIGN: "Sorry, this post does not accept trackbacks.",
     Refusal.TARGET_NOT_POST: "Sorry, this post does not accept trackbacks.",
@@ -33,6 +42,20 @@ _MESSAGES: dict[Refusal, str] = {
 }
 
 
+TRACKBACK_SUFFIXES = ("/trackback", "/wp-trackback.php")
+_PATH_INFO = re.compile(r"^(.*/)wp-trackback\.php/(\d+)/?$")
+"""`/<sub-blog>/wp-trackback.php/<ID>`: WordPress reads the post id from the path info."""
+
+
+def is_trackback_url(path: str, query: Mapping[str, str]) -> bool:
+    """True for every URL shape WordPress answers as a TrackBack ping URL."""
+    return (
+        path.endswith(TRACKBACK_SUFFIXES)
+        or _PATH_INFO.match(path) is not None
+        or query.get("tb") == "1"
+    )
+
+
 def _xml(body: bytes) -> web.Response:
     return web.Response(body=body, content_type="text/xml", charset="utf-8")
 
@@ -41,7 +64,10 @@ def find_post(request: web.Request, path_key: str) -> Post | str | None:
     """The post a ping URL names; None when it names nothing, "tombstone" for a gone post."""
     live = request.app[keys.LIVE]
     registry = live.snapshot.registry
-    if path_key.endswith("/wp-trackback.php") or "/wp-trackback.php?" in path_key:
+    path_info = _PATH_INFO.match(path_key)
+    if path_info is not None:
+        post = registry.get(PostKey(path_info.group(1), int(path_info.group(2))))
+    elif path_key.endswith("/wp-trackback.php") or "/wp-trackback.php?" in path_key:
         blog = path_key.split("wp-trackback.php", 1)[0] or "/"
         try:
             post_id = int(request.query.get("p", request.query.get("page_id", "")))
@@ -50,7 +76,8 @@ def find_post(request: web.Request, path_key: str) -> Post | str | None:
         post = registry.get(PostKey(blog, post_id))
     else:
         base = request.app[keys.SETTINGS].site.public_base_url
-        found = registry.resolve(public_url(base, path_key.removesuffix("/trackback") + "/"))
+        named = path_key.removesuffix("/trackback")
+        found = registry.resolve(public_url(base, named if "?" in named else named + "/"))
         if found.kind == ResolutionKind.TOMBSTONE:
             return "tombstone"
         post = found.post if found.kind == ResolutionKind.POST else None
@@ -59,14 +86,29 @@ def find_post(request: web.Request, path_key: str) -> Post | str | None:
     return post
 
 
-async def handle_trackback(request: web.Request, path_key: str) -> web.StreamResponse:
-    """POST only; answers the TrackBack XML with error 0 or 1 and a message."""
-    if request.method != "POST":
-        return method_not_allowed(["POST"])
+async def handle_trackback(
+    request: web.Request, path_key: str, *, retire: Retire
+) -> web.StreamResponse | None:
+    """POST: the TrackBack XML with error 0 or 1 and a message. GET/HEAD: 302 to the post
+    before the instant, its retirement outcome after (None: the URL names no post, so the
+    caller answers it as any other path)."""
     app = request.app
     settings = app[keys.SETTINGS]
-    if phase_at(app[keys.CLOCK].now(), settings.site.shutdown_at) == Phase.AFTER:
-        successor = app[keys.INTAKE].successor_for(path_key.removesuffix("/trackback"))
+    after = phase_at(app[keys.CLOCK].now(), settings.site.shutdown_at) == Phase.AFTER
+    if request.method in ("GET", "HEAD"):
+        found = find_post(request, path_key)
+        if not isinstance(found, Post):
+            return None
+        if after:  # the post's own outcome: 301 to its successor, or the 410 page
+            return retire(request, app[keys.LIVE].canonicaliser.path_key(found.permalink))
+        # as wp-trackback.php does for a request that carries no ping
+        return web.Response(status=302, headers={"Location": found.permalink})
+    if request.method != "POST":
+        return method_not_allowed(["POST", "GET", "HEAD"])
+    if after:
+        found = find_post(request, path_key)
+        named = found.permalink if isinstance(found, Post) else path_key
+        successor = app[keys.INTAKE].successor_for(named.removesuffix("/trackback"))
         return _xml(render_trackback_error(f"This blog has closed; see {successor}"))
     try:
         body = await read_body(request, settings.trackback.max_body_bytes)
