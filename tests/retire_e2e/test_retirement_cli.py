@@ -350,7 +350,8 @@ async def test_redirects_check_agrees_with_the_running_app(
     mappings = await client.app[keys.STORE].list_mappings()
     for path in AGREEMENT_PATHS:
         said = explain_url(
-            settings, live.canonicaliser, mappings, "http://www.naringsbloggen.se" + path, phase_at
+            settings, live.canonicaliser, mappings, "http://www.naringsbloggen.se" + path, phase_at,
+            live.snapshot.registry,
         )
         resp = await raw_request(client, "GET", path)
         if said["status"] is not None:

@@ -346,6 +346,7 @@ async def test_fuzzed_paths_do_what_redirects_check_says(
         await app[keys.STORE].list_mappings(),
         "http://www.naringsbloggen.se" + raw,
         AFTER,
+        app[keys.LIVE].snapshot.registry,
     )
     resp = await raw_request(retired, "GET", raw)
     location = resp.headers.get("Location")

@@ -111,7 +111,8 @@ async def test_pingback_is_accepted_one_second_before_and_refused_at_the_instant
 
 @pytest.mark.parametrize(
     ("path", "successor"),
-    [(SEED_PATH + "trackback/", SEED_TARGET), ("/innovation/wp-trackback.php?p=2187", WEB)],
+    [(SEED_PATH + "trackback/", SEED_TARGET), ("/innovation/wp-trackback.php?p=2187", SEED_TARGET),
+     ("/innovation/wp-trackback.php/2187", SEED_TARGET), ("/innovation/?p=2187&tb=1", SEED_TARGET)],
 )
 async def test_trackback_after_the_instant_is_error_1_with_a_message(
     lb_app: AppFactory, path: str, successor: str

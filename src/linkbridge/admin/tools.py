@@ -96,6 +96,7 @@ async def get_explain(request: web.Request) -> web.StreamResponse:
             await app[keys.STORE].list_mappings(),
             url,
             at,
+            app[keys.LIVE].snapshot.registry,
         )
     return render(request, "explain.html", {"url": url, "at": at_text, "result": result})
 

@@ -14,6 +14,7 @@ from linkbridge.commands.context import instant, make_clock, print_json, with_st
 from linkbridge.errors import RejectedImport, StoreMissing
 from linkbridge.model import Change, Mapping, RuleKind
 from linkbridge.moderation.service import ImportPlan, Moderation
+from linkbridge.posts.registry import PostRegistry
 from linkbridge.retire.csvio import BadRows, export_mappings_csv, parse_mappings_csv
 from linkbridge.retire.explain import explain_url
 from linkbridge.retire.successors import check_successors, successor_fetcher, summary
@@ -88,7 +89,8 @@ async def redirects_check(args: argparse.Namespace, settings: Settings) -> int:
     canon = Canonicaliser.for_settings(settings.site)
 
     async def run(store: Store) -> int:
-        result = explain_url(settings, canon, await store.list_mappings(), args.url, now)
+        posts = PostRegistry(await store.all_posts(), canon, settings.site.blog_paths)
+        result = explain_url(settings, canon, await store.list_mappings(), args.url, now, posts)
         if args.json:
             print_json(result)
         else:

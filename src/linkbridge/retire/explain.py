@@ -10,8 +10,10 @@ from urllib.parse import unquote, urlsplit
 
 from linkbridge.errors import LinkbridgeError
 from linkbridge.feeds.grammar import parse_feed_path
-from linkbridge.model import Mapping
+from linkbridge.model import Mapping, Post
 from linkbridge.phase import Phase, phase_at
+from linkbridge.posts.ping_urls import is_trackback_url, pinged_post
+from linkbridge.posts.registry import PostRegistry
 from linkbridge.retire.table import RedirectTable
 from linkbridge.settings import Settings
 from linkbridge.urls import Canonicaliser
@@ -37,8 +39,10 @@ def explain_url(
     mappings: Iterable[Mapping],
     url: str,
     at: datetime,
+    posts: PostRegistry | None = None,
 ) -> dict[str, Any]:
-    """Outcome, status, Location and rule for a GET of `url` at instant `at`."""
+    """Outcome, status, Location and rule for a GET of `url` at instant `at` (with `posts`,
+    a TrackBack ping URL is explained as the post it names, as the app answers it)."""
     phase = phase_at(at, settings.site.shutdown_at)
     out: dict[str, Any] = {"url": url, "at": at.isoformat(), "phase": phase.value}
     if not canonicaliser.is_own(url):
@@ -60,9 +64,19 @@ def explain_url(
         mode = "served" if phase == Phase.BEFORE else settings.retire.feeds_after_shutdown
         out.update(outcome="feed", status=None, detail=f"feed ({feed.scope.value}): {mode}")
         return out
-    if path.endswith(("/trackback", "/wp-trackback.php")):  # as web/site.py: POST only
-        out.update(outcome="endpoint", status=None, detail="TrackBack ping URL (POST)")
-        return out
+    if is_trackback_url(path, query):
+        post = None if posts is None else pinged_post(
+            posts, settings.site.public_base_url, key, query
+        )
+        if posts is None:
+            out.update(outcome="endpoint", status=None, detail="TrackBack ping URL (POST)")
+            return out
+        if isinstance(post, Post):  # a GET answers as the post: 302 to it, or its outcome
+            if phase == Phase.BEFORE:
+                out.update(outcome="trackback", status=302, location=post.permalink,
+                           detail="TrackBack ping URL: a GET goes to the post")
+                return out
+            key = canonicaliser.path_key(post.permalink)
     if phase == Phase.BEFORE:
         origin = settings.site.origin_url
         out.update(

@@ -11,13 +11,14 @@ from aiohttp import web
 from linkbridge import keys
 from linkbridge.feeds.grammar import could_be_feed, parse_feed_path
 from linkbridge.phase import Phase, phase_at
+from linkbridge.posts.ping_urls import is_trackback_url
 from linkbridge.retire.pages import render_gone_page
 from linkbridge.retire.proxy import discovery_headers
 from linkbridge.urls import public_url
 from linkbridge.web.body import method_not_allowed
 from linkbridge.web.feeds import serve_feed
 from linkbridge.web.public_headers import PUBLIC_PAGE_HEADERS
-from linkbridge.web.trackback import handle_trackback, is_trackback_url
+from linkbridge.web.trackback import handle_trackback
 
 READ_METHODS = ("GET", "HEAD")
 

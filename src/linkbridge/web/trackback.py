@@ -5,23 +5,21 @@ trackback/`, `/wp-trackback.php?p=ID`, `/wp-trackback.php/ID` (path info) and `?
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from aiohttp import web
 
 from linkbridge import keys
 from linkbridge.intake import Answer, Incoming, Refusal
-from linkbridge.model import LinkbackProtocol, Post, PostKey
+from linkbridge.model import LinkbackProtocol, Post
 from linkbridge.phase import Phase, phase_at
-from linkbridge.posts.registry import ResolutionKind
+from linkbridge.posts.ping_urls import pinged_post
 from linkbridge.receive.trackback_wire import (
     TrackbackError,
     parse_trackback,
     render_trackback_error,
     render_trackback_ok,
 )
-from linkbridge.urls import public_url
 from linkbridge.web.body import BodyTooLarge, method_not_allowed, read_body
 
 Retire = Callable[[web.Request, str], web.StreamResponse]
@@ -42,48 +40,18 @@ _MESSAGES: dict[Refusal, str] = {
 }
 
 
-TRACKBACK_SUFFIXES = ("/trackback", "/wp-trackback.php")
-_PATH_INFO = re.compile(r"^(.*/)wp-trackback\.php/(\d+)/?$")
-"""`/<sub-blog>/wp-trackback.php/<ID>`: WordPress reads the post id from the path info."""
-
-
-def is_trackback_url(path: str, query: Mapping[str, str]) -> bool:
-    """True for every URL shape WordPress answers as a TrackBack ping URL."""
-    return (
-        path.endswith(TRACKBACK_SUFFIXES)
-        or _PATH_INFO.match(path) is not None
-        or query.get("tb") == "1"
-    )
-
-
 def _xml(body: bytes) -> web.Response:
     return web.Response(body=body, content_type="text/xml", charset="utf-8")
 
 
 def find_post(request: web.Request, path_key: str) -> Post | str | None:
     """The post a ping URL names; None when it names nothing, "tombstone" for a gone post."""
-    live = request.app[keys.LIVE]
-    registry = live.snapshot.registry
-    path_info = _PATH_INFO.match(path_key)
-    if path_info is not None:
-        post = registry.get(PostKey(path_info.group(1), int(path_info.group(2))))
-    elif path_key.endswith("/wp-trackback.php") or "/wp-trackback.php?" in path_key:
-        blog = path_key.split("wp-trackback.php", 1)[0] or "/"
-        try:
-            post_id = int(request.query.get("p", request.query.get("page_id", "")))
-        except ValueError:
-            return None
-        post = registry.get(PostKey(blog, post_id))
-    else:
-        base = request.app[keys.SETTINGS].site.public_base_url
-        named = path_key.removesuffix("/trackback")
-        found = registry.resolve(public_url(base, named if "?" in named else named + "/"))
-        if found.kind == ResolutionKind.TOMBSTONE:
-            return "tombstone"
-        post = found.post if found.kind == ResolutionKind.POST else None
-    if post is not None and post.tombstone:
-        return "tombstone"
-    return post
+    return pinged_post(
+        request.app[keys.LIVE].snapshot.registry,
+        request.app[keys.SETTINGS].site.public_base_url,
+        path_key,
+        request.query,
+    )
 
 
 async def handle_trackback(
