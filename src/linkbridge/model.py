@@ -226,6 +226,7 @@ class RuleKind(StrEnum):
     """Which rule answered a retired URL."""
 
     EXACT = "exact"
+    REGEX = "regex"
     PREFIX = "prefix"
     DEFAULT = "default"
     UNRESOLVED = "unresolved"

@@ -105,8 +105,15 @@ class SuccessorSettings:
 class MappingSettings:
     """One redirect-table row from config."""
 
-    source: str = required('Old path, exact ("/a/b/") or prefix ("/a/*").')
-    to: str = setting("", 'A URL, "web", "social", "gone", or empty for unresolved.')
+    source: str = required(
+        'Old path, exact ("/a/b/"), prefix ("/a/*") or a regular expression ("^/a/(\\d+)$").'
+    )
+    to: str = setting(
+        "", 'A URL ($1..$9: a pattern\'s captures), "web", "social", "gone", or empty.'
+    )
+    after_prefixes: bool = setting(
+        False, "A pattern tried after the prefix rules instead of before them."
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

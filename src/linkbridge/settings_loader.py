@@ -305,8 +305,11 @@ def _check(settings: Settings) -> None:
         raise ConfigError("config: server.log_level: expected debug, info, warning or error")
     sources: set[str] = set()
     for i, mapping in enumerate(settings.retire.mappings):
-        if not mapping.source.startswith("/"):
-            raise ConfigError(f'config: retire.mappings[{i}].from: must start with "/"')
+        if not mapping.source.startswith(("/", "^")):
+            raise ConfigError(
+                f'config: retire.mappings[{i}].from: must start with "/" (a path) or "^" '
+                "(a regular expression)"
+            )
         _check_unique(sources, mapping.source, f"retire.mappings[{i}].from")
         if mapping.to not in ("", "gone", "web", "social"):
             _check_target(mapping.to, f"retire.mappings[{i}].to")

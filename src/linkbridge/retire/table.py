@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
@@ -9,6 +10,14 @@ from urllib.parse import urlsplit
 
 from linkbridge import model
 from linkbridge.errors import ConfigError, LinkbridgeError, RejectedImport
+from linkbridge.retire.regex_rules import (
+    BadPattern,
+    RegexRule,
+    check_template,
+    compile_pattern,
+    is_pattern,
+    substitute,
+)
 from linkbridge.settings import Settings
 from linkbridge.urls import Canonicaliser, browser_host
 
@@ -56,8 +65,15 @@ class RetireOutcome:
 
 
 def canonical_source(raw: str, canonicaliser: Canonicaliser) -> str:
-    """An old path or URL on our hosts as a table key; "/a/b/*" stays a prefix ("/a/b/*")."""
+    """An old path or URL on our hosts as a table key; "/a/b/*" stays a prefix ("/a/b/*"),
+    and a pattern ("^…", regex_rules.py) stays as written once RE2 compiles it."""
     text = raw.strip()
+    if is_pattern(text):
+        try:
+            compile_pattern(text)
+        except BadPattern as exc:
+            raise BadRuleError(f"{exc}: {raw[:200]!r}") from None
+        return text
     prefix = text.endswith("/*")
     body = text[:-1] if prefix else text
     if "*" in body:
@@ -140,10 +156,16 @@ class RedirectTable:
         prefixes: dict[str, RetireOutcome],
         default: RetireOutcome,
         skipped: tuple[SkippedMapping, ...] = (),
+        patterns: Iterable[RegexRule] = (),
+        redirect_status: int = 301,
     ) -> None:
         self._exact = exact
         self._prefixes = prefixes
         self._default = default
+        rules = list(patterns)
+        self._before = tuple(r for r in rules if not r.after_prefixes)
+        self._after = tuple(r for r in rules if r.after_prefixes)
+        self._redirect_status = redirect_status
         self.skipped = skipped
         """Stored rows left out because the config no longer allows them (e.g. their host)."""
         self._max_depth = max((p.count("/") for p in prefixes if p != "/"), default=0)
@@ -178,7 +200,8 @@ class RedirectTable:
             )
         builder.add("/", "web", "home page", ConfigError, canonicaliser)
         for i, row in enumerate(settings.retire.mappings):
-            builder.add(row.source, row.to, f"retire.mappings[{i}]", ConfigError, canonicaliser)
+            builder.add(row.source, row.to, f"retire.mappings[{i}]", ConfigError, canonicaliser,
+                        after_prefixes=row.after_prefixes)
         skipped = []
         for stored in store_mappings:
             try:
@@ -195,26 +218,54 @@ class RedirectTable:
         default = RetireOutcome(
             "redirect", settings.retire.redirect_status, web, model.RuleKind.DEFAULT, ""
         )
-        return cls(builder.exact, builder.prefixes, default, tuple(skipped))
+        return cls(builder.exact, builder.prefixes, default, tuple(skipped),
+                   builder.patterns.values(), settings.retire.redirect_status)
 
     def lookup(self, path_key: str) -> RetireOutcome:
-        """Exact key, then the longest matching prefix rule, then the site default."""
+        """Exact key, then the patterns placed before prefixes, then the longest matching
+        prefix rule, then the patterns placed after them, then the site default."""
         outcome = self._exact.get(path_key)
         if outcome is not None:
             return outcome
+        path = path_key.partition("?")[0]
+        if self._before:
+            outcome = self._pattern(self._before, path)
+            if outcome is not None:
+                return outcome
         prefixes = self._prefixes
         if not prefixes:
-            return self._default
-        path = path_key.partition("?")[0]
+            return self._last(path)
         if path.count("/") > self._max_depth:  # nothing deeper can match: cut once
             path = "/".join(path.split("/", self._max_depth + 1)[: self._max_depth + 1]) or "/"
+        full = path_key.partition("?")[0]
         while True:
             outcome = prefixes.get(path)
             if outcome is not None:
                 return outcome
             if len(path) <= 1:
-                return self._default
+                return self._last(full)
             path = path[: path.rfind("/")] or "/"
+
+    def _last(self, path: str) -> RetireOutcome:
+        """The patterns placed after the prefixes, then the site default."""
+        if self._after:
+            outcome = self._pattern(self._after, path)
+            if outcome is not None:
+                return outcome
+        return self._default
+
+    def _pattern(self, rules: tuple[RegexRule, ...], path: str) -> RetireOutcome | None:
+        for rule in rules:
+            match = rule.match(path)
+            if match is None:
+                continue
+            if rule.template in ("", "gone"):
+                kind = model.RuleKind.UNRESOLVED if rule.template == "" else model.RuleKind.REGEX
+                return RetireOutcome("gone", 410, None, kind, rule.source)
+            return RetireOutcome("redirect", self._redirect_status,
+                                 substitute(rule.template, match), model.RuleKind.REGEX,
+                                 rule.source)
+        return None
 
     def redirect_paths(self) -> list[str]:
         """Exact keys that redirect (for the sitemap), sorted."""
@@ -242,6 +293,7 @@ class _Builder:
         self.policy = policy
         self.exact: dict[str, RetireOutcome] = {}
         self.prefixes: dict[str, RetireOutcome] = {}
+        self.patterns: dict[str, RegexRule] = {}
 
     def resolve(self, target: str, where: str, error: type[LinkbridgeError]) -> str:
         """Keyword or URL -> an allowed keyword or Location."""
@@ -260,11 +312,16 @@ class _Builder:
         where: str,
         error: type[LinkbridgeError],
         canonicaliser: Canonicaliser,
+        *,
+        after_prefixes: bool = False,
     ) -> None:
         try:
             key = canonical_source(source, canonicaliser)
         except BadRuleError as exc:
             raise error(f"table: {where}: {exc}") from exc
+        if is_pattern(key):
+            self.add_pattern(key, target, where, error, after_prefixes=after_prefixes)
+            return
         location = self.resolve(target, where, error)
         prefix = key.endswith("/*")
         kind = model.RuleKind.PREFIX if prefix else model.RuleKind.EXACT
@@ -279,3 +336,18 @@ class _Builder:
             self.prefixes[key[:-2] or "/"] = outcome
         else:
             self.exact[key] = outcome
+
+    def add_pattern(
+        self, source: str, target: str, where: str, error: type[LinkbridgeError], *,
+        after_prefixes: bool,
+    ) -> None:
+        """A regular-expression rule: its target checked with every capture as "x"."""
+        pattern = compile_pattern(source)
+        try:
+            check_template(target, pattern.groups)
+        except BadPattern as exc:
+            raise error(f"table: {where}: {exc}") from exc
+        template = self.resolve(target, where, error) if "$" not in target else target
+        if "$" in target:
+            self.resolve(re.sub(r"\$\d", "x", target), where, error)
+        self.patterns[source] = RegexRule(source, pattern, template, after_prefixes)
