@@ -45,11 +45,12 @@ def test_render_marks_arrays_of_tables_and_required_keys() -> None:
 
 
 def _has_key(node: Any, parts: list[str]) -> bool:
-    """True when `parts` is present under `node`; in an array of tables, in every row."""
+    """True when `parts` is present under `node`; in an array of tables, in some row (the
+    example shows every key at least once; a row-only option need not repeat on every row)."""
     if not parts:
         return True
     if isinstance(node, list):
-        return bool(node) and all(_has_key(row, parts) for row in node)
+        return any(_has_key(row, parts) for row in node)
     return isinstance(node, dict) and parts[0] in node and _has_key(node[parts[0]], parts[1:])
 
 
