@@ -347,7 +347,7 @@ def test_duplicate_mapping_sources(tmp_path: Path) -> None:
         ("[retire.mappings]\n", "retire.mappings: expected an array"),
         (
             "[[retire.mappings]]\nfrom = 'a/'\n",
-            'retire.mappings[0].from: must start with "/"',
+            'retire.mappings[0].from: must start with "/" (a path) or "^" (a regular expression)',
         ),
         (
             "[retire]\nredirect_status = 200\n",
