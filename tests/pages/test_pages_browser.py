@@ -115,6 +115,7 @@ async def test_every_public_page_is_accessible_and_fits_a_phone(
     await page.goto(base + status_url)
     status = await page.inner_text("main")
     assert "godkänd och visas" in status  # a readable state, in the blog's language
+    assert "approved and shown" in await page.inner_text('section[lang="en"]')
     assert "Karin Berg" in status
     assert "{'name'" not in status
     author = page.locator(".author a")

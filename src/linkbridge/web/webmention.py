@@ -8,7 +8,7 @@ from linkbridge import keys
 from linkbridge.intake import Answer, Incoming, IntakeResult, Refusal
 from linkbridge.model import Linkback, LinkbackProtocol, LinkbackState
 from linkbridge.negotiate import wants_json
-from linkbridge.pages.notice import words
+from linkbridge.pages.notice import languages, words
 from linkbridge.pages.render import render
 from linkbridge.receive.webmention_wire import WebmentionError, parse_webmention
 from linkbridge.settings import Settings
@@ -155,9 +155,11 @@ def status_page(settings: Settings, lb: Linkback) -> bytes:
     t = words(settings)
     key = "queued" if lb.state is LinkbackState.UNVERIFIED else lb.state.value
     shown = lb.verified_at is not None and lb.state in _VERIFIED_SHOWN
+    others = [(lang, words(settings, lang)) for lang in languages(settings)[1:]]
     return render(
         settings,
         "webmention.html",
+        other_languages=[(lang, w("status.heading"), w(f"state.{key}")) for lang, w in others],
         state=t(f"state.{key}"),
         state_key=key,
         source=lb.source_url,
