@@ -348,6 +348,12 @@ class AdminSettings:
     )
     password_min_chars: int = setting(12, "Shortest admin password `admin set-password` takes.")
     page_items: int = setting(100, "Rows on one admin page (queue, linkbacks, hits, deliveries).")
+    hits_chart_days: int = setting(
+        90, "Days the hits page draws and tables (the latest ones since the instant), days."
+    )
+    hits_chart_paths: int = setting(
+        10, "Top unmapped paths the hits page draws a per-day sparkline for."
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

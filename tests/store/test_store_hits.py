@@ -58,3 +58,19 @@ async def test_existing_rows_keep_adding_past_the_cap(store: Store) -> None:
     assert await rows(store) == {"/a": 7}
     [day] = await store.hit_days()
     assert (day.hits, day.other_paths) == (7, 0)
+
+
+async def test_path_days_and_prefix_hits_read_per_path_rows(store: Store) -> None:
+    await store.add_hits(HitBatch.of([
+        Hit(DAY1, "/innovation/a", 301, P, 3), Hit(DAY2, "/innovation/a", 301, P, 4),
+        Hit(DAY2, "/innovation_x/b", 404, RuleKind.UNRESOLVED, 2),
+        Hit(DAY2, "/naring/%", 301, P, 1),
+    ]))
+    days = await store.path_days(["/innovation/a", "/nowhere"])
+    assert [(h.day, h.count) for h in days] == [(DAY1, 3), (DAY2, 4)]
+    assert [h.day for h in await store.path_days(["/innovation/a"], since_day=DAY2)] == [DAY2]
+    assert await store.path_days([]) == []
+    # an exact string prefix: "_" and "%" are no wildcards
+    assert await store.prefix_hits(["/innovation/", "/innovation_", "/naring/%", "/x/"]) == {
+        "/innovation/": 7, "/innovation_": 2, "/naring/%": 1, "/x/": 0}
+    assert await store.prefix_hits(["/innovation/"], since_day=DAY2) == {"/innovation/": 4}

@@ -6,6 +6,7 @@ import structlog
 from aiohttp import web
 
 from linkbridge import keys
+from linkbridge.admin.hit_pictures import hit_pictures
 from linkbridge.admin.page import back_to, field, render, see_other
 from linkbridge.errors import BadRequest, RejectedImport
 from linkbridge.model import RuleKind
@@ -122,7 +123,8 @@ async def get_export(request: web.Request) -> web.StreamResponse:
 
 
 async def get_hits(request: web.Request) -> web.StreamResponse:
-    """Paths without an exact mapping, most hit first, each with a "map to" form."""
+    """Requests per day, sub-blog shares, then paths without an exact mapping, most hit first
+    (the top ones with a sparkline), each with a "map to" form."""
     app = request.app
     size = app[keys.SETTINGS].admin.page_items
     table = app[keys.LIVE].snapshot.table
@@ -131,7 +133,8 @@ async def get_hits(request: web.Request) -> web.StreamResponse:
     )
     unmapped = [h for h in hits if table.lookup(h.path).rule is not RuleKind.EXACT][:size]
     rows = [(h, table.lookup(h.path)) for h in unmapped]
-    return render(request, "hits.html", {"rows": rows})
+    pictures = await hit_pictures(request, [h.path for h in unmapped])
+    return render(request, "hits.html", {"rows": rows, **pictures})
 
 
 async def post_map_hit(request: web.Request) -> web.StreamResponse:

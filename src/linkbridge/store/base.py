@@ -247,6 +247,14 @@ class Store(Protocol):
     async def hit_days(self, *, since_day: str = "") -> list[HitDay]:
         """Per-day totals from `since_day` (YYYY-MM-DD, inclusive) on, by day, status, rule."""
 
+    async def path_days(self, paths: Sequence[str], *, since_day: str = "") -> list[Hit]:
+        """The per-path rows of `paths` from `since_day` on, one per (day, path, status,
+        rule), by path then day (for one path's hits per day; rows of pruned days are gone)."""
+
+    async def prefix_hits(self, prefixes: Sequence[str], *, since_day: str = "") -> dict[str, int]:
+        """Hits in per-path rows from `since_day` on whose path starts with each prefix (exact
+        string prefix, no pattern); a prefix without rows maps to 0."""
+
     # -- recorded edits and the moderation history (store/sqlite/history.py)
     async def edit_mappings(
         self, put: Sequence[Mapping], remove: Sequence[str], note: ChangeNote

@@ -7,7 +7,7 @@ same day cannot both take the last free row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from linkbridge.model import Hit, HitBatch, HitDay, RuleKind
 from linkbridge.store.postgres.engine import Conn, PostgresEngine
@@ -128,5 +128,33 @@ class HitRows:
             )
             return [HitDay(r["day"], r["status"], RuleKind(r["rule"]), int(r["hits"]),
                            int(r["other_paths"]), int(r["ignored"])) for r in rows]
+
+        return await self.engine.read(q)
+
+    async def path_days(self, paths: Sequence[str], *, since_day: str = "") -> list[Hit]:
+        wanted = list(dict.fromkeys(paths))
+        if not wanted:
+            return []
+
+        async def q(conn: Conn) -> list[Hit]:
+            rows = await conn.fetch(
+                "SELECT day, path, status, rule, count FROM hits WHERE path = ANY($1::text[])"
+                " AND day >= $2 ORDER BY path COLLATE \"C\", day COLLATE \"C\", status,"
+                " rule COLLATE \"C\"", wanted, since_day,
+            )
+            return [Hit(r["day"], r["path"], r["status"], RuleKind(r["rule"]), int(r["count"]))
+                    for r in rows]
+
+        return await self.engine.read(q)
+
+    async def prefix_hits(self, prefixes: Sequence[str], *, since_day: str = "") -> dict[str, int]:
+        async def q(conn: Conn) -> dict[str, int]:
+            totals: dict[str, int] = {}
+            for prefix in prefixes:  # left(): a path's "%" or "_" is no wildcard
+                totals[prefix] = int(await conn.fetchval(
+                    "SELECT COALESCE(SUM(count), 0) FROM hits"
+                    " WHERE left(path, length($1)) = $1 AND day >= $2", prefix, since_day,
+                ))
+            return totals
 
         return await self.engine.read(q)

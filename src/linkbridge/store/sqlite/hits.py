@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from linkbridge.model import Hit, HitBatch, HitDay, RuleKind
 from linkbridge.store.sqlite.engine import SqliteEngine
@@ -122,5 +122,35 @@ class HitRows:
                        r["ignored"])
                 for r in rows
             ]
+
+        return await self.engine.read(q)
+
+    async def path_days(self, paths: Sequence[str], *, since_day: str = "") -> list[Hit]:
+        wanted = list(dict.fromkeys(paths))
+        if not wanted:
+            return []
+        marks = ", ".join("?" for _ in wanted)
+
+        def q(conn: sqlite3.Connection) -> list[Hit]:
+            rows = conn.execute(
+                f"SELECT day, path, status, rule, count FROM hits WHERE path IN ({marks})"
+                " AND day >= ? ORDER BY path, day, status, rule", (*wanted, since_day),
+            )
+            return [Hit(r["day"], r["path"], r["status"], RuleKind(r["rule"]), r["count"])
+                    for r in rows]
+
+        return await self.engine.read(q)
+
+    async def prefix_hits(self, prefixes: Sequence[str], *, since_day: str = "") -> dict[str, int]:
+        def q(conn: sqlite3.Connection) -> dict[str, int]:
+            # substr() rather than LIKE: a path's "%" or "_" is no wildcard.
+            return {
+                prefix: conn.execute(
+                    "SELECT COALESCE(SUM(count), 0) FROM hits"
+                    " WHERE substr(path, 1, length(?)) = ? AND day >= ?",
+                    (prefix, prefix, since_day),
+                ).fetchone()[0]
+                for prefix in prefixes
+            }
 
         return await self.engine.read(q)
