@@ -118,3 +118,23 @@ async def test_bulk_action_and_block_validation_on_the_page(admin_app: AdminApp)
     assert 'class="error" role="alert"' in form
     assert 'value="not a host!"' in form
     assert 'value="skräp från dem"' in form
+
+
+async def test_a_bulk_action_takes_at_most_one_page_of_linkbacks(admin_app: AdminApp) -> None:
+    client = await admin_app(extra="[admin]\npage_items = 2\n")
+    csrf = await login(client)
+    ids = [(await held_linkback(client, source_url=f"http://{n}.example.org/x/")).id
+           for n in "abc"]
+
+    async def bulk(chosen: list[int]) -> int:
+        response = await client.post(
+            "/admin/linkbacks/bulk",
+            data=[("csrf", csrf), ("action", "reject"), *(("id", str(i)) for i in chosen)],
+            allow_redirects=False,
+        )
+        return response.status
+
+    assert await bulk(ids) == 400  # three: more than a page
+    assert await bulk(ids[:2]) == 303  # two: exactly a page
+    states = [(await client.app[keys.STORE].get_linkback(i)).state.value for i in ids]
+    assert states == ["rejected", "rejected", "held"]

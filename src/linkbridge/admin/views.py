@@ -26,8 +26,6 @@ ACTIONS: dict[str, tuple[Verdict, str | None]] = {
     "restore": (Verdict.RESTORE, None),
 }
 """Form button value -> (the verdict, what to block as well)."""
-MAX_BULK = 500
-"""Checkboxes one bulk action takes (a page shows at most admin.page_items)."""
 
 
 @dataclass(frozen=True)
@@ -152,8 +150,9 @@ async def post_bulk(request: web.Request) -> web.StreamResponse:
     """One decision on every checked linkback of the queue (as WordPress's bulk actions)."""
     form = await request.post()
     raw = form.getall("id", [])
-    if len(raw) > MAX_BULK:
-        raise BadRequest(f"admin: at most {MAX_BULK} linkbacks at once")
+    most = request.app[keys.SETTINGS].admin.page_items  # one page's checkboxes
+    if len(raw) > most:
+        raise BadRequest(f"admin: at most {most} linkbacks at once (admin.page_items)")
     try:
         ids = [int(str(value)) for value in raw]
     except ValueError:
