@@ -105,7 +105,10 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
             print("serve: --workers needs a fixed port (server.port or --port), not 0",
                   file=sys.stderr)
             return 2
-        return await supervise(args, port)
+        from linkbridge.web.metrics_workers import parent_metrics
+
+        async with parent_metrics(settings.metrics.listen):
+            return await supervise(args, port)
     gate = connection_gate(settings)
     preview = is_preview(args, settings)
     try:
@@ -178,17 +181,24 @@ async def start_metrics_listener(
     current: Callable[[], web.Application], settings: Settings
 ) -> web.AppRunner | None:
     """/metrics of the current application on its own address (metrics.listen), off the
-    public port; None when unset."""
-    if not settings.metrics.listen:
+    public port; under `--workers`, on a private loopback port the parent sums (None when
+    neither applies)."""
+    from linkbridge.web.metrics_workers import ENV, announce
+
+    worker = os.environ.get(ENV)
+    if not settings.metrics.listen and not worker:
         return None
     from linkbridge.settings_loader import metrics_address
     from linkbridge.web.metrics import make_metrics_app
 
-    host, port = metrics_address(settings.metrics.listen)
+    host, port = ("127.0.0.1", 0) if worker else metrics_address(settings.metrics.listen)
     runner = web.AppRunner(make_metrics_app(current), handle_signals=False, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
-    logger.info("metrics_listening", host=host, port=port)
+    bound = runner.addresses[0][1] if runner.addresses else port
+    if worker:
+        announce(int(bound))
+    logger.info("metrics_listening", host=host, port=bound)
     return runner
 
 
