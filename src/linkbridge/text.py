@@ -203,6 +203,16 @@ def cut(text: str, limit: int) -> str:
     return head.rstrip() + ELLIPSIS
 
 
+_BROKEN_TAIL = re.compile("\ufffd+(?=\\s*(?:…|\\.\\.\\.)?\\s*$)")
+
+
+def without_broken_tail(text: str) -> str:
+    """Drop replacement characters left where a sender cut its text inside a multi-byte
+    character, just before the closing ellipsis (WordPress's `trackback_url_list()` sends
+    "…åäö\\xc3&hellip;", which decodes to "…åäö\ufffd…")."""
+    return _BROKEN_TAIL.sub("", text)
+
+
 def plain(text: str, limit: int | None = None) -> str:
     """Text from anywhere as it is stored: HTML read as text, cleaned, then cut to `limit`."""
     text = clean(text_of_html(clean(text)))

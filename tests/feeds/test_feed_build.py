@@ -23,7 +23,7 @@ from linkbridge.feeds import (
     build_posts_feed,
     context_for,
 )
-from linkbridge.model import Linkback, LinkbackState, Post
+from linkbridge.model import Linkback, LinkbackProtocol, LinkbackState, Post
 from linkbridge.settings_loader import load_settings
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -372,3 +372,39 @@ def test_post_creator_is_the_display_name_when_the_export_has_one() -> None:
     root = etree.fromstring(build_posts_feed(posts, make_context(), fmt=FeedFormat.RSS).body)
     creators = root.findall(".//{http://purl.org/dc/elements/1.1/}creator")
     assert sorted(c.text for c in creators) == ["Annie Lööf", "redaktionen"]
+
+
+def test_each_protocol_is_shown_as_wordpress_shows_its_comment(
+    post_factory: PostF, linkback_factory: LinkbackF, context_factory: ContextF
+) -> None:
+    posts = [post_factory(12)]
+    linkbacks = [
+        linkback_factory(1, protocol=LinkbackProtocol.TRACKBACK, title="Omvärldsspaning",
+                         excerpt="Vi skrev om upphandling…", blog_name="Logistikfokus"),
+        linkback_factory(2, protocol=LinkbackProtocol.TRACKBACK, title="Utan namn",
+                         excerpt="Ingen blog_name skickad.", blog_name=""),
+        linkback_factory(3, protocol=LinkbackProtocol.PINGBACK, title="Karins logg",
+                         excerpt="[…] innovationsupphandling […]", blog_name=""),
+        linkback_factory(4, protocol=LinkbackProtocol.WEBMENTION, title="Svar",
+                         author_name="Karin Berg", content="Tack för ett bra inlägg."),
+        linkback_factory(5, protocol=LinkbackProtocol.WEBMENTION, title="Ett omnämnande",
+                         excerpt="[…] frammarsch […]", blog_name=""),
+    ]
+    feed = _render("post_comments", FeedFormat.RSS, context_factory(), posts, linkbacks)
+    items = {i.findtext("guid"): i for i in _rss_items(feed)}
+    content = "{http://purl.org/rss/1.0/modules/content/}encoded"
+    shapes = {
+        guid.removeprefix("linkbridge-linkback-"): (
+            item.findtext("title"), item.findtext(f"{DC}creator"), item.findtext(content)
+        )
+        for guid, item in items.items()
+    }
+    assert shapes == {
+        "1": ("By: Logistikfokus", "Logistikfokus",
+              "<p><strong>Omvärldsspaning</strong></p><p>Vi skrev om upphandling…</p>"),
+        "2": ("By: logistikfokus.se", "logistikfokus.se",
+              "<p><strong>Utan namn</strong></p><p>Ingen blog_name skickad.</p>"),
+        "3": ("By: Karins logg", "Karins logg", "<p>[…] innovationsupphandling […]</p>"),
+        "4": ("By: Karin Berg", "Karin Berg", "<p>Tack för ett bra inlägg.</p>"),
+        "5": ("By: Ett omnämnande", "Ett omnämnande", "<p>[…] frammarsch […]</p>"),
+    }

@@ -102,7 +102,8 @@ async def test_one_hostile_title_and_excerpt_is_stored_and_shown_identically_eve
     async with asyncio.timeout(TIMEOUT_S):
         assert isinstance(await pingback(client, by_ping), str)
         answer = await trackback(client, {"url": by_trackback, "title": HOSTILE_TITLE,
-                                          "excerpt": f"{HOSTILE_EXCERPT} {LINK_TEXT}"})
+                                          "excerpt": f"{HOSTILE_EXCERPT} {LINK_TEXT}",
+                                          "blog_name": HOSTILE_TITLE})  # its comment author
         assert answer == (0, "")
         assert (await webmention(client, by_mention))[0] == 201
         await run_jobs(client)

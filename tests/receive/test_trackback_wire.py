@@ -232,3 +232,14 @@ def test_error_is_a_bad_request_with_a_reason() -> None:
         ping(b"title=x")
     assert caught.value.status == 400
     assert caught.value.reason == "trackback_missing_url"
+
+
+def test_an_excerpt_cut_inside_a_multibyte_character_loses_the_broken_tail() -> None:
+    """WordPress 6.1's trackback_url_list() cuts bytes, then appends &hellip;."""
+    cut = "Omvärldsspaning åäö".encode()[:-1]  # the last "ö" cut in half
+    body = b"url=http%3A%2F%2Flogistikfokus.se%2Fa%2F&excerpt=" + quote_from_bytes(
+        cut + b"&hellip;"
+    ).encode()
+    ping = parse_trackback(body, "application/x-www-form-urlencoded; charset=utf-8",
+                           max_body_bytes=65536)
+    assert ping.excerpt == "Omvärldsspaning åä…"

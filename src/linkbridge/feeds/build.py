@@ -15,7 +15,7 @@ from feedgen.feed import FeedGenerator
 
 from linkbridge.feeds.context import Farewell, FeedContext
 from linkbridge.feeds.grammar import FeedFormat
-from linkbridge.model import Linkback, LinkbackState, Post, PostKey
+from linkbridge.model import Linkback, LinkbackProtocol, LinkbackState, Post, PostKey
 from linkbridge.text import html_text, plain
 from linkbridge.words import words_for
 
@@ -126,8 +126,32 @@ def _post_item(post: Post, ctx: FeedContext) -> _Item:
     )
 
 
+def comment_shape(linkback: Linkback) -> tuple[str, str]:
+    """(author, content HTML) of a linkback as WordPress shows the comment it makes.
+
+    TrackBack: the sender's `blog_name` (else the source host); `<strong>title</strong>` and
+    the excerpt as sent. Pingback: the source page's title; the context around the link
+    (`[…] text […]`). Webmention: the h-entry's author and content when present, else as a
+    pingback. Everything is stored as plain text, so it is escaped here, never markup.
+    """
+    host = plain(linkback.source_host)
+    if linkback.protocol is LinkbackProtocol.TRACKBACK:
+        title, excerpt = plain(linkback.title), plain(linkback.excerpt)
+        parts = [f"<p><strong>{html.escape(title, quote=False)}</strong></p>"] if title else []
+        parts += [html_text(excerpt)] if excerpt else []
+        return plain(linkback.blog_name) or host, "".join(parts)
+    if linkback.protocol is LinkbackProtocol.WEBMENTION and (
+        linkback.author_name or linkback.content
+    ):
+        author = plain(linkback.author_name) or plain(linkback.title) or host
+        return author, html_text(plain(linkback.content) or plain(linkback.excerpt))
+    return plain(linkback.title) or plain(linkback.blog_name) or host, html_text(
+        plain(linkback.excerpt)
+    )
+
+
 def _linkback_item(linkback: Linkback, post: Post, ctx: FeedContext, *, per_post: bool) -> _Item:
-    name = plain(linkback.display_name) or plain(linkback.source_host)
+    name, content = comment_shape(linkback)
     post_title = plain(post.title) or f"#{post.post_id}"
     t = words_for(ctx.language)
     title = t("feed.by", name=name) if per_post else t(
@@ -144,9 +168,9 @@ def _linkback_item(linkback: Linkback, post: Post, ctx: FeedContext, *, per_post
         link=link,
         published=published,
         updated=max(published, verified),  # a re-send re-verifies; a decision is no edit
-        creator=plain(linkback.author_name) or name,
+        creator=name,
         summary=plain(linkback.excerpt),
-        content_html=html_text(plain(linkback.content)),  # stored as text: escaped, never markup
+        content_html=content,  # stored as text: escaped, never markup
         changed=_utc(linkback.updated_at),
     )
 

@@ -10,7 +10,15 @@ import charset_normalizer
 
 from linkbridge.errors import BadRequest
 from linkbridge.receive.form import form_fields
-from linkbridge.text import CharsetRefused, decode, plain, resolve_charset, url_is_clean, xml_escape
+from linkbridge.text import (
+    CharsetRefused,
+    decode,
+    plain,
+    resolve_charset,
+    url_is_clean,
+    without_broken_tail,
+    xml_escape,
+)
 
 TITLE_MAX_CHARS = 250
 EXCERPT_MAX_CHARS = 252
@@ -67,9 +75,9 @@ def parse_trackback(body: bytes, content_type: str | None, *, max_body_bytes: in
         )
     return TrackbackPing(
         url=url,
-        title=plain(values.get("title", ""), TITLE_MAX_CHARS),
-        excerpt=plain(values.get("excerpt", ""), EXCERPT_MAX_CHARS),
-        blog_name=plain(values.get("blog_name", ""), BLOG_NAME_MAX_CHARS),
+        title=without_broken_tail(plain(values.get("title", ""), TITLE_MAX_CHARS)),
+        excerpt=without_broken_tail(plain(values.get("excerpt", ""), EXCERPT_MAX_CHARS)),
+        blog_name=without_broken_tail(plain(values.get("blog_name", ""), BLOG_NAME_MAX_CHARS)),
         charset=charset,
     )
 

@@ -51,7 +51,8 @@ def _posts_for(request: web.Request, feed: FeedRequest) -> tuple[list[Post], str
         return posts, next(iter(names), feed.slug)
     if feed.scope == FeedScope.AUTHOR:
         posts = [p for p in posts if p.author.casefold() == feed.slug]
-        return posts, feed.slug
+        # titled as WordPress does: the author's display name from the export, not the login
+        return posts, next((p.author_name for p in posts if p.author_name), feed.slug)
     return posts, ""
 
 
