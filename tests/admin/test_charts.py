@@ -8,6 +8,7 @@ from lxml import etree
 
 from linkbridge.admin import charts
 from linkbridge.model import Hit, HitDay, RuleKind
+from linkbridge.retire import hit_series
 
 SVG = "{http://www.w3.org/2000/svg}"
 LABELS = {"all": "all", "mapped": "mapped", "unmapped": "unmapped", "gone": "gone"}
@@ -20,10 +21,10 @@ def parse(markup: str) -> etree._Element:
 
 def test_day_range_is_inclusive_and_keeps_the_latest_days_at_the_edge() -> None:
     first, last = date(2018, 2, 1), date(2018, 2, 3)
-    assert charts.day_range(first, last, max_days=3) == DAYS
-    assert charts.day_range(first, last, max_days=2) == DAYS[1:]
-    assert charts.day_range(last, first, max_days=3) == []  # before the instant: nothing
-    assert charts.day_range(first, last, max_days=0) == []
+    assert hit_series.day_range(first, last, max_days=3) == DAYS
+    assert hit_series.day_range(first, last, max_days=2) == DAYS[1:]
+    assert hit_series.day_range(last, first, max_days=3) == []  # before the instant: nothing
+    assert hit_series.day_range(first, last, max_days=0) == []
 
 
 def test_per_day_sorts_rules_and_statuses_into_the_four_series() -> None:
@@ -35,10 +36,10 @@ def test_per_day_sorts_rules_and_statuses_into_the_four_series() -> None:
         HitDay(DAYS[2], 410, RuleKind.DEFAULT, 3),
         HitDay("2018-01-31", 301, RuleKind.PREFIX, 100),  # outside the days asked for
     ]
-    assert charts.per_day(totals, DAYS) == [
-        charts.DayCounts(DAYS[0], 14, 7, 7, 2),
-        charts.DayCounts(DAYS[1]),
-        charts.DayCounts(DAYS[2], 4, 0, 4, 3),
+    assert hit_series.per_day(totals, DAYS) == [
+        hit_series.DayCounts(DAYS[0], 14, 7, 7, 2),
+        hit_series.DayCounts(DAYS[1]),
+        hit_series.DayCounts(DAYS[2], 4, 0, 4, 3),
     ]
 
 
@@ -46,11 +47,11 @@ def test_per_path_sums_statuses_and_fills_missing_days() -> None:
     rows = [Hit(DAYS[0], "/a", 301, RuleKind.PREFIX, 2), Hit(DAYS[0], "/a", 404,
             RuleKind.UNRESOLVED, 1), Hit(DAYS[2], "/a", 301, RuleKind.PREFIX, 4),
             Hit("2017-01-01", "/b", 301, RuleKind.PREFIX, 9)]
-    assert charts.per_path(rows, DAYS) == {"/a": [3, 0, 4]}
+    assert hit_series.per_path(rows, DAYS) == {"/a": [3, 0, 4]}
 
 
 def test_daily_chart_has_a_labelled_row_per_series_and_a_bar_per_nonzero_day() -> None:
-    rows = [charts.DayCounts(DAYS[0], 10, 4, 6, 0), charts.DayCounts(DAYS[1], 5, 5, 0, 5)]
+    rows = [hit_series.DayCounts(DAYS[0], 10, 4, 6, 0), hit_series.DayCounts(DAYS[1], 5, 5, 0, 5)]
     svg = parse(charts.daily_chart(rows, LABELS, ident="d", title="Per day", desc="two days"))
     assert svg.get("role") == "img"
     assert svg.get("aria-labelledby") == "d-t d-d"

@@ -1,4 +1,4 @@
-"""Hits as pictures: per-day series from the exact day totals, drawn as inline SVG markup.
+"""Hits as pictures: the per-day series (retire/hit_series.py) drawn as inline SVG markup.
 
 Pure: numbers in, escaped markup out (no scripts, no colour-only meaning: every series is
 its own labelled row, every shape has a <title>). Hand-drawn rather than a plotting library:
@@ -7,66 +7,11 @@ a few rects and a polyline need no dependency, and the markup must pass a strict
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
+from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-from linkbridge.model import Hit, HitDay
-
-MAPPED_RULES = frozenset({"exact", "regex"})
-"""Rules a moderator chose for this very path (by value: regex rules may not exist yet)."""
-GONE_STATUS = 410
-SERIES = ("all", "mapped", "unmapped", "gone")
-"""The per-day series, in the order they are drawn and tabled."""
-
-
-@dataclass(frozen=True)
-class DayCounts:
-    """One day's requests: all, answered by a mapping (exact/regex), by anything else, 410."""
-
-    day: str
-    all: int = 0
-    mapped: int = 0
-    unmapped: int = 0
-    gone: int = 0
-
-    def value(self, series: str) -> int:
-        return int(getattr(self, series))
-
-
-def day_range(first: date, last: date, *, max_days: int) -> list[str]:
-    """ISO days from `first` to `last` inclusive, the last `max_days` of them at most."""
-    if last < first or max_days <= 0:
-        return []
-    start = max(first, last - timedelta(days=max_days - 1))
-    return [(start + timedelta(days=i)).isoformat() for i in range((last - start).days + 1)]
-
-
-def per_day(totals: Iterable[HitDay], days: Sequence[str]) -> list[DayCounts]:
-    """Each of `days` with its totals summed over statuses and rules (0 where none)."""
-    sums = {d: [0, 0, 0, 0] for d in days}
-    for t in totals:
-        row = sums.get(t.day)
-        if row is None:
-            continue
-        row[0] += t.hits
-        row[1 if t.rule.value in MAPPED_RULES else 2] += t.hits
-        if t.status == GONE_STATUS:
-            row[3] += t.hits
-    return [DayCounts(d, *sums[d]) for d in days]
-
-
-def per_path(rows: Iterable[Hit], days: Sequence[str]) -> dict[str, list[int]]:
-    """Each path's count on each of `days` (statuses and rules summed)."""
-    index = {d: i for i, d in enumerate(days)}
-    series: dict[str, list[int]] = {}
-    for h in rows:
-        i = index.get(h.day)
-        if i is not None:
-            series.setdefault(h.path, [0] * len(days))[i] += h.count
-    return series
+from linkbridge.retire.hit_series import SERIES, DayCounts
 
 
 def _svg(ident: str, title: str, desc: str, width: int, height: int, body: str) -> Markup:

@@ -10,6 +10,7 @@ from aiohttp import web
 from linkbridge import keys
 from linkbridge.admin import charts
 from linkbridge.pages.notice import words
+from linkbridge.retire import hit_series
 
 
 async def hit_pictures(request: web.Request, top_paths: Sequence[str]) -> dict[str, object]:
@@ -21,20 +22,20 @@ async def hit_pictures(request: web.Request, top_paths: Sequence[str]) -> dict[s
     store = app[keys.STORE]
     first = settings.site.shutdown_at.astimezone(UTC).date()
     last = app[keys.CLOCK].now().astimezone(UTC).date()
-    days = charts.day_range(first, last, max_days=settings.admin.hits_chart_days)
+    days = hit_series.day_range(first, last, max_days=settings.admin.hits_chart_days)
     if not days:
         return {"days": [], "sparks": [], "shares": []}
     since = days[0]
-    rows = charts.per_day(await store.hit_days(since_day=since), days)
-    labels = {s: t(f"admin.hits.series.{s}") for s in charts.SERIES}
+    rows = hit_series.per_day(await store.hit_days(since_day=since), days)
+    labels = {s: t(f"admin.hits.series.{s}") for s in hit_series.SERIES}
     span = t("admin.hits.span", first=days[0], last=days[-1], n=len(days))
     daily_svg = charts.daily_chart(
         rows, labels, ident="hits-daily", title=t("admin.hits.daily"),
         desc=span + " " + "; ".join(
-            f"{labels[s]}: {sum(r.value(s) for r in rows)}" for s in charts.SERIES),
+            f"{labels[s]}: {sum(r.value(s) for r in rows)}" for s in hit_series.SERIES),
     )
     wanted = list(top_paths)[: settings.admin.hits_chart_paths]
-    series = charts.per_path(await store.path_days(wanted, since_day=since), days)
+    series = hit_series.per_path(await store.path_days(wanted, since_day=since), days)
     sparks = []
     for i, path in enumerate(wanted):
         values = series.get(path, [0] * len(days))
@@ -48,7 +49,7 @@ async def hit_pictures(request: web.Request, top_paths: Sequence[str]) -> dict[s
         [(label, n) for label, n, _ in shares], ident="hits-shares",
         title=t("admin.hits.shares"), desc=span)
     return {"days": rows, "daily_svg": daily_svg, "sparks": sparks, "span": span,
-            "shares": shares, "shares_svg": shares_svg, "series": charts.SERIES,
+            "shares": shares, "shares_svg": shares_svg, "series": hit_series.SERIES,
             "labels": labels}
 
 

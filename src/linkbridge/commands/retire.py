@@ -6,7 +6,7 @@ import argparse
 import csv
 import getpass
 import sys
-from datetime import UTC, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 
 from linkbridge import __version__
@@ -15,6 +15,7 @@ from linkbridge.errors import RejectedImport, StoreMissing
 from linkbridge.model import Change, Mapping, RuleKind
 from linkbridge.moderation.service import ImportPlan, Moderation
 from linkbridge.posts.registry import PostRegistry
+from linkbridge.retire import hit_series
 from linkbridge.retire.csvio import BadRows, export_mappings_csv, parse_mappings_csv
 from linkbridge.retire.explain import explain_url
 from linkbridge.retire.successors import check_successors, successor_fetcher, summary
@@ -76,6 +77,11 @@ def register(
     hits.add_argument("--json", action="store_true")
     hits.add_argument("--days", type=int, default=0, metavar="N",
                       help="per-day totals of the last N days instead (other paths included)")
+    hits.add_argument("--since", default="", metavar="DATE",
+                      help="per day from DATE (YYYY-MM-DD, UTC) to today: all, mapped, unmapped, "
+                           "gone, and the --top unmapped paths' counts")
+    hits.add_argument("--csv", action="store_true",
+                      help="print the per-day series as CSV (from --since, else the instant)")
     hits.set_defaults(handler=list_hits)
 
     succ = sub.add_parser("check-successors", parents=[common],
@@ -265,6 +271,8 @@ def print_skipped_mappings(settings: Settings, mappings: list[Mapping]) -> int:
 
 
 async def list_hits(args: argparse.Namespace, settings: Settings) -> int:
+    if args.since or args.csv:
+        return await list_hit_series(args, settings)
     if args.days > 0:
         return await list_hit_days(args, settings)
 
@@ -304,6 +312,43 @@ async def list_hit_days(args: argparse.Namespace, settings: Settings) -> int:
         for d in days:
             print(f"{d.day:<10}  {d.status:<6}  {d.rule.value:<10} {d.hits:>8} "
                   f"{d.other_paths:>8} {d.ignored:>8}")
+        return 0
+
+    return await with_store(settings, run)
+
+
+async def list_hit_series(args: argparse.Namespace, settings: Settings) -> int:
+    """All, mapped, unmapped and gone per day (the admin hits page's numbers), and the top
+    unmapped paths per day; as CSV with --csv."""
+    last = instant(args.at).astimezone(UTC).date()
+    if args.since:
+        try:
+            first = date.fromisoformat(args.since)
+        except ValueError:
+            print(f"hits --since: {for_terminal(args.since)!r} is not a date (YYYY-MM-DD)",
+                  file=sys.stderr)
+            return 2
+    elif args.days > 0:
+        first = last - timedelta(days=args.days - 1)
+    else:
+        first = settings.site.shutdown_at.astimezone(UTC).date()
+    days = hit_series.day_range(first, last, max_days=(last - first).days + 1)
+
+    async def run(store: Store) -> int:
+        rows = hit_series.per_day(await store.hit_days(since_day=first.isoformat()), days)
+        top = await store.top_hits(limit=args.top, exclude_rules=hit_series.MAPPED_RULES)
+        wanted = [h.path for h in top]
+        counts = hit_series.per_path(
+            await store.path_days(wanted, since_day=first.isoformat()), days)
+        paths = {p: counts.get(p, [0] * len(days)) for p in wanted}
+        if args.csv:
+            sys.stdout.write(hit_series.series_csv(rows, paths))
+            return 0
+        print(f"{'day':<10} " + " ".join(f"{s:>8}" for s in hit_series.SERIES))
+        for row in rows:
+            print(f"{row.day:<10} " + " ".join(f"{row.value(s):>8}" for s in hit_series.SERIES))
+        for path, values in paths.items():
+            print(f"{sum(values):>8}  {for_terminal(path)}")
         return 0
 
     return await with_store(settings, run)
