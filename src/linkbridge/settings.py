@@ -134,6 +134,9 @@ class RetireSettings:
     successor_feed_url: str = setting(
         "", 'Where feeds redirect when feeds_after_shutdown = "redirect".', url=True
     )
+    gone_page_cache_entries: int = setting(
+        1024, "Rendered 410 pages kept in memory (the same old URLs are asked for again)."
+    )
     hit_keys_max: int = setting(
         10000, 'Distinct hit keys kept in memory between flushes; more go to "other paths".'
     )

@@ -146,3 +146,19 @@ def test_error_page(settings: Settings, status: int) -> None:
     assert doc.findtext(".//h1", "") == "Bloggen svarar inte just nu"
     assert doc.findtext(".//title", "").startswith(f"{status} ")
     assert doc.xpath('//section[@lang="en"]/h2/text()') == ["The blog is not answering right now"]
+
+
+def test_kept_410_pages_belong_to_their_settings(make_settings: Callable[..., Settings]) -> None:
+    from linkbridge.retire import pages
+
+    first = make_settings("[site]\ntitle = 'Första bloggen'\n")
+    second = make_settings("[site]\ntitle = 'Andra bloggen'\n")
+    assert "Första bloggen" in render_gone_page(first, OLD).decode()
+    assert "Andra bloggen" in render_gone_page(second, OLD).decode()  # not the kept page
+    assert render_gone_page(second, OLD) is render_gone_page(second, OLD)
+    small = make_settings("[retire]\ngone_page_cache_entries = 2\n")
+    for n in range(3):
+        render_gone_page(small, f"{OLD}{n}")
+    assert len(pages._gone_pages) == 2  # at the limit: the oldest went
+    assert (f"{OLD}0", "") not in pages._gone_pages
+    assert (f"{OLD}2", "") in pages._gone_pages

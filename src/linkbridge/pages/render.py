@@ -53,6 +53,7 @@ def environment(folder: str) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=bool(folder),  # only an operator's folder changes while serving
     )
     env.filters["http_url"] = http_url
     return env

@@ -6,6 +6,7 @@ for before the instant and one for after it, in each language the blog writes in
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -78,9 +79,27 @@ def _links(settings: Settings) -> dict[str, str]:
     }
 
 
+_gone_pages: OrderedDict[tuple[str, str], tuple[Settings, bytes]] = OrderedDict()
+
+
 def render_gone_page(settings: Settings, old_url: str, *, memento: str = "") -> bytes:
     """The 410 page, in the blog's language with a section per other language; "the page as
-    it was" links the archive snapshot found for it (`memento`), else the archive template."""
+    it was" links the archive snapshot found for it (`memento`), else the archive template.
+    The last `retire.gone_page_cache_entries` pages are kept (one costs a few hundred
+    microseconds to render)."""
+    key = (old_url, memento)
+    kept = _gone_pages.get(key)
+    if kept is not None and kept[0] is settings:
+        _gone_pages.move_to_end(key)
+        return kept[1]
+    body = _render_gone_page(settings, old_url, memento)
+    _gone_pages[key] = (settings, body)
+    while len(_gone_pages) > settings.retire.gone_page_cache_entries:
+        _gone_pages.popitem(last=False)
+    return body
+
+
+def _render_gone_page(settings: Settings, old_url: str, memento: str) -> bytes:
     return render(
         settings,
         "gone.html",
