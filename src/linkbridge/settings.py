@@ -403,6 +403,9 @@ class ServerSettings:
         33554432, "Largest request body passed through to the origin, bytes."
     )
     shutdown_timeout_s: float = setting(10.0, "Grace for in-flight requests on SIGTERM, s.")
+    reload_grace_s: float = setting(
+        1.0, "On SIGHUP, time the old configuration still serves connections it accepted, s."
+    )
     log_level: str = setting("info", "Lowest log level written (debug, info, warning, error).")
 
 

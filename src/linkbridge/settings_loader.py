@@ -229,6 +229,8 @@ def _check_url(value: str, key: str) -> None:
 
 def _check_operations(settings: Settings) -> None:
     """The API, metrics, privacy and suggestion settings."""
+    if settings.server.reload_grace_s < 0:
+        raise ConfigError("config: server.reload_grace_s: must not be negative")
     for key in ("max_sitemaps", "sitemap_max_bytes", "max_pages", "page_max_bytes",
                 "concurrency", "rate_per_min"):
         if getattr(settings.suggest, key) < 1:

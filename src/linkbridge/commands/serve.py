@@ -171,7 +171,11 @@ async def reloaded(
     new.site = GatedSite(new.runner, old.site.host, old.site.requested_port, gate,
                          sock=old.site.listening_copy())
     await new.site.start()
-    await old.runner.cleanup()  # stops accepting on its descriptor; in-flight requests finish
+    # The old site stops accepting; a connection it accepted a moment ago may not have sent its
+    # request yet, and a shutdown now would close it unanswered: give those a grace first.
+    await old.site.stop()
+    await asyncio.sleep(settings.server.reload_grace_s)
+    await old.runner.cleanup()  # in-flight requests finish, idle keep-alives close
     logger.info("config_reloaded", config=new.app[keys.CONFIG].digest,
                 previous=old.app[keys.CONFIG].digest)
     return new
