@@ -17,7 +17,7 @@ from linkbridge.intake import Answer, Incoming, IntakeResult, Refusal
 from linkbridge.model import Linkback, LinkbackProtocol, LinkbackState
 from linkbridge.store.base import sqlite_path
 from linkbridge.store.sqlite.engine import ts
-from tests.support import SEED_POST, AppFactory, Client, page_linking_to
+from tests.support import SEED_POST, AppFactory, Client, manual_clock, page_linking_to
 
 S = LinkbackState
 SourceFactory = Callable[[web.Application], Awaitable[TestServer]]
@@ -208,7 +208,7 @@ async def test_daily_cap_at_its_edge(
         assert (await receive(client, source.url(f"/{n}/"))).answer == Answer.QUEUED
     over = await receive(client, source.url("/3/"))
     assert (over.answer, over.refusal) == (Answer.REFUSED, Refusal.DAILY_CAP)
-    clock = client.app[keys.CLOCK]
+    clock = manual_clock(client.app)
     # the cap counts per UTC day: the next day starts fresh
     now = clock.now()
     clock.set(now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1))
@@ -219,7 +219,7 @@ async def test_after_the_instant_nothing_is_stored(
     start: Callable[..., Awaitable[Client]], source: Source
 ) -> None:
     client = await start()
-    client.app[keys.CLOCK].set(client.app[keys.SETTINGS].site.shutdown_at)
+    manual_clock(client.app).set(client.app[keys.SETTINGS].site.shutdown_at)
     result = await receive(client, source.url("/sent-late/"))
     assert result.refusal == Refusal.AFTER_SHUTDOWN
     assert result.successor.startswith("https://www.regeringen.se/")
@@ -254,7 +254,7 @@ async def test_transient_retries_with_backoff_then_fails_at_max_attempts(
     start: Callable[..., Awaitable[Client]], source: Source
 ) -> None:
     client = await start("[fetch]\nmax_attempts = 3\nretry_base_s = 10.0\n")
-    clock = client.app[keys.CLOCK]
+    clock = manual_clock(client.app)
     source.modes["/trasig/"] = "error"
     result = await receive(client, source.url("/trasig/"))
     await run_jobs(client)
@@ -299,7 +299,7 @@ async def test_approved_resend_stays_approved_while_pending_and_after_transient_
     assert resent.reverify_url == source.url("/visad/")
     await run_jobs(client)
     assert (await state_of(client, again)).state == S.APPROVED
-    client.app[keys.CLOCK].advance(10.0)
+    manual_clock(client.app).advance(10.0)
     await run_jobs(client)
     back = await state_of(client, again)
     assert (back.state, back.reverify_url) == (S.APPROVED, None)

@@ -66,7 +66,7 @@ def tracing() -> Iterator[CallTrace]:
     try:
         yield trace
     finally:
-        threading.setprofile(None)  # type: ignore[arg-type]
+        threading.setprofile(None)
         sys.setprofile(None)
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.serve import EXAMPLE, Served, config_args, free_port, run_cli, store_overlay
+from tests.support import EXAMPLE_CONFIG as EXAMPLE
+from tests.support.serve import Served, config_args, free_port, run_cli, store_overlay
 
 BEFORE_AT = "2017-12-01T12:00:00+01:00"
 

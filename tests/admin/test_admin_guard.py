@@ -9,7 +9,7 @@ import pytest
 
 from linkbridge import keys
 from linkbridge.model import Hit, HitBatch, Mapping, RuleKind
-from tests.support import Client
+from tests.support import Client, manual_clock
 from tests.support.admin import enable_admin, held_linkback, login
 
 AdminApp = Callable[..., Awaitable[Client]]
@@ -20,7 +20,7 @@ EXTRA_PATHS = ["/admin/nope", "/admin/linkbacks/1/x", "/admin/login/", "/admin/.
 
 def admin_routes(client: Client) -> list[tuple[str, str]]:
     """(method, concrete path) for every registered route under /admin."""
-    out = []
+    out: list[tuple[str, str]] = []
     for route in client.app.router.routes():
         info = route.resource.get_info() if route.resource else {}
         template = info.get("path") or info.get("formatter") or ""
@@ -117,7 +117,7 @@ async def test_the_session_expires_with_the_clock(
 ) -> None:
     client = await admin_app()
     await login(client)
-    clock = client.app[keys.CLOCK]
+    clock = manual_clock(client.app)
     max_age = client.app[keys.SETTINGS].admin.session_max_age_s
     clock.advance(max_age - 1)
     assert (await client.get("/admin/", allow_redirects=False)).status == 200

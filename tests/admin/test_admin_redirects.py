@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestServer
 
 from linkbridge import keys
 from linkbridge.model import Hit, HitBatch, Mapping, RuleKind
-from tests.support import ROOT, Client
+from tests.support import ROOT, Client, manual_clock
 from tests.support.admin import login
 
 AdminApp = Callable[..., Awaitable[Client]]
@@ -239,7 +239,7 @@ async def test_successor_check_button(admin_app: AdminApp, source_server: Source
     )
     csrf = await login(client)
     assert "Inte kontrollerad än." in await (await client.get("/admin/successors")).text()
-    client.app[keys.CLOCK].advance(timedelta(minutes=5).total_seconds())
+    manual_clock(client.app).advance(timedelta(minutes=5).total_seconds())
     response = await client.post("/admin/successors", data={"csrf": csrf}, allow_redirects=False)
     assert response.status == 303  # at once: the check runs in the background
     run = client.app[keys.SUCCESSOR_RUN]

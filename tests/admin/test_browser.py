@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestServer
 
 from linkbridge import keys
 from linkbridge.model import LinkbackState
-from tests.support import AFTER, BEFORE, CHROMIUM_ARGS, Client, require_chromium
+from tests.support import AFTER, BEFORE, CHROMIUM_ARGS, Client, manual_clock, require_chromium
 from tests.support.admin import FEED_PATH, PASSWORD, USER, linking_page, pingback_body, source_app
 
 pytestmark = pytest.mark.browser
@@ -50,10 +50,10 @@ async def test_moderator_in_a_real_browser(
     )
     [held] = await store.list_linkbacks(states=[LinkbackState.HELD])
     # a reader asks for an old URL after the instant: an unmapped hit
-    app[keys.CLOCK].set(after)
+    manual_clock(app).set(after)
     assert (await client.get(OLD_PATH + "/", allow_redirects=False)).status == 301
     await store.add_hits(app[keys.HITS].drain())
-    app[keys.CLOCK].set(before)
+    manual_clock(app).set(before)
     base = str(client.make_url("/")).rstrip("/")
 
     async with async_playwright() as p:

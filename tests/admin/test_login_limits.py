@@ -7,7 +7,7 @@ import xmlrpc.client
 from collections.abc import Awaitable, Callable
 
 import pytest
-from aiohttp import web
+from aiohttp import ClientResponse, web
 
 from linkbridge.login import client_key
 from tests.support import SEED_POST, Client
@@ -81,6 +81,7 @@ async def test_concurrent_hashes_are_bounded_and_verification_is_not_starved(
         guesses = [attempt(client, f"guess {i}", f"203.0.113.{i}") for i in range(20)]
         pinged = client.post("/xmlrpc.php", data=ping, headers={"Content-Type": "text/xml"})
         *statuses, ping_response = await asyncio.gather(*guesses, pinged)
+        assert isinstance(ping_response, ClientResponse)
         ((answer,), _) = xmlrpc.client.loads(await ping_response.read())
     assert set(statuses) <= {401, 503}
     assert statuses.count(503) >= 1  # refused at once, nothing hashed

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 from linkbridge import keys
 from linkbridge.model import LinkbackState, WebhookDelivery
 from linkbridge.moderation.webhook import SIGNATURE_HEADER, sign
-from tests.support import SEED_POST, Client
+from tests.support import SEED_POST, Client, manual_clock
 from tests.support.admin import linking_page, login, pingback_body, source_app, wait_for
 
 AdminApp = Callable[..., Awaitable[Client]]
@@ -86,7 +86,7 @@ async def test_held_pingback_is_delivered_signed_after_a_retry(
     assert (first.status, first.last_error) == ("pending", "webhook: answered 500")
     assert len(receiver.calls) == 1
     assert await client.app[keys.WORKER].run_once() is False  # not due before the backoff
-    client.app[keys.CLOCK].advance(60)
+    manual_clock(client.app).advance(60)
     delivered = await wait_for(lambda: _attempted(client, 2), "the second attempt")
     assert delivered.status == "delivered"
     assert delivered.delivered_at == client.app[keys.CLOCK].now()
@@ -127,11 +127,11 @@ async def test_delivery_is_given_up_after_max_attempts(
         "/xmlrpc.php", data=pingback_body(f"{base}/p/"), headers={"Content-Type": "text/xml"}
     )
     await wait_for(lambda: _attempted(client, 1), "the first attempt")
-    client.app[keys.CLOCK].advance(60)
+    manual_clock(client.app).advance(60)
     failed = await wait_for(lambda: _attempted(client, 2), "the last attempt")
     assert (failed.status, failed.last_error) == ("failed", "webhook: answered 503")
     await jobs_done(client.app[keys.STORE])
-    client.app[keys.CLOCK].advance(3600)
+    manual_clock(client.app).advance(3600)
     assert await client.app[keys.WORKER].run_once() is False
     assert len(receiver.calls) == 2
 

@@ -14,7 +14,8 @@ from linkbridge import keys
 from linkbridge.errors import ConfigError
 from linkbridge.settings_loader import load_settings
 from linkbridge.web.middleware import make_middlewares
-from tests.support.serve import EXAMPLE, Served, config_args, store_overlay
+from tests.support import EXAMPLE_CONFIG as EXAMPLE
+from tests.support.serve import Served, config_args, store_overlay
 
 BEFORE_AT = "2017-12-01T12:00:00+01:00"
 POLLS = 20

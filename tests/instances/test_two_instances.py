@@ -63,7 +63,8 @@ async def test_the_same_ping_at_both_instances_is_one_success_and_one_48(
     app = web.Application()
     app.router.add_get("/{tail:.*}", page)
     src = await source_server(app)
-    a, b = fleet.start(loopback_fetch(src.port, "[pingback]\ninline_budget_s = 20.0\n"), at=BEFORE)
+    overlay = loopback_fetch(src.port or 0, "[pingback]\ninline_budget_s = 20.0\n")
+    a, b = fleet.start(overlay, at=BEFORE)
     source = f"http://127.0.0.1:{src.port}/2017/12/samma-ping/"
     async with aiohttp.ClientSession() as session:
         answers = await asyncio.gather(pingback(session, a, source),

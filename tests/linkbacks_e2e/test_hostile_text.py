@@ -120,14 +120,14 @@ async def test_one_hostile_title_and_excerpt_is_stored_and_shown_identically_eve
         await enable_admin(client)
         await login(client)
         for row in rows:  # the moderator's page shows the same text
-            answer = await client.get(f"/admin/linkbacks/{row.id}")
-            page = lxml.html.fromstring(await answer.text())
-            card = page.get_element_by_id(f"lb-{row.id}")
+            shown = await client.get(f"/admin/linkbacks/{row.id}")
+            page = lxml.html.fromstring(await shown.text())
+            card = page.get_element_by_id(f"lb-{row.id}")  # type: ignore[attr-defined]
             assert card.findtext("h2/a") == SHOWN_TITLE
             assert card.find_class("excerpt")[0].text_content() == SHOWN_EXCERPT
     listed = json.loads(run_cli(tmp_path, "moderate", "list", "--json"))
-    shown = {(r["title"], r["excerpt"]) for r in listed if "127.0.0.1" in r["source_url"]}
-    assert shown == {(SHOWN_TITLE, SHOWN_EXCERPT)}
+    in_list = {(r["title"], r["excerpt"]) for r in listed if "127.0.0.1" in r["source_url"]}
+    assert in_list == {(SHOWN_TITLE, SHOWN_EXCERPT)}
     text = run_cli(tmp_path, "moderate", "list")
     assert text.count(SHOWN_TITLE[:40]) == 3
 

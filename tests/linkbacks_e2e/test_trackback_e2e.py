@@ -10,7 +10,7 @@ import pytest
 from linkbridge import keys
 from linkbridge.model import LinkbackProtocol, LinkbackState
 from tests.linkbacks_e2e.conftest import LinkbridgeFactory
-from tests.support import AFTER, SEED_ID, SEED_PATH, SEED_POST, Client
+from tests.support import AFTER, SEED_ID, SEED_PATH, SEED_POST, Client, manual_clock
 from tests.support.linkbacks import (
     CLOSED_PAGE_ID,
     CLOSED_PAGE_PATH,
@@ -139,7 +139,7 @@ async def test_a_get_of_a_ping_url_answers_as_wordpress_before_and_after_the_ins
             resp = await client.request(method, path)
             assert resp.status == 405, (method, path)
             assert resp.headers["Allow"] == "POST, GET, HEAD"
-    client.app[keys.CLOCK].set(AFTER)
+    manual_clock(client.app).set(AFTER)
     hits = client.app[keys.HITS]
     hits.drain()
     post = await client.get(SEED_PATH, allow_redirects=False)  # the post's own outcome

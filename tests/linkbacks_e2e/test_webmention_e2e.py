@@ -9,7 +9,7 @@ import pytest
 from linkbridge import keys
 from linkbridge.model import LinkbackProtocol, LinkbackState
 from tests.linkbacks_e2e.conftest import LinkbridgeFactory
-from tests.support import AFTER, SEED_POST, Client
+from tests.support import AFTER, SEED_POST, Client, manual_clock
 from tests.support.linkbacks import (
     BASE,
     CLOSED_PAGE_PATH,
@@ -254,7 +254,7 @@ async def test_status_resource_reads_the_same_after_the_instant(
     _, location, _ = await send(client, source.serve("/x/", linking_page()))
     assert location is not None
     await run_jobs(client)
-    client.app[keys.CLOCK].set(AFTER)
+    manual_clock(client.app).set(AFTER)
     assert (await status_of(client, location))["status"] == "approved"
 
 

@@ -11,7 +11,7 @@ import pytest
 from linkbridge import keys
 from linkbridge.model import LinkbackProtocol, LinkbackState
 from tests.linkbacks_e2e.conftest import LinkbridgeFactory
-from tests.support import SEED_POST, Client
+from tests.support import SEED_POST, Client, manual_clock
 from tests.support.linkbacks import (
     BASE,
     TRACKBACK_PATH,
@@ -56,7 +56,7 @@ async def test_a_resend_within_the_window_is_an_update_verified_once_when_it_end
     linkbridge: LinkbridgeFactory, source: SourceSite
 ) -> None:
     client = await linkbridge(extra=APPROVE_LOOPBACK)  # repeat_window_s = 30 (the example)
-    clock = client.app[keys.CLOCK]
+    clock = manual_clock(client.app)
     url = source.serve("/a/", linking_page())
     first = await send(client, url)
     assert first[0] == 201
@@ -111,7 +111,7 @@ async def test_resend_after_the_window_updates_in_place_and_stays_shown_meanwhil
     client = await linkbridge(extra="[webmention]\nrepeat_window_s = 0.2\n" + APPROVE_LOOPBACK)
     url, location = await approved_mention(client, source, "/uppdaterad/")
     first = await only_row(client, url)
-    client.app[keys.CLOCK].advance(0.25)
+    manual_clock(client.app).advance(0.25)
     source.serve("/uppdaterad/", linking_page(title="Omvärldsspaning, uppdaterad"))
     assert await send(client, url) == (202, location)  # the SAME status resource
     row = await only_row(client, url)
@@ -225,7 +225,7 @@ async def test_transient_failures_retry_with_backoff_then_keep_the_mention(
     else:
         source.serve("/instabil/", "try later", status=int(failure))
     assert await send(client, url) == (202, location)
-    worker, clock = client.app[keys.WORKER], client.app[keys.CLOCK]
+    worker, clock = client.app[keys.WORKER], manual_clock(client.app)
 
     assert await worker.run_once()  # attempt 1 of 3
     for delay_s in (60, 120):  # retry_base_s, doubling
@@ -293,7 +293,7 @@ async def test_a_job_cut_off_mid_fetch_runs_again_once_its_lease_expires(
     client = await linkbridge()
     lease_s = client.app[keys.WORKER].lease_s
     assert await run_jobs(client) == 0  # still leased by the process that died
-    client.app[keys.CLOCK].advance(lease_s)
+    manual_clock(client.app).advance(lease_s)
     assert await run_jobs(client) == 1
     assert (await only_row(client, url)).state == LinkbackState.HELD
 
@@ -384,7 +384,7 @@ async def test_a_moderator_approved_mention_stays_approved_after_an_update(
     await run_jobs(client)
     row = await only_row(client, url)
     assert row.state == LinkbackState.HELD
-    store, clock = client.app[keys.STORE], client.app[keys.CLOCK]
+    store, clock = client.app[keys.STORE], manual_clock(client.app)
     await store.set_state(
         row.id, LinkbackState.APPROVED, actor="moderator", reason="ok", now=clock.now()
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,7 +46,7 @@ async def held(store: SqliteStore, host: str, n: int = 1) -> int:
     return (await store.record_linkback(draft, NOW, resend_is_duplicate=True)).linkback.id
 
 
-async def test_bulk_decision_records_each_and_reports_failures(env: tuple) -> None:
+async def test_bulk_decision_records_each_and_reports_failures(env: tuple[Any, ...]) -> None:
     service, store, changes = env
     a, b = await held(store, "a.example.org"), await held(store, "b.example.org")
     outcomes = await service.decide([a, b, 999], Verdict.APPROVE, by="anna", reason="bra")
@@ -59,7 +60,7 @@ async def test_bulk_decision_records_each_and_reports_failures(env: tuple) -> No
     ]
 
 
-async def test_spam_block_domain_on_ip_hosts(env: tuple) -> None:
+async def test_spam_block_domain_on_ip_hosts(env: tuple[Any, ...]) -> None:
     service, store, _ = env
     v4 = await held(store, "203.0.113.7")
     v6 = await held(store, "2001:db8:1:2::7")
@@ -74,7 +75,7 @@ async def test_spam_block_domain_on_ip_hosts(env: tuple) -> None:
     assert not lists.is_blocked("example.org")
 
 
-async def test_block_normalises_and_refuses_the_same_everywhere(env: tuple) -> None:
+async def test_block_normalises_and_refuses_the_same_everywhere(env: tuple[Any, ...]) -> None:
     service, store, _ = env
     edit = await service.set_host("https://bad.example.org/path", "block", present=True,
                                   by="anna")
@@ -90,7 +91,7 @@ async def test_block_normalises_and_refuses_the_same_everywhere(env: tuple) -> N
     )
 
 
-async def test_redirect_changes_are_recorded_with_before_and_after(env: tuple) -> None:
+async def test_redirect_changes_are_recorded_with_before_and_after(env: tuple[Any, ...]) -> None:
     service, store, _ = env
     await service.map("/innovation/om/", "web", by="anna", reason="om-sidan")
     await service.map("http://www.naringsbloggen.se/innovation/om/", REGERINGEN, by="bo")
@@ -110,7 +111,7 @@ async def test_redirect_changes_are_recorded_with_before_and_after(env: tuple) -
     assert [m.source for m in await store.list_mappings()] == ["/innovation/x/"]
 
 
-async def test_import_plan_and_replace(env: tuple) -> None:
+async def test_import_plan_and_replace(env: tuple[Any, ...]) -> None:
     service, store, _ = env
     await service.map("/innovation/a/", "web", by="anna")
     await service.map("/innovation/b/", "social", by="anna")
@@ -126,7 +127,7 @@ async def test_import_plan_and_replace(env: tuple) -> None:
     assert sorted(m.target for m in await store.list_mappings()) == ["gone", "web"]
 
 
-async def test_target_checks_are_the_csv_checks(env: tuple) -> None:
+async def test_target_checks_are_the_csv_checks(env: tuple[Any, ...]) -> None:
     service, _, _ = env
     with pytest.raises(BadRequest, match="allowed_target_hosts"):
         await service.map("/innovation/om/", "https://evil.example/", by="anna")

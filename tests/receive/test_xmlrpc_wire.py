@@ -13,6 +13,7 @@ from linkbridge.receive.xmlrpc import (
     MethodCall,
     PingbackFault,
     XmlRpcFault,
+    XmlRpcValue,
     expect_strings,
     parse_method_call,
     render_fault,
@@ -336,7 +337,9 @@ def test_success_string_round_trips_through_python_client() -> None:
 
 
 def test_list_methods_renders_an_array_of_strings() -> None:
-    methods = ["pingback.ping", "pingback.extensions.getPingbacks", "system.listMethods"]
+    methods: list[XmlRpcValue] = [
+        "pingback.ping", "pingback.extensions.getPingbacks", "system.listMethods"
+    ]
     assert xmlrpc.client.loads(render_response(methods))[0] == (methods,)
 
 
@@ -352,7 +355,10 @@ def test_every_value_type_round_trips() -> None:
         "nil": None,
         "list": ("a", ["b"]),
     }
-    (loaded,), _ = xmlrpc.client.loads(render_response(value), use_builtin_types=True)
+    (loaded,), _ = xmlrpc.client.loads(
+        render_response(value),  # type: ignore[arg-type]  # a dict of every kind of value
+        use_builtin_types=True,
+    )
     assert loaded["s"] == "x\r\ny\t"
     assert loaded["big"] == 2**40
     assert loaded["bin"] == b"\x00\x01"

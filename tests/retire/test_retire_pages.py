@@ -1,5 +1,8 @@
 """The 410 page, the notice (HTML fragment and JSON) and the plain error page."""
 
+# mypy: disable-error-code="attr-defined, arg-type"
+# (lxml-stubs type parsed HTML as _Element, which has no text_content; the pages are HtmlElements)
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -11,7 +11,8 @@ from linkbridge.errors import ConfigError
 from linkbridge.retire.table import BadRuleError, TargetPolicy
 from linkbridge.settings_loader import load_settings
 from linkbridge.urls import browser_host
-from tests.support.serve import EXAMPLE, config_args, run_cli, store_overlay
+from tests.support import EXAMPLE_CONFIG as EXAMPLE
+from tests.support.serve import config_args, run_cli, store_overlay
 
 ALLOWED = TargetPolicy(["regeringen.se"])
 HOSTILE = [

@@ -15,7 +15,7 @@ from linkbridge.cli import main
 from linkbridge.model import Mapping, RuleKind
 from linkbridge.settings_loader import DEFAULT_CONFIG
 from linkbridge.store import open_store
-from tests.support import AFTER, SEED_PATH, AppFactory, Client
+from tests.support import AFTER, SEED_PATH, AppFactory, Client, manual_clock
 from tests.support.retire import INSTANT, ONE_SECOND
 
 DAY = "2018-03-01"
@@ -69,7 +69,7 @@ async def test_requests_after_the_instant_are_counted_by_day_path_status_rule(
     assert (await client.get(SEED_PATH)).status == 404  # before: no origin, not counted
     assert hits.pending() == 0
 
-    client.app[keys.CLOCK].set(AFTER)  # type: ignore[attr-defined]
+    manual_clock(client.app).set(AFTER)
     await visit(
         client,
         [

@@ -6,8 +6,7 @@ import socket
 
 from aiohttp.test_utils import TestServer
 
-from linkbridge import keys
-from tests.support import SEED_PATH, AppFactory
+from tests.support import SEED_PATH, AppFactory, manual_clock
 from tests.support.retire import INSTANT, ONE_SECOND, WEB, retired_headers
 
 SUNSET = "Wed, 31 Jan 2018 23:00:00 GMT"
@@ -49,13 +48,13 @@ async def test_switch_over_at_the_instant_without_a_restart(
     lb_app: AppFactory, origin: TestServer
 ) -> None:
     client = await lb_app(at=INSTANT - ONE_SECOND, extra=origin_overlay(origin))
-    clock = client.app[keys.CLOCK]
+    clock = manual_clock(client.app)
     before = await client.get(SEED_PATH, headers=retired_headers(), allow_redirects=False)
     assert before.status == 200
     assert before.headers["Sunset"] == SUNSET
 
     for at in (INSTANT, INSTANT + ONE_SECOND, INSTANT.replace(year=2030)):
-        clock.set(at)  # type: ignore[attr-defined]
+        clock.set(at)
         resp = await client.get(SEED_PATH, headers=retired_headers(), allow_redirects=False)
         assert resp.status == 301, at
         assert resp.headers["Location"] == WEB
@@ -72,7 +71,7 @@ async def test_post_is_proxied_before_and_refused_after(
     assert before.headers["X-Origin-Method"] == "POST"
     assert before.headers["X-Origin-Body"] == str(len(b"comment=hej"))
 
-    client.app[keys.CLOCK].set(INSTANT)  # type: ignore[attr-defined]
+    manual_clock(client.app).set(INSTANT)
     after = await client.post(SEED_PATH, data=b"comment=hej", allow_redirects=False)
     assert after.status == 405
     assert after.headers["Allow"] == "GET, HEAD"
@@ -88,7 +87,7 @@ async def test_without_origin_before_is_404_and_after_is_retired(lb_app: AppFact
     resp = await client.get(SEED_PATH, allow_redirects=False)
     assert resp.status == 404
     assert "Location" not in resp.headers
-    client.app[keys.CLOCK].set(INSTANT)  # type: ignore[attr-defined]
+    manual_clock(client.app).set(INSTANT)
     resp = await client.get(SEED_PATH, allow_redirects=False)
     assert resp.status == 301
     assert resp.headers["Location"] == WEB
@@ -125,7 +124,7 @@ async def test_robots_and_sitemap_without_origin_are_404_before_the_instant(
     client = await lb_app(at=INSTANT - ONE_SECOND)
     assert (await client.get("/robots.txt")).status == 404
     assert (await client.get("/sitemap.xml")).status == 404
-    client.app[keys.CLOCK].set(INSTANT)  # type: ignore[attr-defined]
+    manual_clock(client.app).set(INSTANT)
     assert (await client.get("/robots.txt")).status == 200
     assert (await client.get("/sitemap.xml")).status == 200
 

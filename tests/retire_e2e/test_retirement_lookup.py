@@ -326,7 +326,7 @@ ROUTE_WORDS = [
 )
 @given(
     path=st.lists(
-        st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+        st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
         | st.sampled_from(ROUTE_WORDS),
         max_size=6,
     ),

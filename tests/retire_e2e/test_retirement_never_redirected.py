@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from linkbridge import keys
-from tests.support import AFTER, SEED_PATH, SEED_POST, AppFactory, page_linking_to
+from tests.support import AFTER, SEED_PATH, SEED_POST, AppFactory, manual_clock, page_linking_to
 from tests.support.retire import (
     HTML_TYPES,
     INSTANT,
@@ -101,7 +101,7 @@ async def test_pingback_is_accepted_one_second_before_and_refused_at_the_instant
     (answer,), _ = xmlrpc.client.loads(await resp.read())
     assert isinstance(answer, str)
 
-    client.app[keys.CLOCK].set(INSTANT)  # type: ignore[attr-defined]
+    manual_clock(client.app).set(INSTANT)
     other = xmlrpc.client.dumps((source_url + "?2", SEED_POST), "pingback.ping")
     resp = await client.post("/xmlrpc.php", data=other, headers={"Content-Type": "text/xml"})
     with pytest.raises(xmlrpc.client.Fault) as fault:
@@ -220,7 +220,7 @@ async def test_conditional_get_still_works_after_the_instant(lb_app: AppFactory)
     before = await client.get("/innovation/feed/")
     assert before.status == 200
     etag_before = before.headers["ETag"]
-    client.app[keys.CLOCK].set(INSTANT)  # type: ignore[attr-defined]
+    manual_clock(client.app).set(INSTANT)
     after = await client.get("/innovation/feed/")
     assert after.status == 200
     etag = after.headers["ETag"]

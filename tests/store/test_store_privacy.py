@@ -89,6 +89,7 @@ async def test_old_sender_addresses_are_forgotten(store: Store, backend: Backend
     old, new = await seed(store, 1, "a.example"), await seed(store, 30, "b.example")
     changed = await store.forget_client_data(T0 + timedelta(hours=10))
     assert changed >= 1
-    rows = dict(await backend.peek("SELECT id, client_ip FROM linkbacks"))
+    peeked = await backend.peek("SELECT id, client_ip FROM linkbacks")
+    rows: dict[object, object] = {r[0]: r[1] for r in peeked}
     assert rows[old] == ""
     assert rows[new] == "203.0.113.30"

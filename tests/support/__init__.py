@@ -17,6 +17,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from linkbridge import keys
+from linkbridge.clock import ManualClock
 from linkbridge.settings import Settings
 from linkbridge.settings_loader import DEFAULT_CONFIG, load_settings
 from linkbridge.web.connections import server_options
@@ -125,3 +127,10 @@ async def app_server(app: web.Application, settings: Settings) -> TestServer:
     server = TestServer(app, host="127.0.0.1")
     await server.start_server(**server_options(settings))
     return server
+
+
+def manual_clock(app: web.Application) -> ManualClock:
+    """The app's clock as the tests' apps have it (a ManualClock), to move it."""
+    clock = app[keys.CLOCK]
+    assert isinstance(clock, ManualClock), "this app was not built with a ManualClock"
+    return clock

@@ -51,8 +51,8 @@ class AiohttpWebContract(Contract):
     def check(self, graph: ImportGraph, verbose: bool) -> ContractCheck:
         del verbose  # nothing more to say
         sources = self.source_modules or [self.session_options["root_packages"][0]]
-        allowed = self.allowed_importers or []
-        illegal = []
+        allowed: list[str] = self.allowed_importers or []  # type: ignore[assignment]
+        illegal: list[tuple[str, int]] = []
         for importer in sorted(graph.find_modules_that_directly_import("aiohttp")):
             if not _within(importer, sources) or _within(importer, allowed):
                 continue
@@ -94,4 +94,5 @@ class OnlyImportsContract(Contract):
             where = ", ".join(map(str, lines))
             output.print_error(f"{importer} -> {imported} (l.{where})", bold=False)
         output.new_line()
-        output.print(f"Allowed below it: {', '.join(self.allowed_modules)}.")  # type: ignore[attr-defined]
+        allowed: list[str] = self.allowed_modules  # type: ignore[assignment]
+        output.print(f"Allowed below it: {', '.join(allowed)}.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -101,7 +101,7 @@ async def make_fetcher() -> AsyncIterator[Callable[..., SafeFetcher]]:
 
 
 @pytest.fixture(autouse=True)
-def connect_tripwire(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+def connect_tripwire(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Record every outgoing connect; fail the test on any address outside loopback."""
     seen: list[Any] = []
     real_connect = socket.socket.connect

@@ -214,8 +214,8 @@ def test_meta_utf16_on_a_byte_page_means_utf8() -> None:
 def test_json_string_equal_to_the_target() -> None:
     doc = {"items": [{"links": {"self": "http://blogg.example/x", "to": TARGET}}]}
     assert run(json.dumps(doc), content_type="application/json").found
-    doc = {"items": [{"to": TARGET + "extra/"}], "text": f"see {TARGET}"}
-    assert not run(json.dumps(doc), content_type="application/ld+json").found
+    doc2 = {"items": [{"to": TARGET + "extra/"}], "text": f"see {TARGET}"}
+    assert not run(json.dumps(doc2), content_type="application/ld+json").found
 
 
 def test_json_depth_cap_edge() -> None:
