@@ -35,7 +35,7 @@ def big_export(path: Path, posts: int) -> None:
             one = item.replace("2187", str(100000 + n))
             one = one.replace("innovationsupphandling-pa-frammarsch", f"inlagg-{n}")
             out.write(re.sub(r"<wp:comment_id>(\d+)</wp:comment_id>",
-                             lambda m, n=n: f"<wp:comment_id>{n}{m.group(1)}</wp:comment_id>",
+                             lambda m, n=n: f"<wp:comment_id>{n}{m.group(1)}</wp:comment_id>",  # type: ignore[misc]
                              one))
         out.write("</channel>\n</rss>\n")
 

@@ -197,6 +197,6 @@ async def jobs_done(store: Any) -> None:
     status is written, so a test reading both may come between them."""
 
     async def empty() -> bool:
-        return await store.count_jobs() == 0
+        return bool(await store.count_jobs() == 0)
 
     await wait_for(empty, "the delivery job to be completed")

@@ -174,7 +174,7 @@ async def test_a_pingback_rate_limit_holds_across_both_instances(
     app.router.add_get("/{tail:.*}", missing)
     src = await source_server(app)
     a, b = fleet.start(
-        loopback_fetch(src.port, "[pingback]\nrate_per_min = 30\n"
+        loopback_fetch(src.port or 0, "[pingback]\nrate_per_min = 30\n"
                        "[moderation]\nper_host_daily_cap = 100000\n"),
         at=BEFORE,
     )
@@ -200,7 +200,7 @@ async def test_webmentions_acknowledged_by_a_killed_instance_are_finished_once_b
     app.router.add_get("/{tail:.*}", page)
     src = await source_server(app)
     a, b = fleet.start(
-        loopback_fetch(src.port).replace("timeout_s = 5.0", "timeout_s = 1.0")
+        loopback_fetch(src.port or 0).replace("timeout_s = 5.0", "timeout_s = 1.0")
         + "[jobs]\nlease_s = 2.0\nidle_poll_s = 0.1\n"
         "[webmention]\nrate_per_min = 100000\n[moderation]\nper_host_daily_cap = 100000\n",
         at=BEFORE,

@@ -59,7 +59,7 @@ async def test_two_workers_share_the_port_and_count_every_hit(tmp_path: Path, ur
         assert server.stop(signal.SIGTERM) == 0
         for pid in pids:  # the workers stopped with the parent
             with pytest.raises(ProcessLookupError):
-                os.kill(pid, 0)
+                os.kill(int(str(pid)), 0)
     finally:
         if server.proc.poll() is None:
             server.kill()

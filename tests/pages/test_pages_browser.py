@@ -11,7 +11,15 @@ import pytest
 
 from linkbridge import keys
 from linkbridge.model import LinkbackDraft, LinkbackProtocol, LinkbackState, SourceDetails
-from tests.support import AFTER, BEFORE, CHROMIUM_ARGS, AppFactory, Client, require_chromium
+from tests.support import (
+    AFTER,
+    BEFORE,
+    CHROMIUM_ARGS,
+    AppFactory,
+    Client,
+    manual_clock,
+    require_chromium,
+)
 from tests.support.serve import free_port
 
 pytestmark = pytest.mark.browser
@@ -103,7 +111,7 @@ async def test_every_public_page_is_accessible_and_fits_a_phone(
     await _check(chromium, base + status_url, "webmention status", status=200)
     await _check(chromium, base + "/innovation/nagon-sida/", "proxy error", status=502)
 
-    client.app[keys.CLOCK].set(AFTER)
+    manual_clock(client.app).set(AFTER)
     await _check(chromium, base + "/notice", "notice after the instant", status=200)
     await _check(chromium, base + GONE_PATH, "410 page", status=410)
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from linkbridge.errors import LimitReached
-from linkbridge.model import Hit, HitBatch, LinkbackDraft, ReceiveLimits, RuleKind
+from linkbridge.model import Hit, HitBatch, LinkbackDraft, LinkbackProtocol, ReceiveLimits, RuleKind
 from linkbridge.store import Store
 from tests.store.conftest import Backend
 from tests.store.test_sqlite_store import draft
@@ -185,7 +185,7 @@ async def test_a_resend_in_the_repeat_window_waits_for_its_end_on_any_instance(
     assert after.job_id is not None
 
 
-def replace_protocol(d: LinkbackDraft, protocol: object) -> LinkbackDraft:
+def replace_protocol(d: LinkbackDraft, protocol: LinkbackProtocol) -> LinkbackDraft:
     from dataclasses import replace
 
     return replace(d, protocol=protocol)
