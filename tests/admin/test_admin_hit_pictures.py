@@ -1,6 +1,9 @@
 """The hits page's pictures: requests per day, sub-blog shares and the top unmapped paths'
 sparklines, each an inline SVG with its numbers in a table beside it; in Chromium too."""
 
+# mypy: disable-error-code="attr-defined, arg-type"
+# (lxml-stubs: parsed HTML is typed _Element and attributes str | None; the assertions check them)
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable

@@ -1,5 +1,8 @@
 """The hits page's pictures as pure functions: series from day totals, escaped SVG markup."""
 
+# mypy: disable-error-code="arg-type"
+# (lxml-stubs: parsed HTML is typed _Element and attributes str | None; the assertions check them)
+
 from __future__ import annotations
 
 from datetime import date
