@@ -677,3 +677,20 @@ async def test_rekeying_sources_merges_and_loses_nothing(store: Store) -> None:
     found = await store.find_linkback("example.org/Notes/Q1", BLOG, 2187)
     assert found is not None
     assert found.id == ids[0]
+
+
+async def test_stores_opening_a_new_file_together_migrate_it_once(tmp_path: Path) -> None:
+    """`serve --workers N` on a new SQLite file: N processes migrate at the same moment."""
+    import asyncio
+
+    stores = [SqliteStore(tmp_path / "together.db") for _ in range(4)]
+    try:
+        await asyncio.gather(*(s.open() for s in stores))
+        assert all([await s.ping() for s in stores])
+    finally:
+        for s in stores:
+            await s.close()
+    from linkbridge.store.sqlite.engine import migrations
+
+    shipped = raw(tmp_path / "together.db", "SELECT COUNT(*) FROM schema_migrations")
+    assert shipped == [(len(migrations()),)]

@@ -9,6 +9,7 @@ transaction is one hop, and the single writer thread is the store's "one writer"
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import sqlite3
 import typing
 from collections.abc import Callable
@@ -113,6 +114,19 @@ class SqliteEngine:
         self._reader = await loop.run_in_executor(self._reader_pool, self._connect)
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Apply pending migrations once, even when processes open the file together
+        (`serve --workers`): an exclusive lock on a file beside the store orders them, as
+        PostgreSQL's advisory lock does. (Not a lock on the store file itself: closing another
+        descriptor of it would drop SQLite's own POSIX locks in this process.)"""
+        lock_path = self.path.with_name(self.path.name + ".migrate-lock")
+        with lock_path.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                self._migrate_locked(conn)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _migrate_locked(self, conn: sqlite3.Connection) -> None:
         conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY)")
         done = {row[0] for row in conn.execute("SELECT number FROM schema_migrations")}
         shipped = migrations()
