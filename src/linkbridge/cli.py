@@ -63,8 +63,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(wanted_command(argv))
     if "-h" in argv or "--help" in argv:
-        from linkbridge.commands.context import explain_lookup
-
         explain_lookup(parser, argv)
     args = parser.parse_args(argv)
     # Imported after parsing: `--version` and `--help` have exited by now.
@@ -104,3 +102,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     finally:
         sys.stdout, sys.stderr = stdout, stderr
+
+
+def explain_lookup(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
+    """Put the config files and store this command would use under every --help page.
+
+    Only the lookup and the settings loader are imported here, so `--help` stays quick.
+    """
+    import os
+
+    from linkbridge.errors import LinkbridgeError
+    from linkbridge.locations import describe_lookup, lookup
+    from linkbridge.settings_loader import load_settings
+
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config", action="append", default=[])
+    pre.add_argument("--state-dir", default=None)
+    known, _ = pre.parse_known_args(argv)
+    found = lookup(known.config, known.state_dir, os.environ)
+    try:
+        url: str | None = load_settings(found.config_files, state_dir=found.state_dir).store.url
+    except LinkbridgeError:
+        url = None
+    text = "this command would use:\n" + describe_lookup(found, url)
+    stack = [parser]
+    while stack:
+        current = stack.pop()
+        current.epilog = text
+        current.formatter_class = argparse.RawDescriptionHelpFormatter  # paths unbroken
+        for action in current._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                stack.extend(action.choices.values())

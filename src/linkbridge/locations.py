@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from linkbridge.redact import redact_url
+
 CONFIG_ENV = "LINKBRIDGE_CONFIG"
 STATE_DIR_ENV = "LINKBRIDGE_STATE_DIR"
 EXAMPLE_NAME = "naringsbloggen.toml"
@@ -86,3 +88,13 @@ def default_state_dir(files: Sequence[Path], env: Mapping[str, str]) -> tuple[Pa
     if not files or is_example(files[0]):
         return user_state_dir(env), "the user's state directory, as for the shipped example"
     return files[0].expanduser().absolute().parent, f"the folder of {files[0]}"
+
+
+def describe_lookup(found: Lookup, store_url: str | None) -> str:
+    """Which config files and store a command uses (for --help and check-config)."""
+    files = ", ".join(str(f) for f in found.config_files)
+    store = redact_url(store_url) if store_url else "(config does not load)"
+    return (
+        f"config: {files} (from {found.config_from})\n"
+        f"store: {store} (state directory {found.state_dir}, from {found.state_from})"
+    )

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from linkbridge.commands.context import args_lookup, describe_lookup, with_store
+from linkbridge.commands.context import args_lookup, with_store
 from linkbridge.commands.retire import print_skipped_mappings
 from linkbridge.config_check import check_config
 from linkbridge.errors import ConfigError
+from linkbridge.locations import describe_lookup
 from linkbridge.settings import Settings
 from linkbridge.store import Store
 

@@ -7,15 +7,14 @@ import io
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from linkbridge.clock import Clock, ShiftedClock, SystemClock
-from linkbridge.errors import LinkbridgeError, StoreMissing
+from linkbridge.errors import StoreMissing
 from linkbridge.locations import Lookup, lookup
-from linkbridge.redact import redact_url
 from linkbridge.settings import Settings
 from linkbridge.settings_loader import load_settings
 from linkbridge.store import Store, open_configured_store
@@ -71,38 +70,6 @@ def store_missing_line(args: argparse.Namespace, exc: StoreMissing) -> str:
         "`linkbridge init` first, or point --state-dir, $LINKBRIDGE_STATE_DIR or --config at "
         "the store you mean."
     )
-
-
-def describe_lookup(found: Lookup, store_url: str | None) -> str:
-    """Which config files and store a command uses (for --help and check-config)."""
-    files = ", ".join(str(f) for f in found.config_files)
-    store = redact_url(store_url) if store_url else "(config does not load)"
-    return (
-        f"config: {files} (from {found.config_from})\n"
-        f"store: {store} (state directory {found.state_dir}, from {found.state_from})"
-    )
-
-
-def explain_lookup(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
-    """Put the config files and store this command would use under every --help page."""
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--config", action="append", default=[])
-    pre.add_argument("--state-dir", default=None)
-    known, _ = pre.parse_known_args(argv)
-    found = lookup(known.config, known.state_dir, os.environ)
-    try:
-        url: str | None = load_settings(found.config_files, state_dir=found.state_dir).store.url
-    except LinkbridgeError:
-        url = None
-    text = "this command would use:\n" + describe_lookup(found, url)
-    stack = [parser]
-    while stack:
-        current = stack.pop()
-        current.epilog = text
-        current.formatter_class = argparse.RawDescriptionHelpFormatter  # paths unbroken
-        for action in current._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                stack.extend(action.choices.values())
 
 
 def print_json(value: Any) -> None:
