@@ -112,5 +112,9 @@ async def test_hits_page_pictures_in_chromium(admin_app: AdminApp) -> None:
             assert await page.locator("#hits-shares-table").is_visible()
             results = await Axe().run(page)
             assert results.violations_count == 0, results.generate_report()
+            await page.set_viewport_size({"width": 375, "height": 740})  # a phone
+            overflow = await page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 0, f"{overflow} px wider than a phone's screen"
         finally:
             await browser.close()
