@@ -38,7 +38,7 @@ async def import_json(args: argparse.Namespace, settings: Settings) -> int:
         print(f"imported {args.file}: " + ", ".join(f"{n} {t}" for t, n in loaded.items()))
         return 0
 
-    return await with_store(settings, run)
+    return await with_store(settings, run, create=True)  # an import may start a new store
 
 
 async def import_files(args: argparse.Namespace, settings: Settings) -> int:
