@@ -96,6 +96,7 @@ def make_app(
         settings.retire.hit_keys_max, clock, path_max_chars=settings.retire.hit_path_max_chars
     )
     app[keys.FEED_CACHE] = FeedCache(settings.feeds.cache_entries)
+    app[keys.FEED_SCOPES] = {}
     app[keys.WEBMENTION_REPEATS] = RepeatWindow(
         settings.webmention.repeat_window_s, monotonic=lambda: clock.now().timestamp()
     )

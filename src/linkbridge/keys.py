@@ -42,6 +42,8 @@ ARCHIVE = web.AppKey("archive", ArchiveIndex)
 CONFIG = web.AppKey("config", ConfigInfo)
 """Which configuration this instance runs (`serve` sets it; /readyz shows it)."""
 """Answers of /api/ by (path and query, version): the feeds' cache class, its own entries."""
+FEED_SCOPES = web.AppKey("feed_scopes", dict[tuple[str, int], str])
+"""(post feed key, content version) -> the post's feed scope."""
 WEBMENTION_REPEATS = web.AppKey("webmention_repeats", RepeatWindow)
 LOGIN_GUARD = web.AppKey("login_guard", LoginGuard)
 SITEMAPS = web.AppKey("sitemaps", dict[int, dict[str, bytes]])

@@ -5,20 +5,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
 from linkbridge import background
+from linkbridge.model import Mapping
 from linkbridge.moderation.rules import HostLists
 from linkbridge.posts.registry import PostRegistry
-from linkbridge.retire.table import RedirectTable
+from linkbridge.retire.table import RedirectTable, canonical_source
 from linkbridge.settings import Settings
 from linkbridge.store import Store
 from linkbridge.urls import Canonicaliser
 
 logger = structlog.get_logger(__name__)
+
+SLICE_ROWS = 2000
+"""Mappings handled between two yields to the event loop while the table is rebuilt."""
+INCREMENTAL_ROWS_MAX = 1000
+"""Changed mappings applied to a copy of the table; more and it is rebuilt (in slices)."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,8 @@ class Snapshot:
     registry: PostRegistry
     table: RedirectTable
     lists: HostLists
+    inputs: dict[str, int] = field(default_factory=dict)
+    """The store's version of each input ("posts", "mappings", "lists") it was built from."""
 
 
 class LiveState:
@@ -42,6 +51,15 @@ class LiveState:
         self._lock = asyncio.Lock()
         self.loaded_at = 0.0
         """time.monotonic() when the current snapshot was built (its age, for /metrics)."""
+        self.feeds_seq = 0
+        """The store's feed sequence number as last seen."""
+        self._feed_versions: dict[str, int] = {}
+        self._rows: dict[str, Mapping] = {}
+        """The store's mappings the table was built from, by source."""
+        self._keys_of: dict[str, str] = {}
+        self._key_count: Counter[str] = Counter()
+        self._base: RedirectTable | None = None
+        """The table of the configuration alone: what a removed store row uncovers."""
 
     @property
     def snapshot(self) -> Snapshot:
@@ -53,8 +71,18 @@ class LiveState:
     def loaded(self) -> bool:
         return self._snapshot is not None
 
+    def feed_version(self, scope: str) -> int:
+        """The version of one feed scope ("" network, "/blog/", "/blog/#ID"); 0 if unchanged."""
+        return self._feed_versions.get(scope, 0)
+
     async def refresh(self, *, force: bool = False) -> bool:
-        """Rebuild from the store if its version moved; True when something changed."""
+        """Take feed version changes, and rebuild what changed of the snapshot when the
+        store's version moved; True when something changed.
+
+        Each input has its own version: a host list change rebuilds the lists only, a mapping
+        change the table only, and a few changed mappings are applied to a copy of the table
+        instead of a rebuild. A full rebuild runs in slices that let requests through.
+        """
         async with self._lock:
             version = await self.store.version()
             if not force and self._snapshot is not None and self._snapshot.version == version:
@@ -79,7 +107,100 @@ class LiveState:
             self.loaded_at = time.monotonic()
             logger.info("live_state_loaded", version=version, posts=len(posts),
                         mappings=len(mappings))
+            seq, changed = await self.store.feed_changes(self.feeds_seq)
+            self._feed_versions.update(changed)
+            feeds_moved = seq != self.feeds_seq
+            self.feeds_seq = seq
+            versions = await self.store.versions()
+            old = None if force else self._snapshot
+            if old is not None and old.version == versions["version"]:
+                return feeds_moved
+
+            def moved(concern: str) -> bool:
+                return old is None or old.inputs.get(concern) != versions[concern]
+
+            posts_n: int | None = None
+            if old is None or moved("posts"):
+                posts = await self.store.all_posts()
+                registry = PostRegistry(posts, self.canonicaliser, self.settings.site.blog_paths)
+                posts_n = len(posts)
+            else:
+                registry = old.registry
+            if old is None or moved("lists"):
+                lists = HostLists.build(
+                    self.settings.moderation,
+                    await self.store.list_hosts("block"),
+                    await self.store.list_hosts("allow"),
+                )
+            else:
+                lists = old.lists
+            if old is None or moved("mappings"):
+                table = await self._table(await self.store.list_mappings(), old)
+            else:
+                table = old.table
+            self._snapshot = Snapshot(versions["version"], registry, table, lists, versions)
+            logger.info("live_state_loaded", version=versions["version"], posts=posts_n,
+                        mappings=len(self._rows))
             return True
+
+    async def _table(self, mappings: list[Mapping], old: Snapshot | None) -> RedirectTable:
+        """The table for these store rows: a few changes applied, else built in slices."""
+        rows = {m.source: m for m in mappings}
+        if old is not None:
+            removed = [source for source in self._rows if source not in rows]
+            changed = []
+            for n, (source, row) in enumerate(rows.items(), 1):
+                if self._rows.get(source) != row:
+                    changed.append(row)
+                if n % SLICE_ROWS == 0:
+                    await asyncio.sleep(0)
+            if len(removed) + len(changed) <= INCREMENTAL_ROWS_MAX:
+                table = self._apply(old.table, removed, changed)
+                if table is not None:
+                    self._rows = rows
+                    return table
+        keys_of: dict[str, str] = {}
+        steps = RedirectTable.build_in_slices(
+            self.settings, self.canonicaliser, mappings, slice_rows=SLICE_ROWS, keys_of=keys_of
+        )
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                built: RedirectTable = done.value
+                break
+            await asyncio.sleep(0)  # let requests through between slices
+        self._rows, self._keys_of = rows, keys_of
+        self._key_count = Counter(keys_of.values())
+        return built
+
+    def _apply(
+        self, table: RedirectTable, removed: list[str], changed: list[Mapping]
+    ) -> RedirectTable | None:
+        """`table` with a few rows changed, or None when a key is shared by two store rows
+        (then only a full build knows which one wins)."""
+        new_keys = {m.source: canonical_source(m.source, self.canonicaliser) for m in changed}
+        touched = [self._keys_of[s] for s in removed] + list(new_keys.values())
+        counts = self._key_count.copy()
+        for source in removed:
+            counts[self._keys_of[source]] -= 1
+        for source, key in new_keys.items():
+            if source not in self._keys_of:
+                counts[key] += 1
+        if any(counts[key] > 1 or self._key_count[key] > 1 for key in touched):
+            return None
+        if self._base is None:
+            self._base = RedirectTable.build(self.settings, self.canonicaliser)
+        result = table.with_store_changes(
+            self._base, removed, changed, self.settings, self.canonicaliser
+        )
+        if result is None:  # a regular-expression rule among them: build afresh
+            return None
+        for source in removed:
+            del self._keys_of[source]
+        self._keys_of.update(new_keys)
+        self._key_count = +counts
+        return result
 
     @contextlib.asynccontextmanager
     async def polling(self) -> AsyncIterator[None]:

@@ -257,6 +257,12 @@ class Hit:
     count: int = 1
 
 
+def feed_scopes(blog: str, post_id: int) -> tuple[str, str, str]:
+    """The feed scopes one post's linkbacks show in: the network (""), its sub-blog
+    ("/innovation/") and the post itself ("/innovation/#12"); each has its own version."""
+    return ("", blog, f"{blog}#{post_id}")
+
+
 @dataclass(frozen=True)
 class HitDay:
     """One UTC day's exact totals for one outcome (status) and rule, kept forever.

@@ -281,6 +281,9 @@ class FeedsSettings:
     log_sample_rate: float = setting(
         0.1, "Share of feed requests that get a log line (server errors always do)."
     )
+    serve_stale_while_rebuilding: bool = setting(
+        True, "While a feed is rebuilt, other readers get its previous version (else wait)."
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 from datetime import UTC, datetime, timedelta
 
@@ -216,42 +217,91 @@ def _rep(n: int) -> Representation:
     )
 
 
-def test_cache_builds_once_per_key() -> None:
+async def _built(n: int) -> Representation:
+    return _rep(n)
+
+
+async def test_cache_builds_once_per_key() -> None:
     cache = FeedCache(4)
     calls: list[int] = []
 
-    def builder() -> Representation:
+    async def builder() -> Representation:
         calls.append(1)
         return _rep(len(calls))
 
-    key = ("network|/||", 7, "before", "rss")
-    first = cache.get_or_build(key, builder)
-    assert cache.get_or_build(key, builder) is first
+    key = ("network|/||", 7, 0, "before", "rss")
+    first = await cache.get_or_build(key, builder)
+    assert await cache.get_or_build(key, builder) is first
     assert len(calls) == 1
-    cache.get_or_build(("network|/||", 8, "before", "rss"), builder)
-    cache.get_or_build(("network|/||", 8, "after", "rss"), builder)
-    cache.get_or_build(("network|/||", 8, "after", "atom"), builder)
-    assert len(calls) == 4
+    await cache.get_or_build(("network|/||", 8, 0, "before", "rss"), builder)
+    await cache.get_or_build(("network|/||", 8, 1, "before", "rss"), builder)
+    await cache.get_or_build(("network|/||", 8, 1, "after", "rss"), builder)
+    await cache.get_or_build(("network|/||", 8, 1, "after", "atom"), builder)
+    assert len(calls) == 5 == cache.builds
 
 
-def test_cache_bound_at_its_edge() -> None:
+async def test_one_build_at_a_time_others_wait_or_get_the_previous_body() -> None:
+    cache = FeedCache(4)
+    old_key, new_key = ("k", 1, 0, "before", "rss"), ("k", 1, 1, "before", "rss")
+    await cache.get_or_build(old_key, lambda: _built(0))
+    release = asyncio.Event()
+    calls: list[int] = []
+
+    async def slow() -> Representation:
+        calls.append(1)
+        await release.wait()
+        return _rep(1)
+
+    first = asyncio.create_task(cache.get_or_build(new_key, slow))
+    await asyncio.sleep(0)  # the first request's build is under way
+    waiting = [asyncio.create_task(cache.get_or_build(new_key, slow)) for _ in range(5)]
+    stale = await cache.get_or_build(new_key, slow, serve_stale=True)
+    assert stale.body == b"0"  # the previous version at once, no second build
+    await asyncio.sleep(0)
+    assert not any(t.done() for t in waiting)
+    release.set()
+    reps = await asyncio.gather(first, *waiting)
+    assert {r.body for r in reps} == {b"1"}
+    assert len(calls) == 1
+
+
+async def test_a_failed_build_fails_its_waiters_and_the_next_request_retries() -> None:
+    cache = FeedCache(4)
+    key = ("k", 1, 0, "before", "rss")
+    release = asyncio.Event()
+
+    async def broken() -> Representation:
+        await release.wait()
+        raise RuntimeError("store down")
+
+    first = asyncio.create_task(cache.get_or_build(key, broken))
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(cache.get_or_build(key, broken, serve_stale=True))  # no stale
+    release.set()
+    for task in (first, waiter):
+        with pytest.raises(RuntimeError, match="store down"):
+            await task
+    assert (await cache.get_or_build(key, lambda: _built(2))).body == b"2"
+
+
+async def test_cache_bound_at_its_edge() -> None:
     cache = FeedCache(3)
-    keys = [(f"k{n}", 1, "before", "rss") for n in range(4)]
+    keys = [(f"k{n}", 1, 0, "before", "rss") for n in range(4)]
     for n, key in enumerate(keys[:3]):
-        cache.get_or_build(key, lambda n=n: _rep(n))  # type: ignore[misc]
+        await cache.get_or_build(key, lambda n=n: _built(n))  # type: ignore[misc]
     assert len(cache) == 3
-    cache.get_or_build(keys[0], lambda: _rep(99))  # touch: k0 is now the newest
-    cache.get_or_build(keys[3], lambda: _rep(3))
+    await cache.get_or_build(keys[0], lambda: _built(99))  # touch: k0 is now the newest
+    await cache.get_or_build(keys[3], lambda: _built(3))
     assert len(cache) == 3
     assert keys[1] not in cache  # least recently used went
     assert keys[0] in cache
     assert keys[3] in cache
 
 
-def test_cache_prune_and_clear() -> None:
+async def test_cache_prune_and_clear() -> None:
     cache = FeedCache(10)
     for version in (1, 2, 3):
-        cache.get_or_build(("k", version, "before", "rss"), lambda v=version: _rep(v))  # type: ignore[misc]
+        await cache.get_or_build(("k", version, 0, "before", "rss"), lambda v=version: _built(v))  # type: ignore[misc]
     assert cache.prune(3) == 2
     assert len(cache) == 1
     cache.clear()

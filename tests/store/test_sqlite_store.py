@@ -100,6 +100,11 @@ async def sqlite_store(db_path: Path) -> AsyncIterator[SqliteStore]:
 # ------------------------------------------------------------------ migrations, WAL
 
 
+async def feeds_version(store: Store) -> int:
+    """The feed sequence number: moves when what a comment feed shows changes."""
+    return (await store.feed_changes(0))[0]
+
+
 async def test_migrations_applied_once(store: Store, backend: Backend) -> None:
     shipped = [(number,) for number, _ in backend.migrations()]
     assert shipped[:2] == [(1,), (2,)]
@@ -199,7 +204,7 @@ async def test_resend_of_verified_row_is_a_duplicate_and_untouched(
     store: Store, state: LinkbackState
 ) -> None:
     first = await store.record_linkback(draft(state=state), NOW, resend_is_duplicate=True)
-    version = await store.version()
+    version = await feeds_version(store)
     again = await store.record_linkback(
         draft(), NOW + timedelta(hours=1), resend_is_duplicate=True, job_kind="verify"
     )
@@ -209,7 +214,7 @@ async def test_resend_of_verified_row_is_a_duplicate_and_untouched(
     assert again.linkback == first.linkback
     assert await store.get_linkback(first.linkback.id) == first.linkback
     assert await store.count_jobs() == 0
-    assert await store.version() == version
+    assert await feeds_version(store) == version
 
 
 ROUTE: dict[LinkbackState, tuple[LinkbackState, ...]] = {
@@ -250,7 +255,7 @@ async def test_resend_of_a_verified_row_marks_it_and_keeps_its_state(
     store: Store, state: LinkbackState
 ) -> None:
     first = await received(store, state, protocol=LinkbackProtocol.WEBMENTION)
-    version = await store.version()
+    version = await feeds_version(store)
     decisions = await store.decisions(first.id)
     later = NOW + timedelta(minutes=1)
     resent = replace(draft(protocol=LinkbackProtocol.WEBMENTION), source_url="https://x.example/")
@@ -264,7 +269,7 @@ async def test_resend_of_a_verified_row_marks_it_and_keeps_its_state(
     )
     assert again.linkback.source_url == first.source_url  # what is shown waits for evidence
     assert again.job_id is not None
-    assert await store.version() == version  # feeds show exactly what they showed
+    assert await feeds_version(store) == version  # feeds show exactly what they showed
     assert await store.decisions(first.id) == decisions
 
 
@@ -329,7 +334,7 @@ async def test_set_state_follows_the_state_machine(
 ) -> None:
     lb = (await store.record_linkback(draft(state=old), NOW, resend_is_duplicate=True)).linkback
     before_decisions = await store.decisions(lb.id)
-    version = await store.version()
+    version = await feeds_version(store)
     later = NOW + timedelta(minutes=3)
     if new in ALLOWED_TRANSITIONS[old]:
         out = await store.set_state(
@@ -343,13 +348,13 @@ async def test_set_state_follows_the_state_machine(
             Decision(lb.id, old, new, "moderator-anna", "läst och bedömd", later),
         ]
         shown = S.APPROVED in (old, new)
-        assert await store.version() == (version + 1 if shown else version)
+        assert await feeds_version(store) == (version + 1 if shown else version)
     else:
         with pytest.raises(IllegalTransition, match=r"^store: "):
             await store.set_state(lb.id, new, actor="moderator-anna", reason="nej", now=later)
         assert await store.get_linkback(lb.id) == lb
         assert await store.decisions(lb.id) == before_decisions
-        assert await store.version() == version
+        assert await feeds_version(store) == version
 
 
 async def test_staying_put_records_nothing(store: Store) -> None:
@@ -369,14 +374,26 @@ async def test_verification_stamps_verified_at(store: Store) -> None:
 
 
 async def test_imported_row_records_an_import_decision(store: Store) -> None:
-    version = await store.version()
+    version = await feeds_version(store)
     lb = (
         await store.record_linkback(draft(state=S.APPROVED), NOW, resend_is_duplicate=True)
     ).linkback
     assert [(d.old_state, d.new_state, d.actor) for d in await store.decisions(lb.id)] == [
         (S.UNVERIFIED, S.APPROVED, "import")
     ]
-    assert await store.version() == version + 1
+    assert await feeds_version(store) == version + 1
+
+
+async def test_a_decision_moves_its_posts_feed_scopes_only(store: Store) -> None:
+    version = await store.version()
+    seq, _ = await store.feed_changes(0)
+    lb = (await store.record_linkback(draft(), NOW, resend_is_duplicate=True)).linkback
+    await store.set_state(lb.id, S.APPROVED, actor="t", reason="", now=NOW)
+    new_seq, changed = await store.feed_changes(seq)
+    assert new_seq == seq + 1
+    assert changed == {"": new_seq, lb.blog: new_seq, f"{lb.blog}#{lb.post_id}": new_seq}
+    assert await store.version() == version  # the redirect table and registry stay as they are
+    assert await store.feed_changes(new_seq) == (new_seq, {})
 
 
 # ------------------------------------------------------------------ posts
@@ -492,9 +509,9 @@ async def test_two_store_instances_see_each_others_commits(backend: Backend) -> 
         rec = await server.record_linkback(draft(state=S.HELD), NOW, resend_is_duplicate=True)
         seen = await cli.get_linkback(rec.linkback.id)
         assert seen == rec.linkback
-        v = await server.version()
+        v = await feeds_version(server)
         await cli.set_state(rec.linkback.id, S.APPROVED, actor="anna", reason="ok", now=NOW)
-        assert await server.version() == v + 1
+        assert await feeds_version(server) == v + 1
         got = await server.get_linkback(rec.linkback.id)
         assert got is not None
         assert got.state == S.APPROVED

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import re
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -27,8 +28,8 @@ DEFAULT_CACHE_ENTRIES = 512
 ACCEPT_ENCODING_CACHE_ENTRIES = 256
 """Accept-Encoding values whose gzip verdict is remembered."""
 
-CacheKey = tuple[str, int, str, str]
-"""(feed key, content version, phase "before"/"after", format)."""
+CacheKey = tuple[str, int, int, str, str]
+"""(feed key, content version, feed scope version, phase "before"/"after", format)."""
 
 
 def content_type(fmt: FeedFormat) -> str:
@@ -76,13 +77,23 @@ class Representation:
 
 
 class FeedCache:
-    """Representations by (feed key, version, phase, format); least recently used go first."""
+    """Representations by (feed key, versions, phase, format); least recently used go first.
+
+    One build per key at a time (single flight): a request that finds a build under way waits
+    for it, or, with `serve_stale`, gets the feed's previous representation at once
+    (stale-while-revalidate). Never a queue of identical queries.
+    """
 
     def __init__(self, max_entries: int = DEFAULT_CACHE_ENTRIES) -> None:
         if max_entries < 1:
             raise ValueError("serve: the feed cache needs room for at least one entry")
         self.max_entries = max_entries
+        self.builds = 0
+        """Representations built since start (a statistic: single flight keeps it low)."""
         self._entries: OrderedDict[CacheKey, Representation] = OrderedDict()
+        self._latest: OrderedDict[tuple[str, str, str], Representation] = OrderedDict()
+        """The newest representation of each (feed key, phase, format), whatever its version."""
+        self._building: dict[CacheKey, asyncio.Future[Representation]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -97,20 +108,48 @@ class FeedCache:
             self._entries.move_to_end(key)
         return rep
 
-    def get_or_build(self, key: CacheKey, builder: Callable[[], Representation]) -> Representation:
-        """The cached representation of `key`, built by `builder` on a miss."""
-        rep = self._entries.get(key)
+    async def get_or_build(
+        self,
+        key: CacheKey,
+        build: Callable[[], Awaitable[Representation]],
+        *,
+        serve_stale: bool = False,
+    ) -> Representation:
+        """The representation of `key`: cached, or built once however many ask at a time."""
+        rep = self.get(key)
         if rep is not None:
-            self._entries.move_to_end(key)
             return rep
-        rep = builder()
-        self._entries[key] = rep
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        pending = self._building.get(key)
+        if pending is not None:
+            stale = self._latest.get(_family(key)) if serve_stale else None
+            return stale if stale is not None else await asyncio.shield(pending)
+        done: asyncio.Future[Representation] = asyncio.get_running_loop().create_future()
+        self._building[key] = done
+        try:
+            rep = await build()
+        except BaseException as exc:
+            done.set_exception(exc)
+            done.exception()  # retrieved here: waiters (if any) get it too
+            raise
+        finally:
+            del self._building[key]
+        self.put(key, rep)
+        done.set_result(rep)
         return rep
 
+    def put(self, key: CacheKey, rep: Representation) -> None:
+        """Keep `rep` as the representation of `key` (and its feed's newest)."""
+        self.builds += 1
+        self._entries[key] = rep
+        family = _family(key)
+        self._latest[family] = rep
+        self._latest.move_to_end(family)
+        for entries in (self._entries, self._latest):
+            while len(entries) > self.max_entries:
+                entries.popitem(last=False)
+
     def prune(self, version: int) -> int:
-        """Drop entries of versions older than `version`; returns how many went."""
+        """Drop entries of content versions older than `version`; returns how many went."""
         stale = [key for key in self._entries if key[1] < version]
         for key in stale:
             del self._entries[key]
@@ -118,6 +157,12 @@ class FeedCache:
 
     def clear(self) -> None:
         self._entries.clear()
+        self._latest.clear()
+
+
+def _family(key: CacheKey) -> tuple[str, str, str]:
+    """What stays the same across versions of one feed: (feed key, phase, format)."""
+    return (key[0], key[3], key[4])
 
 
 def http_date(moment: datetime) -> str:

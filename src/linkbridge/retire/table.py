@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -64,6 +64,15 @@ class RetireOutcome:
 # ---------------------------------------------------------------- sources and targets
 
 
+_PLAIN_PATH = re.compile(r"/[a-z0-9._~/-]*")
+"""A path the canonicaliser would only tidy: lower-case unreserved characters, no escapes,
+no query. Such a path's key is its segments joined (most stored rows look like this)."""
+_PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
+_PLAIN_URL = re.compile(r"https?://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?:[/?#][!#-\[\]-~]*)?")
+"""http(s), a lower-case host name, no port, no credentials, then printable ASCII without
+backslash or double quote: a target every URL parser reads the same way."""
+
+
 def canonical_source(raw: str, canonicaliser: Canonicaliser) -> str:
     """An old path or URL on our hosts as a table key; "/a/b/*" stays a prefix ("/a/b/*"),
     and a pattern ("^…", regex_rules.py) stays as written once RE2 compiles it."""
@@ -76,6 +85,11 @@ def canonical_source(raw: str, canonicaliser: Canonicaliser) -> str:
         return text
     prefix = text.endswith("/*")
     body = text[:-1] if prefix else text
+    if _PLAIN_PATH.fullmatch(body) and not body.startswith("//"):
+        # The canonicaliser's answer without its work (a test checks they agree): start-up
+        # with 100,000 mappings depends on it.
+        key = "/" + "/".join(seg for seg in body.split("/") if seg)
+        return key.rstrip("/") + "/*" if prefix else key
     if "*" in body:
         raise BadRuleError(f"'*' is only allowed as a final '/*': {raw[:200]!r}")
     absolute = body[:8].lower().startswith(("http://", "https://"))
@@ -99,11 +113,16 @@ def canonical_source(raw: str, canonicaliser: Canonicaliser) -> str:
     return key
 
 
+HOST_MEMO_ENTRIES = 10_000
+"""Target hosts whose verdict a policy remembers (a table has a handful)."""
+
+
 class TargetPolicy:
     """Which redirect targets are allowed: absolute http(s) URLs on the allowed hosts."""
 
     def __init__(self, allowed_hosts: Iterable[str]) -> None:
         self.allowed = tuple(sorted({fold(h) for h in allowed_hosts if fold(h)}))
+        self._hosts: dict[str, bool] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TargetPolicy:
@@ -116,12 +135,28 @@ class TargetPolicy:
 
     def host_allowed(self, host: str) -> bool:
         """An entry matches itself and its subdomains."""
-        host = fold(host)
-        return any(host == entry or host.endswith("." + entry) for entry in self.allowed)
+        known = self._hosts.get(host)
+        if known is None:
+            folded = fold(host)
+            known = any(folded == e or folded.endswith("." + e) for e in self.allowed)
+            if len(self._hosts) < HOST_MEMO_ENTRIES:
+                self._hosts[host] = known
+        return known
 
     def check_url(self, url: str) -> str:
         """Return `url` when it may be a Location, else raise BadRuleError saying why."""
-        if not url or any(not 0x21 <= ord(ch) <= 0x7E for ch in url):
+        plain = _PLAIN_URL.fullmatch(url)
+        if plain is not None:  # the usual shape, decided without parsing (same answer)
+            if not self.host_allowed(plain[1]):
+                raise BadRuleError(
+                    f"target host {plain[1]!r} is not in retire.allowed_target_hosts"
+                )
+            return url
+        return self.check_url_parsed(url)
+
+    def check_url_parsed(self, url: str) -> str:
+        """`check_url` by parsing the URL, for every shape."""
+        if not _PRINTABLE_ASCII.fullmatch(url):
             raise BadRuleError(f"not a printable ASCII URL: {url[:200]!r}")
         try:
             host = browser_host(url)  # the host a browser goes to, not the one it appears to
@@ -185,9 +220,50 @@ class RedirectTable:
         (say `retire.allowed_target_hosts` was narrowed after it was stored) must not stop the
         service: it is left out and listed in `skipped` with the reason.
         """
+        steps = cls.build_in_slices(settings, canonicaliser, store_mappings, blog_successors)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                table: RedirectTable = done.value
+                return table
+
+    @classmethod
+    def build_in_slices(
+        cls,
+        settings: Settings,
+        canonicaliser: Canonicaliser,
+        store_mappings: Iterable[model.Mapping] = (),
+        blog_successors: MappingABC[str, str] | None = None,
+        *,
+        slice_rows: int = 2000,
+        keys_of: dict[str, str] | None = None,
+    ) -> Generator[None, None, RedirectTable]:
+        """`build` as a generator that pauses every `slice_rows` store rows (its return value
+        is the table): an event loop can answer requests between slices. `keys_of`, when
+        given, receives each store row's table key by its source."""
+        builder = cls._config_layer(settings, canonicaliser, blog_successors)
+        skipped: list[SkippedMapping] = []
+        for n, stored in enumerate(store_mappings, 1):
+            key = builder.add_or_skip(stored, canonicaliser, skipped)
+            if keys_of is not None and key is not None:
+                keys_of[stored.source] = key
+            if n % slice_rows == 0:
+                yield
+        return builder.table(tuple(skipped))
+
+    @classmethod
+    def _config_layer(
+        cls,
+        settings: Settings,
+        canonicaliser: Canonicaliser,
+        blog_successors: MappingABC[str, str] | None = None,
+    ) -> _Builder:
         policy = TargetPolicy.from_settings(settings)
         builder = _Builder(settings, policy)
-        web = builder.resolve(settings.successors.web, "successors.web", ConfigError)
+        builder.default_location = builder.resolve(
+            settings.successors.web, "successors.web", ConfigError
+        )
         builder.resolve(settings.social_url, "successors.social", ConfigError)
         successors = dict(blog_successors or {})
         for i, blog in enumerate(settings.site.blogs):
@@ -202,24 +278,41 @@ class RedirectTable:
         for i, row in enumerate(settings.retire.mappings):
             builder.add(row.source, row.to, f"retire.mappings[{i}]", ConfigError, canonicaliser,
                         after_prefixes=row.after_prefixes)
-        skipped = []
-        for stored in store_mappings:
-            try:
-                builder.add(
-                    stored.source,
-                    stored.target,
-                    f"stored mapping {stored.source[:200]!r}",
-                    RejectedImport,
-                    canonicaliser,
-                )
-            except RejectedImport as exc:
-                reason = str(exc.__cause__ or exc.message)
-                skipped.append(SkippedMapping(stored.source, stored.target, reason))
-        default = RetireOutcome(
-            "redirect", settings.retire.redirect_status, web, model.RuleKind.DEFAULT, ""
-        )
-        return cls(builder.exact, builder.prefixes, default, tuple(skipped),
-                   builder.patterns.values(), settings.retire.redirect_status)
+        return builder
+
+    def with_store_changes(
+        self,
+        base: RedirectTable,
+        removed: Iterable[str],
+        changed: Iterable[model.Mapping],
+        settings: Settings,
+        canonicaliser: Canonicaliser,
+    ) -> RedirectTable | None:
+        """A copy with some store rows removed (by source) and some added or replaced; None
+        when one of them is a regular-expression rule (their order needs a full build).
+
+        `base` is the table of the configuration alone (`build` without store rows): a removed
+        row uncovers what the configuration says for its key. The caller makes sure no other
+        store row shares a key with these (else it builds afresh: later rows win there).
+        """
+        removed, changed = list(removed), list(changed)
+        if any(is_pattern(s.strip()) for s in [*removed, *(m.source for m in changed)]):
+            return None
+        builder = _Builder(settings, TargetPolicy.from_settings(settings))
+        builder.exact, builder.prefixes = dict(self._exact), dict(self._prefixes)
+        for source in removed:
+            key = canonical_source(source, canonicaliser)
+            if key.endswith("/*"):
+                short = key[:-2] or "/"
+                _uncover(builder.prefixes, base._prefixes, short)
+            else:
+                _uncover(builder.exact, base._exact, key)
+        gone = set(removed) | {m.source for m in changed}
+        skipped = [m for m in self.skipped if m.source not in gone]
+        for stored in changed:
+            builder.add_or_skip(stored, canonicaliser, skipped)
+        return RedirectTable(builder.exact, builder.prefixes, self._default, tuple(skipped),
+                             (*self._before, *self._after), self._redirect_status)
 
     def lookup(self, path_key: str) -> RetireOutcome:
         """Exact key, then the patterns placed before prefixes, then the longest matching
@@ -285,6 +378,14 @@ class RedirectTable:
         return len(self._exact) + len(self._prefixes)
 
 
+def _uncover(rules: dict[str, RetireOutcome], base: dict[str, RetireOutcome], key: str) -> None:
+    """Drop a store rule: the configuration's rule for the same key (if any) shows again."""
+    if key in base:
+        rules[key] = base[key]
+    else:
+        rules.pop(key, None)
+
+
 class _Builder:
     """Collects rules, later ones replacing earlier ones with the same source."""
 
@@ -294,6 +395,37 @@ class _Builder:
         self.exact: dict[str, RetireOutcome] = {}
         self.prefixes: dict[str, RetireOutcome] = {}
         self.patterns: dict[str, RegexRule] = {}
+        self.default_location = ""
+        self._checked: dict[str, str] = {}
+        """Targets already checked: most rows share a few successors."""
+
+    def table(self, skipped: tuple[SkippedMapping, ...] = ()) -> RedirectTable:
+        default = RetireOutcome(
+            "redirect",
+            self.settings.retire.redirect_status,
+            self.default_location,
+            model.RuleKind.DEFAULT,
+            "",
+        )
+        return RedirectTable(self.exact, self.prefixes, default, skipped,
+                             self.patterns.values(), self.settings.retire.redirect_status)
+
+    def add_or_skip(
+        self, stored: model.Mapping, canonicaliser: Canonicaliser, skipped: list[SkippedMapping]
+    ) -> str | None:
+        """Add one store row and return its table key; a row the config does not allow is
+        left out, listed in `skipped` with the reason (None)."""
+        try:  # where it came from is only spelt out for an error (100,000 rows at start-up)
+            return self.add(stored.source, stored.target, "", RejectedImport, canonicaliser)
+        except RejectedImport:
+            pass
+        try:
+            where = f"stored mapping {stored.source[:200]!r}"
+            return self.add(stored.source, stored.target, where, RejectedImport, canonicaliser)
+        except RejectedImport as exc:
+            reason = str(exc.__cause__ or exc.message)
+            skipped.append(SkippedMapping(stored.source, stored.target, reason))
+            return None
 
     def resolve(self, target: str, where: str, error: type[LinkbridgeError]) -> str:
         """Keyword or URL -> an allowed keyword or Location."""
@@ -314,15 +446,17 @@ class _Builder:
         canonicaliser: Canonicaliser,
         *,
         after_prefixes: bool = False,
-    ) -> None:
+    ) -> str:
         try:
             key = canonical_source(source, canonicaliser)
         except BadRuleError as exc:
             raise error(f"table: {where}: {exc}") from exc
         if is_pattern(key):
             self.add_pattern(key, target, where, error, after_prefixes=after_prefixes)
-            return
-        location = self.resolve(target, where, error)
+            return key
+        location = self._checked.get(target)
+        if location is None:
+            location = self._checked[target] = self.resolve(target, where, error)
         prefix = key.endswith("/*")
         kind = model.RuleKind.PREFIX if prefix else model.RuleKind.EXACT
         if location == "":
@@ -336,6 +470,7 @@ class _Builder:
             self.prefixes[key[:-2] or "/"] = outcome
         else:
             self.exact[key] = outcome
+        return key
 
     def add_pattern(
         self, source: str, target: str, where: str, error: type[LinkbridgeError], *,

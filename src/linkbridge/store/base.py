@@ -46,7 +46,7 @@ class Store(Protocol):
         """Finish pending writes and disconnect."""
 
     async def ping(self) -> bool:
-        """True when the store answers (readiness)."""
+        """True when the store answers (readiness); never waits behind other reads."""
 
     # -- version: bumped on every change feeds, the redirect table or lists depend on
     async def version(self) -> int: ...
@@ -58,6 +58,16 @@ class Store(Protocol):
 
         PostgreSQL wakes on a NOTIFY; SQLite has no such signal and simply sleeps, so its
         readers see a change at the next poll."""
+
+    async def versions(self) -> dict[str, int]:
+        """`version` and one version per snapshot input, each moved by its own writes:
+        {"version": …, "posts": …, "mappings": …, "lists": …} (read together, one query)."""
+
+    # -- feed versions, per scope: a linkback shown or hidden moves its post's ("/blog/#ID"),
+    # its sub-blog's ("/blog/") and the network's ("") version, never `version` above.
+    async def feed_changes(self, since: int) -> tuple[int, dict[str, int]]:
+        """The current feed sequence number and every scope whose version is above `since`
+        (each scope's version is the sequence number of its last change)."""
 
     # -- posts
     async def import_posts(

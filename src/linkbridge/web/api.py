@@ -184,8 +184,8 @@ async def _answer(request: web.Request, build: Any) -> web.StreamResponse:
     if request.method not in ("GET", "HEAD"):
         return web.Response(status=405, headers={**CORS, "Allow": "GET, HEAD, OPTIONS"})
     app = request.app
-    version = app[keys.LIVE].snapshot.version
-    cache_key = (request.path_qs, version, "", "api")
+    live = app[keys.LIVE]  # linkbacks move the network's feed version, not the snapshot's
+    cache_key = (request.path_qs, live.snapshot.version, live.feed_version(""), "", "api")
     rep = app[keys.API_CACHE].get(cache_key)
     if rep is None:
         try:
@@ -194,7 +194,8 @@ async def _answer(request: web.Request, build: Any) -> web.StreamResponse:
             return _error(exc)
         built = Representation.build(orjson.dumps(doc), content_type=content_type,
                                      last_modified=app[keys.CLOCK].now())
-        rep = app[keys.API_CACHE].get_or_build(cache_key, lambda: built)
+        app[keys.API_CACHE].put(cache_key, built)
+        rep = built
     status, headers, body = conditional_response(
         rep,
         method=request.method,

@@ -16,10 +16,13 @@ from linkbridge.feeds.grammar import (
 )
 from linkbridge.feeds.serve import CacheKey, Representation, conditional_response
 from linkbridge.metrics import bump
-from linkbridge.model import LinkbackState, Post, PostKey
+from linkbridge.model import LinkbackState, Post, PostKey, feed_scopes
 from linkbridge.phase import Phase, phase_at
 from linkbridge.urls import public_url
 from linkbridge.web.body import method_not_allowed
+
+POST_SCOPE_MEMO_ENTRIES = 4096
+"""Post feed paths whose post (and so feed scope) is remembered per content version."""
 
 
 def _redirect(location: str, status: int = 301) -> web.Response:
@@ -63,7 +66,6 @@ async def serve_feed(request: web.Request, feed: FeedRequest) -> web.StreamRespo
     app = request.app
     settings = app[keys.SETTINGS]
     request[keys.LOG_SAMPLE_RATE] = settings.feeds.log_sample_rate
-    base = settings.site.public_base_url
     phase = phase_at(app[keys.CLOCK].now(), settings.site.shutdown_at)
     if phase == Phase.AFTER:
         mode = settings.retire.feeds_after_shutdown
@@ -78,26 +80,18 @@ async def serve_feed(request: web.Request, feed: FeedRequest) -> web.StreamRespo
             )
     # A feed is cached only once it was found known at this content version: a hit skips the
     # post lookups (the hot path of every reader's poll).
-    rep = app[keys.FEED_CACHE].get(_cache_key(app, feed, phase))
+    key = _cache_key(request, feed, phase)
+    cache = app[keys.FEED_CACHE]
+    rep = cache.get(key)
     if rep is None:
-        post: Post | None = None
-        if feed.scope in (FeedScope.POST, FeedScope.COMMENTS_POST):
-            post = _find_post(request, feed)
-        qualifier = ""
-        posts: list[Post] = []
-        if feed.scope not in COMMENT_SCOPES and feed.scope != FeedScope.UNKNOWN:
-            posts, qualifier = _posts_for(request, feed)
-        known = (
-            feed.scope != FeedScope.UNKNOWN
-            and (post is not None or feed.scope not in (FeedScope.POST, FeedScope.COMMENTS_POST))
-            and (feed.scope not in (FeedScope.CATEGORY, FeedScope.AUTHOR) or posts)
+        plan = _plan(request, feed, phase)
+        if isinstance(plan, web.Response):
+            return plan
+        rep = await cache.get_or_build(
+            key,
+            lambda: _representation(request, *plan, phase),
+            serve_stale=settings.feeds.serve_stale_while_rebuilding,
         )
-        if not known and phase == Phase.BEFORE:
-            return _redirect(public_url(base, feed_path(nearest_known(feed))))
-        if not known:  # after the instant: the nearest feed's farewell, no hop to a retired URL
-            feed, post = nearest_known(feed), None
-            posts, qualifier = _posts_for(request, feed)
-        rep = await _representation(request, feed, phase, post, posts, qualifier)
     status, headers, body = conditional_response(
         rep,
         method=request.method,
@@ -113,27 +107,78 @@ async def serve_feed(request: web.Request, feed: FeedRequest) -> web.StreamRespo
     return response
 
 
-def _cache_key(app: web.Application, feed: FeedRequest, phase: Phase) -> CacheKey:
-    """One representation per (feed, content version, side of the instant, format)."""
-    return (feed.key, app[keys.LIVE].snapshot.version, phase.value, feed.format.value)
+Plan = tuple[FeedRequest, Post | None, list[Post], str]
+"""What to build: the feed, its post (post scopes), the posts it lists, the title qualifier."""
+
+
+def _plan(request: web.Request, feed: FeedRequest, phase: Phase) -> Plan | web.Response:
+    """Resolve what a feed shows, or the redirect to the nearest known feed (before)."""
+    post: Post | None = None
+    if feed.scope in (FeedScope.POST, FeedScope.COMMENTS_POST):
+        post = _find_post(request, feed)
+    qualifier = ""
+    posts: list[Post] = []
+    if feed.scope not in COMMENT_SCOPES and feed.scope != FeedScope.UNKNOWN:
+        posts, qualifier = _posts_for(request, feed)
+    known = (
+        feed.scope != FeedScope.UNKNOWN
+        and (post is not None or feed.scope not in (FeedScope.POST, FeedScope.COMMENTS_POST))
+        and (feed.scope not in (FeedScope.CATEGORY, FeedScope.AUTHOR) or posts)
+    )
+    if not known and phase == Phase.BEFORE:
+        base = request.app[keys.SETTINGS].site.public_base_url
+        return _redirect(public_url(base, feed_path(nearest_known(feed))))
+    if not known:  # after the instant: the nearest feed's farewell, no hop to a retired URL
+        feed, post = nearest_known(feed), None
+        posts, qualifier = _posts_for(request, feed)
+    return feed, post, posts, qualifier
+
+
+def _cache_key(request: web.Request, feed: FeedRequest, phase: Phase) -> CacheKey:
+    """One representation per (feed, content version, scope version, phase, format).
+
+    A comment feed also carries its scope's version, so a decision on one post rebuilds that
+    post's, its sub-blog's and the network's comment feeds only.
+    """
+    live = request.app[keys.LIVE]
+    version = live.snapshot.version
+    scope = feed.scope
+    if scope is FeedScope.COMMENTS_NETWORK or scope is FeedScope.UNKNOWN:
+        scope_version = live.feed_version("")  # moves with every change: always safe
+    elif scope is FeedScope.COMMENTS_BLOG:
+        scope_version = live.feed_version(feed.blog)
+    elif scope is FeedScope.POST or scope is FeedScope.COMMENTS_POST:
+        scope_version = live.feed_version(_post_scope(request, feed, version))
+    else:
+        scope_version = 0  # posts feeds change with the content version only
+    return (feed.key, version, scope_version, phase.value, feed.format.value)
+
+
+def _post_scope(request: web.Request, feed: FeedRequest, version: int) -> str:
+    """The feed scope of a post feed ("" when the post is unknown), memoised per version."""
+    memo = request.app[keys.FEED_SCOPES]
+    memo_key = (feed.key, version)
+    scope = memo.get(memo_key)
+    if scope is None:
+        post = _find_post(request, feed)
+        scope = "" if post is None else feed_scopes(post.blog, post.post_id)[2]
+        if len(memo) >= POST_SCOPE_MEMO_ENTRIES:
+            memo.clear()  # a new content version, or a crawler's many post paths: start afresh
+        memo[memo_key] = scope
+    return scope
 
 
 async def _representation(
     request: web.Request,
     feed: FeedRequest,
-    phase: Phase,
     post: Post | None,
     posts: list[Post],
     qualifier: str,
+    phase: Phase,
 ) -> Representation:
     app = request.app
     settings = app[keys.SETTINGS]
     snapshot = app[keys.LIVE].snapshot
-    cache = app[keys.FEED_CACHE]
-    cache_key = _cache_key(app, feed, phase)
-    cached = cache.get(cache_key)
-    if cached is not None:
-        return cached
     ctx = context_for(
         settings, feed, farewell=phase == Phase.AFTER, html_url=post.permalink if post else None
     )
@@ -160,4 +205,4 @@ async def _representation(
         )
     else:
         built = build_posts_feed(posts, ctx, fmt=feed.format, qualifier=qualifier, limit=limit)
-    return cache.get_or_build(cache_key, lambda: Representation.of_feed(built))
+    return Representation.of_feed(built)

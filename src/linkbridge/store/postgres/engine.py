@@ -19,6 +19,7 @@ import asyncpg
 import asyncpg.pool
 import structlog
 
+from linkbridge.model import feed_scopes
 from linkbridge.store.sqlite.engine import refuse_newer_schema
 
 logger = structlog.get_logger(__name__)
@@ -158,10 +159,37 @@ async def migrate(conn: Conn) -> None:
     refuse_newer_schema(max(done, default=0), shipped[-1][0])
 
 
-async def bump_version(conn: Conn) -> int:
-    """Increment the version row inside the caller's transaction; NOTIFY goes out on commit."""
+SNAPSHOT_CONCERNS = ("posts", "mappings", "lists")
+"""The inputs of the in-memory snapshot, each with its own version row."""
+
+
+async def bump_version(conn: Conn, concern: str | None = None) -> int:
+    """Increment the version row (and `concern`'s own; None: every concern's) inside the
+    caller's transaction; NOTIFY goes out on commit."""
+    if concern is not None and concern not in SNAPSHOT_CONCERNS:
+        raise ValueError(f"postgres: unknown version concern {concern!r}")
+    await conn.execute(
+        "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = ANY($1::text[])",
+        [f"{c}_version" for c in ((concern,) if concern else SNAPSHOT_CONCERNS)],
+    )
     value = await conn.fetchval(
         "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'version' RETURNING value"
     )
     await conn.execute("SELECT pg_notify($1, $2)", VERSION_CHANNEL, value)
     return int(value)
+
+
+async def bump_feeds(conn: Conn, blog: str, post_id: int) -> int:
+    """Move the feed versions of one post's scopes (network, sub-blog, post) inside the
+    caller's transaction; the snapshot's versions stay. NOTIFY goes out on commit."""
+    seq = int(await conn.fetchval(
+        "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'feeds_version'"
+        " RETURNING value"
+    ))
+    await conn.executemany(
+        "INSERT INTO feed_versions (scope, version) VALUES ($1, $2)"
+        " ON CONFLICT (scope) DO UPDATE SET version = excluded.version",
+        [(scope, seq) for scope in feed_scopes(blog, post_id)],
+    )
+    await conn.execute("SELECT pg_notify($1, $2)", VERSION_CHANNEL, f"feeds:{seq}")
+    return seq

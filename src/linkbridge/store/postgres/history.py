@@ -65,7 +65,7 @@ class HistoryRows:
                                       note.actor, note.reason, note.at))
             if changes:
                 await _record(conn, changes)
-                await bump_version(conn)
+                await bump_version(conn, "mappings")
             return changes
 
         return await self.engine.tx(tx)
@@ -94,7 +94,7 @@ class HistoryRows:
                 note.actor, note.reason, note.at,
             )
             await _record(conn, [change])
-            await bump_version(conn)
+            await bump_version(conn, "lists")
             return change
 
         return await self.engine.tx(tx)

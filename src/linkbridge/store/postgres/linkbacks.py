@@ -28,7 +28,7 @@ from linkbridge.model import (
     erased_digest,
     sender_group,
 )
-from linkbridge.store.postgres.engine import Conn, PostgresEngine, bump_version
+from linkbridge.store.postgres.engine import Conn, PostgresEngine, bump_feeds
 from linkbridge.store.source_keys import new_source_keys
 
 SHOWN = LinkbackState.APPROVED
@@ -116,7 +116,7 @@ async def insert_draft(conn: Conn, draft: LinkbackDraft, now: datetime) -> Linkb
             lb.id, draft.state.value, now,
         )
     if draft.state == SHOWN:
-        await bump_version(conn)
+        await bump_feeds(conn, draft.blog, draft.post_id)
     return lb
 
 
@@ -343,7 +343,7 @@ class LinkbackRows:
             if new_state != lb.state:
                 await decide(conn, lb, new_state, actor, reason, now)
             if SHOWN in (lb.state, new_state):
-                await bump_version(conn)
+                await bump_feeds(conn, lb.blog, lb.post_id)
             return out
 
         return await self.engine.tx(tx)
@@ -379,7 +379,7 @@ class LinkbackRows:
                 if state != lb.state:
                     await decide(conn, lb, state, actor, reason, now)
                 if SHOWN in (lb.state, state):
-                    await bump_version(conn)
+                    await bump_feeds(conn, lb.blog, lb.post_id)
             return await _update(conn, lb.id, fields)
 
         return await self.engine.tx(tx)

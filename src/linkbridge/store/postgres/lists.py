@@ -34,7 +34,7 @@ class ListRows:
                 " reason = excluded.reason, actor = excluded.actor",
                 host, list_name, reason, actor, now,
             )
-            await bump_version(conn)
+            await bump_version(conn, "lists")
 
         await self.engine.tx(tx)
 
@@ -45,7 +45,7 @@ class ListRows:
                 host, list_name,
             )
             if gone:
-                await bump_version(conn)
+                await bump_version(conn, "lists")
             return gone is not None
 
         return await self.engine.tx(tx)
@@ -68,7 +68,7 @@ class ListRows:
                 " note = excluded.note, updated_at = excluded.updated_at",
                 [(m.source, m.target, m.note, now) for m in mappings],
             )
-            await bump_version(conn)
+            await bump_version(conn, "mappings")
 
         await self.engine.tx(tx)
 
@@ -78,7 +78,7 @@ class ListRows:
                 "DELETE FROM mappings WHERE source = $1 RETURNING 1", source
             )
             if gone:
-                await bump_version(conn)
+                await bump_version(conn, "mappings")
             return gone is not None
 
         return await self.engine.tx(tx)

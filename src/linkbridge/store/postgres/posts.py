@@ -75,7 +75,7 @@ class PostRows:
                 [_values(p) for p in posts],
             )
             added = await import_linkbacks(conn, linkbacks, now)
-            await bump_version(conn)
+            await bump_version(conn, "posts")
             return len(posts), added
 
         return await self.engine.tx(tx)

@@ -9,7 +9,7 @@ from pathlib import Path
 from linkbridge.store.sqlite.admin import AdminRows
 from linkbridge.store.sqlite.archive import ArchiveRows
 from linkbridge.store.sqlite.dump import DumpRows
-from linkbridge.store.sqlite.engine import SqliteEngine, bump_version
+from linkbridge.store.sqlite.engine import SNAPSHOT_CONCERNS, SqliteEngine, bump_version
 from linkbridge.store.sqlite.history import HistoryRows
 from linkbridge.store.sqlite.hits import HitRows
 from linkbridge.store.sqlite.jobs import JobRows
@@ -44,7 +44,7 @@ class SqliteStore(
 
     async def ping(self) -> bool:
         try:
-            await self.engine.read(lambda conn: conn.execute("SELECT 1").fetchone())
+            await self.engine.probe(lambda conn: conn.execute("SELECT 1").fetchone())
         except (sqlite3.Error, RuntimeError):
             return False
         return True
@@ -61,3 +61,23 @@ class SqliteStore(
     async def wait_for_change(self, timeout_s: float) -> None:
         # SQLite has no change signal across processes: the caller's poll is the signal.
         await asyncio.sleep(timeout_s)
+
+    async def versions(self) -> dict[str, int]:
+        def q(conn: sqlite3.Connection) -> dict[str, int]:
+            rows = conn.execute(
+                "SELECT key, value FROM meta WHERE key = 'version' OR key IN (?, ?, ?)",
+                tuple(f"{c}_version" for c in SNAPSHOT_CONCERNS),
+            )
+            return {r[0].removesuffix("_version") or "version": int(r[1]) for r in rows}
+
+        return await self.engine.read(q)
+
+    async def feed_changes(self, since: int) -> tuple[int, dict[str, int]]:
+        def q(conn: sqlite3.Connection) -> tuple[int, dict[str, int]]:
+            seq = conn.execute("SELECT value FROM meta WHERE key = 'feeds_version'").fetchone()
+            changed = conn.execute(
+                "SELECT scope, version FROM feed_versions WHERE version > ?", (since,)
+            )
+            return int(seq[0]), {r[0]: int(r[1]) for r in changed}
+
+        return await self.engine.read(q)

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import structlog
 
 from linkbridge.errors import ConfigError
+from linkbridge.model import feed_scopes
 
 logger = structlog.get_logger(__name__)
 _T = TypeVar("_T")
@@ -92,6 +93,10 @@ class SqliteEngine:
         self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._reader: sqlite3.Connection | None = None
+        # Health probes get their own thread and connection: they never queue behind a feed
+        # build or an admin page on the reader thread.
+        self._probe_pool = ThreadPoolExecutor(1, thread_name_prefix="sqlite-probe")
+        self._probe: sqlite3.Connection | None = None
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -112,6 +117,7 @@ class SqliteEngine:
         self._writer = await loop.run_in_executor(self._writer_pool, self._connect)
         await loop.run_in_executor(self._writer_pool, self._migrate, self._writer)
         self._reader = await loop.run_in_executor(self._reader_pool, self._connect)
+        self._probe = await loop.run_in_executor(self._probe_pool, self._connect)
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         """Apply pending migrations once, even when processes open the file together
@@ -146,11 +152,15 @@ class SqliteEngine:
         if self._flusher is not None:
             await asyncio.shield(self._flusher)  # pending writes commit before the close
         loop = asyncio.get_running_loop()
-        for conn, pool in ((self._reader, self._reader_pool), (self._writer, self._writer_pool)):
+        for conn, pool in (
+            (self._probe, self._probe_pool),
+            (self._reader, self._reader_pool),
+            (self._writer, self._writer_pool),
+        ):
             if conn is not None:
                 await loop.run_in_executor(pool, conn.close)
             pool.shutdown(wait=True)
-        self._reader = self._writer = None
+        self._reader = self._writer = self._probe = None
 
     async def write(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run `fn` on the writer thread inside a committed transaction; return after COMMIT.
@@ -223,8 +233,48 @@ class SqliteEngine:
         )
 
 
-def bump_version(conn: sqlite3.Connection) -> int:
-    """Increment the version row inside the caller's transaction."""
+    async def probe(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run a tiny read on the probe thread (readiness only), never behind other reads."""
+        conn = self._probe
+        if conn is None:
+            raise RuntimeError("sqlite: store is not open")
+        return await asyncio.get_running_loop().run_in_executor(
+            self._probe_pool, lambda: fn(conn)
+        )
+
+
+def bump_feeds(conn: sqlite3.Connection, blog: str, post_id: int) -> int:
+    """Move the feed versions of one post's scopes inside the caller's transaction.
+
+    Only these three feeds (in both formats) are rebuilt; the redirect table, the post
+    registry and other posts' feeds keep their versions.
+    """
+    row = conn.execute(
+        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'feeds_version'"
+        " RETURNING value"
+    ).fetchone()
+    seq = int(row[0])
+    conn.executemany(
+        "INSERT INTO feed_versions (scope, version) VALUES (?, ?)"
+        " ON CONFLICT (scope) DO UPDATE SET version = excluded.version",
+        [(scope, seq) for scope in feed_scopes(blog, post_id)],
+    )
+    return seq
+
+
+SNAPSHOT_CONCERNS = ("posts", "mappings", "lists")
+"""The inputs of the in-memory snapshot, each with its own version row."""
+
+
+def bump_version(conn: sqlite3.Connection, concern: str | None = None) -> int:
+    """Increment the version row inside the caller's transaction, and `concern`'s own version
+    (None: every concern's, so that a writer that names none rebuilds everything)."""
+    if concern is not None and concern not in SNAPSHOT_CONCERNS:
+        raise ValueError(f"sqlite: unknown version concern {concern!r}")
+    conn.executemany(
+        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = ?",
+        [(f"{c}_version",) for c in ((concern,) if concern else SNAPSHOT_CONCERNS)],
+    )
     conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
     row = conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
     return int(row[0])

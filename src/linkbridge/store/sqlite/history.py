@@ -70,7 +70,7 @@ class HistoryRows:
             for change in changes:
                 _record(conn, change)
             if changes:
-                bump_version(conn)
+                bump_version(conn, "mappings")
             return changes
 
         return await self.engine.write(tx)
@@ -100,7 +100,7 @@ class HistoryRows:
                 note.actor, note.reason, note.at,
             )
             _record(conn, change)
-            bump_version(conn)
+            bump_version(conn, "lists")
             return change
 
         return await self.engine.write(tx)

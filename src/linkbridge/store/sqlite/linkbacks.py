@@ -25,7 +25,7 @@ from linkbridge.model import (
     sender_group,
 )
 from linkbridge.store.source_keys import new_source_keys
-from linkbridge.store.sqlite.engine import SqliteEngine, bump_version, dt, dt_required, ts
+from linkbridge.store.sqlite.engine import SqliteEngine, bump_feeds, dt, dt_required, ts
 
 SHOWN = LinkbackState.APPROVED
 
@@ -129,7 +129,7 @@ def insert_draft(conn: sqlite3.Connection, draft: LinkbackDraft, now: datetime) 
             (lb.id, draft.state.value, ts(now)),
         )
     if draft.state == SHOWN:
-        bump_version(conn)
+        bump_feeds(conn, lb.blog, lb.post_id)
     return lb
 
 
@@ -291,7 +291,7 @@ class LinkbackRows:
             if new_state != lb.state:
                 _decide(conn, lb, new_state, actor, reason, now)
             if SHOWN in (lb.state, new_state):
-                bump_version(conn)
+                bump_feeds(conn, lb.blog, lb.post_id)
             out = _get(conn, lb.id)
             assert out is not None
             return out
@@ -329,7 +329,7 @@ class LinkbackRows:
                 if state != lb.state:
                     _decide(conn, lb, state, actor, reason, now)
                 if SHOWN in (lb.state, state):
-                    bump_version(conn)
+                    bump_feeds(conn, lb.blog, lb.post_id)
             sets = ", ".join(f"{k} = ?" for k in fields)
             conn.execute(f"UPDATE linkbacks SET {sets} WHERE id = ?", (*fields.values(), lb.id))
             out = _get(conn, lb.id)

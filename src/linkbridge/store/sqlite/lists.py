@@ -35,7 +35,7 @@ class ListRows:
                 " reason = excluded.reason, actor = excluded.actor",
                 (host, list_name, reason, actor, ts(now)),
             )
-            bump_version(conn)
+            bump_version(conn, "lists")
 
         await self.engine.write(tx)
 
@@ -45,7 +45,7 @@ class ListRows:
                 "DELETE FROM host_lists WHERE host = ? AND list = ?", (host, list_name)
             )
             if cur.rowcount:
-                bump_version(conn)
+                bump_version(conn, "lists")
             return cur.rowcount > 0
 
         return await self.engine.write(tx)
@@ -66,7 +66,7 @@ class ListRows:
                 " note = excluded.note, updated_at = excluded.updated_at",
                 [(m.source, m.target, m.note, ts(now)) for m in mappings],
             )
-            bump_version(conn)
+            bump_version(conn, "mappings")
 
         await self.engine.write(tx)
 
@@ -74,7 +74,7 @@ class ListRows:
         def tx(conn: sqlite3.Connection) -> bool:
             cur = conn.execute("DELETE FROM mappings WHERE source = ?", (source,))
             if cur.rowcount:
-                bump_version(conn)
+                bump_version(conn, "mappings")
             return cur.rowcount > 0
 
         return await self.engine.write(tx)

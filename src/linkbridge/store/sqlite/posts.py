@@ -78,7 +78,7 @@ class PostRows:
                 [_values(p) for p in posts],
             )
             added = import_linkbacks(conn, linkbacks, now)
-            bump_version(conn)
+            bump_version(conn, "posts")
             return len(posts), added
 
         return await self.engine.write(tx)

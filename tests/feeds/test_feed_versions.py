@@ -1,0 +1,87 @@
+"""Versions per concern: a decision on one post rebuilds only the feeds that show it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from linkbridge import keys
+from linkbridge.model import LinkbackDraft, LinkbackProtocol, LinkbackState
+from tests.feeds.conftest import make_post
+from tests.support import BEFORE
+
+Client = TestClient[Any, Any]
+AppFactory = Callable[..., Awaitable[Client]]
+
+SEED = "/innovation/innovationsstrategi/innovationsupphandling-pa-frammarsch/"
+TRANSPORT_POST = "/transport/ny-trafikplan/"
+FEEDS = {
+    "network": "/comments/feed/",
+    "innovation": "/innovation/comments/feed/",
+    "seed post": SEED + "feed/",
+    "transport": "/transport/comments/feed/",
+    "transport post": TRANSPORT_POST + "feed/",
+    "posts": "/innovation/feed/",
+}
+
+
+async def etags(client: Client) -> dict[str, str]:
+    out = {}
+    for name, path in FEEDS.items():
+        resp = await client.get(
+            path, headers={"Accept-Encoding": "identity"}, allow_redirects=False
+        )
+        assert resp.status == 200, path
+        out[name] = resp.headers["ETag"]
+    return out
+
+
+async def test_an_approval_rebuilds_its_post_blog_and_network_feeds_only(
+    lb_app: AppFactory,
+) -> None:
+    client = await lb_app(at=BEFORE)
+    app = client.app
+    store, live, cache = app[keys.STORE], app[keys.LIVE], app[keys.FEED_CACHE]
+    transport = make_post(
+        7, blog="/transport/", permalink="http://www.naringsbloggen.se" + TRANSPORT_POST,
+        path=TRANSPORT_POST.rstrip("/"), slug="ny-trafikplan", title="Ny trafikplan",
+    )
+    await store.import_posts("/transport/", [transport], [], BEFORE)
+    await live.refresh()
+    before = await etags(client)
+    builds, snapshot = cache.builds, live.snapshot
+
+    draft = LinkbackDraft(
+        blog="/innovation/", post_id=2187, source_url="https://example.org/a-new-mention/",
+        source_canonical="example.org/a-new-mention", source_host="example.org",
+        protocol=LinkbackProtocol.WEBMENTION, title="A new mention",
+    )
+    lb = (await store.record_linkback(draft, BEFORE, resend_is_duplicate=True)).linkback
+    await store.set_state(lb.id, LinkbackState.APPROVED, actor="anna", reason="", now=BEFORE)
+    assert await live.refresh()
+
+    after = await etags(client)
+    assert live.snapshot is snapshot  # the redirect table and the registry were not rebuilt
+    changed = {name for name in FEEDS if after[name] != before[name]}
+    assert changed == {"network", "innovation", "seed post"}
+    assert cache.builds - builds == 3
+    body = await (await client.get(FEEDS["network"])).text()
+    assert "example.org/a-new-mention" in body
+
+
+async def test_readiness_never_waits_behind_a_busy_reader(lb_app: AppFactory) -> None:
+    client = await lb_app(at=BEFORE)
+    engine = client.app[keys.STORE].engine  # type: ignore[attr-defined]
+    release = threading.Event()
+    busy = asyncio.ensure_future(engine.read(lambda conn: release.wait(60)))
+    try:
+        resp = await client.get("/readyz")  # while the reader thread is held by a long read
+        assert resp.status == 200
+        assert not busy.done()
+    finally:
+        release.set()
+        await busy

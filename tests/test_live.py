@@ -1,0 +1,125 @@
+"""The live snapshot: each input rebuilt only when its own version moves, small table changes
+applied to a copy, and a full rebuild that lets other tasks run between slices."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from linkbridge import live as live_module
+from linkbridge.live import LiveState
+from linkbridge.model import Mapping, RuleKind
+from linkbridge.store import open_store
+from linkbridge.store.base import Store
+from tests.support import BEFORE, load_test_settings
+
+TARGET = "https://www.regeringen.se/ny-sida/"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    settings = load_test_settings(tmp_path)
+    s = open_store(settings.store.url)
+    await s.open()
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+async def live(tmp_path: Path, store: Store) -> LiveState:
+    state = LiveState(load_test_settings(tmp_path), store)
+    await state.refresh(force=True)
+    return state
+
+
+async def test_a_host_list_change_keeps_the_table_and_registry(
+    live: LiveState, store: Store
+) -> None:
+    old = live.snapshot
+    await store.add_host("spam.example", "block", reason="", actor="t", now=BEFORE)
+    assert await live.refresh()
+    new = live.snapshot
+    assert new.lists.is_blocked("spam.example")
+    assert new.table is old.table
+    assert new.registry is old.registry
+
+
+async def test_one_mapping_is_applied_to_a_copy_and_removing_it_uncovers_the_config(
+    live: LiveState, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "/innovation/om"  # the example config maps it; a store row overrides it
+    config_rule = live.snapshot.table.lookup(key)
+    original = live_module.RedirectTable.build_in_slices
+    rebuilds: list[object] = []
+
+    def spy(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        rebuilds.append(args[2] if len(args) > 2 else kwargs.get("store_mappings", ()))
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(live_module.RedirectTable, "build_in_slices", spy)
+    await store.put_mappings([Mapping("/innovation/om/", TARGET, origin="store")], BEFORE)
+    await live.refresh()
+    assert live.snapshot.table.lookup(key).location == TARGET
+    await store.delete_mapping("/innovation/om/")
+    await live.refresh()
+    assert live.snapshot.table.lookup(key) == config_rule
+    assert all(not rows for rows in rebuilds)  # only the configuration's own layer was built
+
+
+async def test_two_rows_sharing_a_key_are_rebuilt_in_order(live: LiveState, store: Store) -> None:
+    await store.put_mappings([Mapping("/a/B/", TARGET, origin="store")], BEFORE)
+    await live.refresh()
+    await store.put_mappings([Mapping("/a/b", "gone", origin="store")], BEFORE)
+    await live.refresh()  # two sources, one key: a full build decides (later source wins)
+    expected = live.snapshot.table.lookup("/a/b")
+    fresh = LiveState(live.settings, store)
+    await fresh.refresh(force=True)
+    assert fresh.snapshot.table.lookup("/a/b") == expected
+    assert expected.rule is RuleKind.EXACT
+
+
+async def test_a_full_rebuild_yields_to_other_tasks(
+    live: LiveState, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_module, "SLICE_ROWS", 100)
+    monkeypatch.setattr(live_module, "INCREMENTAL_ROWS_MAX", 10)
+    await store.put_mappings(
+        [Mapping(f"/arkiv/{i}/", TARGET, origin="store") for i in range(1000)], BEFORE
+    )
+    ticks = 0
+    building = True
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while building:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    original = live_module.RedirectTable.build_in_slices
+    slices = 0
+
+    def counting(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        nonlocal slices
+        steps = original(*args, **kwargs)  # type: ignore[arg-type]
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                return done.value
+            slices += 1
+            before = ticks
+            yield
+            assert ticks > before  # the ticker ran between two slices
+
+    monkeypatch.setattr(live_module.RedirectTable, "build_in_slices", counting)
+    try:
+        await live.refresh()
+    finally:
+        building = False
+        await task
+    assert live.snapshot.table.lookup("/arkiv/999").location == TARGET
+    assert slices == 10
