@@ -20,7 +20,7 @@ from tests.support import AFTER, BEFORE, ROOT, SEED_POST, AppFactory
 PACKAGE = str(Path(linkbridge.__file__).resolve().parent)
 IO_MODULES = ("store/", "verify/fetcher.py", "verify/guard.py")
 """Where a call means the request reached the store or the fetcher."""
-HANDLER = ("web/site.py", "handle_any")
+HANDLER = ("web/site.py", "make_catch_all.<locals>.handle_any")
 
 
 def test_import_contracts_hold(monkeypatch: Any) -> None:

@@ -35,7 +35,8 @@ from linkbridge.settings import Settings
 from linkbridge.settle import Settler
 from linkbridge.store import Store
 from linkbridge.verify import SafeFetcher, Verifier
-from linkbridge.web.middleware import make_middlewares
+from linkbridge.web import site
+from linkbridge.web.middleware import RequestContext, make_middlewares
 from linkbridge.web.routes import add_routes
 
 logger = structlog.get_logger(__name__)
@@ -50,8 +51,10 @@ def make_app(
     preview: bool = False,
 ) -> web.Application:
     """Build the application; resources open on startup and close on cleanup, in order."""
+    context = RequestContext(settings.server.trusted_proxies)
+    catch_all = site.make_catch_all(settings, context)
     app = web.Application(
-        middlewares=make_middlewares(settings.server.trusted_proxies),
+        middlewares=make_middlewares(context, bypass=catch_all),
         client_max_size=settings.server.max_body_bytes,
     )
     live = LiveState(settings, store)
@@ -69,6 +72,7 @@ def make_app(
         await intake.run_verify_job(int(str(job.payload["linkback_id"])), job.id)
 
     app[keys.SETTINGS] = settings
+    app[keys.CATCH_ALL] = catch_all
     app[keys.STORE] = store
     app[keys.CLOCK] = clock
     app[keys.FETCHER] = fetcher

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from linkbridge.clock import Clock
@@ -35,6 +37,9 @@ WORKER = web.AppKey("worker", JobWorker)
 HITS = web.AppKey("hits", HitCounter)
 PROXY = web.AppKey("proxy", OriginProxy)
 FEED_CACHE = web.AppKey("feed_cache", FeedCache)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+CATCH_ALL: web.AppKey[Handler] = web.AppKey("catch_all")
+"""web/site.py's catch-all handler (made for the app's settings)."""
 API_CACHE = web.AppKey("api_cache", FeedCache)
 METRICS = web.AppKey("metrics", Metrics)
 ARCHIVE = web.AppKey("archive", ArchiveIndex)

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from linkbridge import keys
 from linkbridge.errors import ConfigError
 from linkbridge.settings_loader import load_settings
-from linkbridge.web.middleware import make_middlewares
+from linkbridge.web.middleware import RequestContext, make_middlewares
 from tests.support import EXAMPLE_CONFIG as EXAMPLE
 from tests.support.serve import Served, config_args, store_overlay
 
@@ -68,7 +68,7 @@ def _app(answer: web.StreamResponse | None) -> web.Application:
             raise RuntimeError("feed: broken on purpose")
         return answer
 
-    app = web.Application(middlewares=make_middlewares(()))
+    app = web.Application(middlewares=make_middlewares(RequestContext(())))
     app.router.add_get("/feed/", handler)
     return app
 

@@ -48,27 +48,31 @@ def error_response(request: web.Request, status: int, reason: str, message: str)
     return web.Response(status=status, text=f"{message}\n", content_type="text/plain")
 
 
-def make_middlewares(
-    trusted_proxies: Iterable[str],
-) -> list[Callable[..., Awaitable[web.StreamResponse]]]:
-    """The middleware chain, outermost first.
+class RequestContext:
+    """The request id, the client's address, one canonical log line, and error rendering.
 
-    One middleware on purpose (every request passes it): request context and the canonical log
-    line outside, error rendering inside, so rendered errors are logged with their status.
+    Every route runs inside it through the middleware, except the catch-all's hot outcomes
+    (feeds and retired URLs): they skip aiohttp's middleware work and call `log_sampled`
+    themselves, and send their other outcomes (trackback, proxy, errors) through `run`.
     """
-    networks = tuple(ipaddress.ip_network(c, strict=False) for c in trusted_proxies)
 
-    @web.middleware
-    async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    def __init__(self, trusted_proxies: Iterable[str]) -> None:
+        self.networks = tuple(ipaddress.ip_network(c, strict=False) for c in trusted_proxies)
+
+    def client_ip(self, request: web.Request) -> str:
+        forwarded = request.headers.get("X-Forwarded-For")
+        peer = request.remote or ""
+        return client_ip(peer, forwarded, self.networks) if forwarded else peer
+
+    async def run(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """`handler` inside the full request context (every route but the hot ones)."""
         started = time.perf_counter()
         # Correlation only, not a secret: the OS random source costs a syscall per request.
         request_id = (
             request.headers.get("X-Request-Id", "")[:64] or f"{random.getrandbits(64):016x}"
         )
-        forwarded = request.headers.get("X-Forwarded-For")
-        peer = request.remote or ""
         request[keys.REQUEST_ID] = request_id
-        request[keys.CLIENT_IP] = client_ip(peer, forwarded, networks) if forwarded else peer
+        request[keys.CLIENT_IP] = self.client_ip(request)
         status = 500
         try:
             try:
@@ -94,14 +98,46 @@ def make_middlewares(
                 rate = 1.0
             # Sampling, not security; a server error is always logged.
             if rate >= 1.0 or status >= 500 or random.random() < rate:  # noqa: S311
-                logger.info(
-                    "request_finished",
-                    request_id=request_id,
-                    client_ip=request[keys.CLIENT_IP],
-                    method=request.method,
-                    path=request.path,
-                    status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                )
+                self._log(request, request_id, request[keys.CLIENT_IP], status, started)
+
+    def log_sampled(
+        self, request: web.Request, status: int, started: float, rate: float
+    ) -> None:
+        """A hot path's canonical log line, for a share `rate` of requests (5xx: always)."""
+        if rate >= 1.0 or status >= 500 or random.random() < rate:  # noqa: S311
+            request_id = (
+                request.headers.get("X-Request-Id", "")[:64] or f"{random.getrandbits(64):016x}"
+            )
+            self._log(request, request_id, self.client_ip(request), status, started)
+
+    def _log(
+        self, request: web.Request, request_id: str, ip: str, status: int, started: float
+    ) -> None:
+        logger.info(
+            "request_finished",
+            request_id=request_id,
+            client_ip=ip,
+            method=request.method,
+            path=request.path,
+            status=status,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+
+
+def make_middlewares(
+    context: RequestContext, *, bypass: Handler | None = None
+) -> list[Callable[..., Awaitable[web.StreamResponse]]]:
+    """The middleware chain, outermost first.
+
+    One middleware on purpose (every request passes it): request context and the canonical log
+    line outside, error rendering inside, so rendered errors are logged with their status.
+    `bypass` (the catch-all) is handed the request untouched: it keeps its own context.
+    """
+
+    @web.middleware
+    async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if handler is bypass:
+            return await handler(request)
+        return await context.run(request, handler)
 
     return [request_context]

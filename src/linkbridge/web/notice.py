@@ -12,7 +12,6 @@ from linkbridge.phase import Phase, phase_at
 from linkbridge.retire.pages import notice_json, render_notice_fragment, render_notice_page
 from linkbridge.retire.sitemap import build_sitemaps, robots_txt
 from linkbridge.web.public_headers import PUBLIC_PAGE_HEADERS
-from linkbridge.web.site import handle_any
 
 _SHARED = {
     "Cache-Control": "public, max-age=3600",
@@ -56,7 +55,7 @@ def _after(request: web.Request) -> bool:
 async def get_robots(request: web.Request) -> web.StreamResponse:
     """Proxied before the instant; after it, blocks nothing and names the sitemap."""
     if not _after(request):
-        return await handle_any(request)
+        return await request.app[keys.CATCH_ALL](request)
     text = robots_txt(request.app[keys.SETTINGS].site.public_base_url)
     return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
@@ -80,7 +79,7 @@ def sitemap_documents(request: web.Request) -> dict[str, bytes]:
 async def get_sitemap(request: web.Request) -> web.StreamResponse:
     """`/sitemap.xml` and `/sitemap-N.xml` after the instant; proxied before it."""
     if not _after(request):
-        return await handle_any(request)
+        return await request.app[keys.CATCH_ALL](request)
     docs = sitemap_documents(request)
     body = docs.get(request.path)
     if body is None:

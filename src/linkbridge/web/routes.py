@@ -6,8 +6,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from linkbridge import keys
 from linkbridge.admin.routes import add_admin_routes
-from linkbridge.web import health, notice, pingback, site, webmention
+from linkbridge.web import health, notice, pingback, webmention
 from linkbridge.web.api import add_api_routes
 from linkbridge.web.body import method_not_allowed
 from linkbridge.web.metrics import get_public_metrics
@@ -46,4 +47,4 @@ def add_routes(app: web.Application) -> None:
     add_api_routes(app)
     r.add_route("*", "/metrics", read_only(get_public_metrics))
     add_admin_routes(app)
-    r.add_route("*", r"/{tail:[\s\S]*}", site.handle_any)  # also a decoded "\n" in the path
+    r.add_route("*", r"/{tail:[\s\S]*}", app[keys.CATCH_ALL])  # also a decoded "\n" in the path

@@ -1,61 +1,130 @@
-"""The catch-all: feeds, trackback ping URLs, then the blog (before) or retirement (after)."""
+"""The catch-all, as a table of outcomes: the first whose condition holds answers.
+
+Like GOV.UK's bouncer, the request is canonicalised once (`Asked`), then each outcome is tried
+in order:
+
+| outcome   | when                              | answer                                  |
+|-----------|-----------------------------------|-----------------------------------------|
+| feed      | the path (and query) names a feed | web/feeds.py: cached body, 200/304      |
+| trackback | a TrackBack ping URL (any shape)  | web/trackback.py: the intake            |
+| blog      | before the shutdown instant       | the origin proxy, else 404              |
+| retired   | from the instant on               | the redirect table: 301/308 or 410 page |
+
+Feeds and retired URLs are the hot outcomes: they skip the request-context middleware and log
+a sampled line themselves; the others run inside the full context (every request logged, the
+client's address known). Undecodable paths get the context's 400.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import MappingProxyType
 
 from aiohttp import web
 
 from linkbridge import keys
-from linkbridge.feeds.grammar import could_be_feed, parse_feed_path
-from linkbridge.phase import Phase, phase_at
+from linkbridge.errors import LinkbridgeError
+from linkbridge.feeds.grammar import FeedRequest, could_be_feed, parse_feed_path
+from linkbridge.metrics import is_store_error
 from linkbridge.posts.ping_urls import is_trackback_url
 from linkbridge.retire.pages import render_gone_page
 from linkbridge.retire.proxy import discovery_headers
+from linkbridge.settings import Settings
 from linkbridge.urls import public_url
 from linkbridge.web.body import method_not_allowed
 from linkbridge.web.feeds import serve_feed
+from linkbridge.web.middleware import RequestContext
 from linkbridge.web.public_headers import PUBLIC_PAGE_HEADERS
 from linkbridge.web.trackback import handle_trackback
 
 READ_METHODS = ("GET", "HEAD")
-
-
 _NO_QUERY: Mapping[str, str] = MappingProxyType({})
 
 
+@dataclass(frozen=True)
+class SiteConstants:
+    """What the catch-all derives from settings, once (not per request)."""
 
+    base_url: str
+    shutdown_utc: datetime
+    blog_paths: tuple[str, ...]
+    retire_cache_control: str
+    retire_log_sample_rate: float
 
-async def handle_any(request: web.Request) -> web.StreamResponse:
-    """Every path that is not one of linkbridge's reserved ones."""
-    app = request.app
-    settings = app[keys.SETTINGS]
-    raw_path = request.raw_path
-    # Under the public base URL: a raw "//x/y" would otherwise parse as host "x", path "/y".
-    # Undecodable: 400 via the middleware.
-    key = app[keys.LIVE].canonicaliser.path_key(public_url(settings.site.public_base_url, raw_path))
-    path = key.partition("?")[0]
-    has_query = "?" in raw_path
-    if has_query or could_be_feed(path):  # else not feed-shaped: skip the parser
-        feed = parse_feed_path(
-            path, request.query if has_query else _NO_QUERY, settings.site.blog_paths
+    @classmethod
+    def of(cls, settings: Settings) -> SiteConstants:
+        return cls(
+            base_url=settings.site.public_base_url,
+            shutdown_utc=settings.site.shutdown_at.astimezone(UTC),
+            blog_paths=tuple(settings.site.blog_paths),
+            retire_cache_control=f"public, max-age={settings.retire.cache_max_age_s}",
+            retire_log_sample_rate=settings.retire.log_sample_rate,
         )
-        if feed is not None:
-            return await serve_feed(request, feed)
-    if is_trackback_url(path, request.query if has_query else _NO_QUERY):
-        answered = await handle_trackback(request, key, retire=retire)
-        if answered is not None:
-            return answered
-    now = app[keys.CLOCK].now()
-    if phase_at(now, settings.site.shutdown_at) == Phase.BEFORE:
-        return await _before(request)
-    return retire(request, key, now)
 
 
-async def _before(request: web.Request) -> web.StreamResponse:
+class Asked:
+    """One request to the catch-all, canonicalised once."""
+
+    __slots__ = ("feed", "key", "now", "path", "query", "request")
+    request: web.Request
+    key: str
+    path: str
+    now: datetime
+    feed: FeedRequest | None
+    query: Mapping[str, str]
+
+    def __init__(self, request: web.Request, site: SiteConstants) -> None:
+        app = request.app
+        raw_path = request.raw_path
+        # Under the public base URL: a raw "//x/y" would otherwise parse as host "x", path
+        # "/y". Undecodable: LinkbridgeError, answered 400 by the request context.
+        self.request = request
+        self.key = app[keys.LIVE].canonicaliser.path_key(public_url(site.base_url, raw_path))
+        path = self.key.partition("?")[0]
+        self.path = path
+        self.now = app[keys.CLOCK].now()
+        has_query = "?" in raw_path
+        self.feed = None
+        self.query = request.query if has_query else _NO_QUERY
+        if has_query or could_be_feed(path):  # else not feed-shaped: skip the parser
+            self.feed = parse_feed_path(path, self.query, site.blog_paths)
+
+
+Answer = Callable[[Asked, SiteConstants], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One row of the table: a name, its condition, its answer, and whether it is hot."""
+
+    name: str
+    applies: Callable[[Asked, SiteConstants], bool]
+    answer: Answer
+    hot: bool
+
+
+async def _feed(asked: Asked, site: SiteConstants) -> web.StreamResponse:
+    assert asked.feed is not None
+    return await serve_feed(asked.request, asked.feed)
+
+
+async def _trackback(asked: Asked, site: SiteConstants) -> web.StreamResponse:
+    def retire_now(request: web.Request, key: str) -> web.StreamResponse:
+        return retire(request, key, asked.now, site)
+
+    answered = await handle_trackback(asked.request, asked.key, retire=retire_now)
+    if answered is not None:
+        return answered
+    # the URL names no post: answered as any other path (the rows after this one)
+    return await (_blog if asked.now < site.shutdown_utc else _retired)(asked, site)
+
+
+async def _blog(asked: Asked, site: SiteConstants) -> web.StreamResponse:
     """Pass the reader through to the still-running blog, or 404 without an origin."""
+    request = asked.request
     app = request.app
     settings = app[keys.SETTINGS]
     proxy = app.get(keys.PROXY)
@@ -73,24 +142,85 @@ async def _before(request: web.Request) -> web.StreamResponse:
     return web.Response(status=404, text="not found\n", content_type="text/plain")
 
 
-def retire(request: web.Request, key: str, now: datetime | None = None) -> web.StreamResponse:
+async def _retired(asked: Asked, site: SiteConstants) -> web.StreamResponse:
+    return retire(asked.request, asked.key, asked.now, site)
+
+
+OUTCOMES: tuple[Outcome, ...] = (
+    Outcome("feed", lambda asked, site: asked.feed is not None, _feed, hot=True),
+    Outcome(
+        "trackback", lambda asked, site: is_trackback_url(asked.path, asked.query), _trackback,
+        hot=False,
+    ),
+    Outcome("blog", lambda asked, site: asked.now < site.shutdown_utc, _blog, hot=False),
+    Outcome("retired", lambda asked, site: True, _retired, hot=True),
+)
+
+
+def outcome_for(asked: Asked, site: SiteConstants) -> Outcome:
+    """The first outcome whose condition holds (the last always does)."""
+    for outcome in OUTCOMES:
+        if outcome.applies(asked, site):
+            return outcome
+    raise AssertionError("site: the last outcome always applies")
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def make_catch_all(settings: Settings, context: RequestContext) -> Handler:
+    """The catch-all handler for these settings (its constants derived once, here)."""
+    site = SiteConstants.of(settings)
+
+    async def handle_any(request: web.Request) -> web.StreamResponse:
+        """Every path that is not one of linkbridge's reserved ones."""
+        started = time.perf_counter()
+        if keys.REQUEST_ID in request:  # called from a route already in the context
+            return await _answer(Asked(request, site), site)
+        try:
+            asked = Asked(request, site)
+        except LinkbridgeError:  # undecodable: the full context renders and logs the 400
+            return await context.run(request, lambda _: _answer(Asked(request, site), site))
+        outcome = outcome_for(asked, site)
+        if not outcome.hot:
+            return await context.run(request, lambda _: outcome.answer(asked, site))
+        try:
+            response = await outcome.answer(asked, site)
+        except Exception as exc:  # unexpected: aiohttp answers 500, and 5xx is always logged
+            if is_store_error(exc):  # a feed build could not read the store
+                request.app[keys.METRICS].store_errors += 1
+            context.log_sampled(request, 500, started, 1.0)
+            raise
+        rate = request.get(keys.LOG_SAMPLE_RATE, 1.0)
+        context.log_sampled(request, response.status, started, rate)
+        return response
+
+    return handle_any
+
+
+async def _answer(asked: Asked, site: SiteConstants) -> web.StreamResponse:
+    return await outcome_for(asked, site).answer(asked, site)
+
+
+def retire(
+    request: web.Request, key: str, now: datetime, site: SiteConstants
+) -> web.StreamResponse:
     """The redirect hot path: one lookup, no I/O, no await; counted in memory (at `now`)."""
     if request.method not in READ_METHODS:
         return method_not_allowed(READ_METHODS)
     app = request.app
-    retire_settings = app[keys.SETTINGS].retire
-    request[keys.LOG_SAMPLE_RATE] = retire_settings.log_sample_rate
+    request[keys.LOG_SAMPLE_RATE] = site.retire_log_sample_rate
     outcome = app[keys.LIVE].snapshot.table.lookup(key)
     app[keys.HITS].count(key, outcome.status, outcome.rule, now)
-    cache = f"public, max-age={retire_settings.cache_max_age_s}"
     if outcome.location is not None:
         return web.Response(
-            status=outcome.status, headers={"Location": outcome.location, "Cache-Control": cache}
+            status=outcome.status,
+            headers={"Location": outcome.location, "Cache-Control": site.retire_cache_control},
         )
     settings = app[keys.SETTINGS]
     memento = app[keys.ARCHIVE].get(key)
-    old_url = public_url(settings.site.public_base_url, request.raw_path)
-    headers = {"Cache-Control": cache, **PUBLIC_PAGE_HEADERS}
+    old_url = public_url(site.base_url, request.raw_path)
+    headers = {"Cache-Control": site.retire_cache_control, **PUBLIC_PAGE_HEADERS}
     if memento:  # RFC 7089: the page as it was, for clients that follow Memento links
         headers["Link"] = f'<{memento}>; rel="memento"'
     return web.Response(
