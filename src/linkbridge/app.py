@@ -199,16 +199,20 @@ async def _hits_ctx(app: web.Application) -> AsyncIterator[None]:
     hits, store, metrics = app[keys.HITS], app[keys.STORE], app[keys.METRICS]
     retire, clock = app[keys.SETTINGS].retire, app[keys.CLOCK]
 
+    pruned_before = ""
+
     async def flush() -> None:
+        nonlocal pruned_before
         keep_from = (clock.now().astimezone(UTC) - timedelta(days=retire.hit_path_days)).date()
         batch = hits.drain()
         for day in batch.days:
             bump(metrics.retired, (day.status, day.rule.value), day.hits)
-        hits.other_paths += await store.add_hits(
-            batch,
-            paths_per_day_max=retire.hit_paths_per_day_max,
-            keep_paths_from_day=keep_from.isoformat(),
-        )
+        prune = keep_from.isoformat() if keep_from.isoformat() != pruned_before else None
+        if batch or prune is not None:  # else nothing to write: no write lock when idle
+            hits.other_paths += await store.add_hits(
+                batch, paths_per_day_max=retire.hit_paths_per_day_max, keep_paths_from_day=prune
+            )
+            pruned_before = keep_from.isoformat()
         metrics.hits_flushed_at = time.monotonic()
 
     async def flush_forever() -> None:

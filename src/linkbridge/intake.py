@@ -169,12 +169,17 @@ class Intake:
         *,
         inline_budget_s: float | None = None,
         verify_after_s: float = 0.0,
+        arrived_at: float | None = None,
     ) -> IntakeResult:
         """Check, store (committed before any answer), then verify inline or queue.
         `verify_after_s` delays the verification (a webmention repeat window coalesces
-        re-sends into one, when it ends)."""
+        re-sends into one, when it ends). The inline budget counts from `arrived_at` (the
+        event loop's time the request arrived; default: now): waiting for the commit is in it."""
+        if arrived_at is None:
+            arrived_at = asyncio.get_running_loop().time()
         return self.report(
-            incoming, await self._receive_once(incoming, inline_budget_s, verify_after_s)
+            incoming,
+            await self._receive_once(incoming, inline_budget_s, verify_after_s, arrived_at),
         )
 
     def report(self, incoming: Incoming, result: IntakeResult) -> IntakeResult:
@@ -185,7 +190,8 @@ class Intake:
         return result
 
     async def _receive_once(
-        self, incoming: Incoming, inline_budget_s: float | None, verify_after_s: float
+        self, incoming: Incoming, inline_budget_s: float | None, verify_after_s: float,
+        arrived_at: float,
     ) -> IntakeResult:
         """`receive` itself.
 
@@ -210,8 +216,10 @@ class Intake:
                 )
             return replace(result, created=False)
         if key is None:
-            return await self._receive(incoming, inline_budget_s, verify_after_s)
-        task = asyncio.create_task(self._receive(incoming, inline_budget_s, verify_after_s))
+            return await self._receive(incoming, inline_budget_s, verify_after_s, arrived_at)
+        task = asyncio.create_task(
+            self._receive(incoming, inline_budget_s, verify_after_s, arrived_at)
+        )
         self._in_flight[key] = task
         task.add_done_callback(lambda done: self._landed(key, done))
         return await asyncio.shield(task)
@@ -235,7 +243,8 @@ class Intake:
             task.exception()  # retrieved: the first caller may have gone
 
     async def _receive(
-        self, incoming: Incoming, inline_budget_s: float | None, verify_after_s: float
+        self, incoming: Incoming, inline_budget_s: float | None, verify_after_s: float,
+        arrived_at: float,
     ) -> IntakeResult:
         target = self.resolve_target(incoming)
         if isinstance(target, IntakeResult):
@@ -320,9 +329,10 @@ class Intake:
         if inline_budget_s is None:
             return IntakeResult(Answer.QUEUED, linkback=lb, created=recorded.created)
         task = asyncio.create_task(
-            self.settler.verify_and_settle(lb.id, recorded.job_id)
+            self.settler.verify_and_settle(lb, recorded.job_id)
         )
-        done, _ = await asyncio.wait({task}, timeout=inline_budget_s)
+        left_s = inline_budget_s - (asyncio.get_running_loop().time() - arrived_at)
+        done, _ = await asyncio.wait({task}, timeout=max(0.0, left_s))
         if not done:  # budget overrun: let it finish in the background; the job is the backstop
             self._background.add(task)
             task.add_done_callback(self._background.discard)

@@ -80,15 +80,18 @@ class Settler:
         """Told the kind of every verification outcome (the metrics)."""
         self.profiles = profiles(settings)
 
-    async def verify_and_settle(self, linkback_id: int, job_id: int | None) -> IntakeResult:
+    async def verify_and_settle(
+        self, linkback: int | Linkback, job_id: int | None
+    ) -> IntakeResult:
         """Verify one unverified row (or re-verify a marked one) and settle it; completes or
         reschedules its job.
 
         When another receiver (process, instance) settles the same row while this one
         verifies, the row's compare-and-set says so and the answer is "already registered".
         """
+        linkback_id = linkback.id if isinstance(linkback, Linkback) else linkback
         try:
-            return await self._verify_and_settle(linkback_id, job_id)
+            return await self._verify_and_settle(linkback, job_id)
         except AlreadyDecided:
             if job_id is not None:
                 await self.store.complete_job(job_id)
@@ -96,8 +99,13 @@ class Settler:
             return IntakeResult(Answer.DUPLICATE, linkback=current,
                                 message="already registered")
 
-    async def _verify_and_settle(self, linkback_id: int, job_id: int | None) -> IntakeResult:
-        lb = await self.store.get_linkback(linkback_id)
+    async def _verify_and_settle(
+        self, linkback: int | Linkback, job_id: int | None
+    ) -> IntakeResult:
+        # The intake hands over the row it has just written (no second read); jobs an id.
+        lb = linkback if isinstance(linkback, Linkback) else await self.store.get_linkback(
+            linkback
+        )
         if lb is None or (lb.state != LinkbackState.UNVERIFIED and not lb.reverify_pending):
             if job_id is not None:
                 await self.store.complete_job(job_id)
@@ -206,21 +214,24 @@ class Settler:
             if attempts is None:
                 return IntakeResult(Answer.QUEUED, linkback=lb, message="queued")
             reason = f"gave up after {attempts} attempts: {outcome.reason}"
-            lb = await self._set(lb, LinkbackState.FAILED, reason)
+            lb = await self._set(lb, LinkbackState.FAILED, reason, job_id=job_id)
             answer = Answer.QUEUED
         elif kind == OutcomeKind.VERIFIED:
-            lb = await self.decide_verified(lb, outcome, outcome.reason or "verified")
+            lb = await self.decide_verified(lb, outcome, outcome.reason or "verified",
+                                            job_id=job_id)
         else:  # refused, gone, no link, missing: a first send that does not check out fails
             reason = "refused" if kind == OutcomeKind.REFUSED else outcome.reason
-            lb = await self._set(lb, LinkbackState.FAILED, reason)
-        if job_id is not None:
-            await self.store.complete_job(job_id)
+            lb = await self._set(lb, LinkbackState.FAILED, reason, job_id=job_id)
+        # the job was completed in the same commit as the outcome (one write)
         log.info("linkback_verified", state=lb.state.value)
         return IntakeResult(answer, linkback=lb, message=outcome.reason)
 
     async def decide_verified(
-        self, lb: Linkback, outcome: VerifyOutcome | None, reason: str
+        self, lb: Linkback, outcome: VerifyOutcome | None, reason: str, *,
+        job_id: int | None = None,
     ) -> Linkback:
+        """Settle a verified row by the moderation rule (a first verification completes
+        `job_id` in the same commit; a re-verification leaves it to its caller)."""
         details = None
         if outcome is not None and outcome.fields is not None:
             details = outcome.fields.to_details()
@@ -242,7 +253,7 @@ class Settler:
             lb.source_host,
             host_known_good=await self.store.host_has_approved(lb.source_host),
         )
-        return await self._set(lb, state, reason, details=details, actor="rule")
+        return await self._set(lb, state, reason, details=details, actor="rule", job_id=job_id)
 
     async def _set(
         self,
@@ -252,15 +263,19 @@ class Settler:
         *,
         details: SourceDetails | None = None,
         actor: str = "verifier",
+        job_id: int | None = None,
     ) -> Linkback:
+        """Move `lb` to `state`, and complete `job_id` (if any) in the same commit."""
         try:
             changed = await self.store.set_state(
                 lb.id, state, actor=actor, reason=reason, now=self.clock.now(), details=details,
-                from_state=lb.state,
+                from_state=lb.state, complete_job=job_id,
             )
         except AlreadyDecided:
             raise  # the row moved since it was read: the caller answers "already registered"
         except IllegalTransition:  # the state machine said no
+            if job_id is not None:
+                await self.store.complete_job(job_id)
             current = await self.store.get_linkback(lb.id)
             return current or lb
         await self._notify(lb, changed)

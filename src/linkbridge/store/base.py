@@ -120,8 +120,10 @@ class Store(Protocol):
         now: datetime,
         details: SourceDetails | None = None,
         from_state: LinkbackState | None = None,
+        complete_job: int | None = None,
     ) -> Linkback:
-        """Move a row through the state machine, recording who, when and why.
+        """Move a row through the state machine, recording who, when and why; with
+        `complete_job`, that job is done in the same commit (a verification's one write).
 
         With `from_state`, only a row still in that state moves (compare-and-set under the
         row's lock); otherwise AlreadyDecided is raised and nothing changes. Two processes

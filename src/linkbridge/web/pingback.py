@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from linkbridge import keys
@@ -73,6 +75,7 @@ async def handle_xmlrpc(request: web.Request) -> web.StreamResponse:
     """POST only; every answer is a well-formed methodResponse with HTTP 200."""
     if request.method != "POST":
         return method_not_allowed(["POST"])
+    request[keys.ARRIVED_AT] = asyncio.get_running_loop().time()
     settings = request.app[keys.SETTINGS]
     try:
         try:
@@ -110,6 +113,7 @@ async def _ping(request: web.Request, source: str, target: str) -> str:
         Incoming(LinkbackProtocol.PINGBACK, source.strip(), target.strip(),
                  client_ip=request[keys.CLIENT_IP]),
         inline_budget_s=app[keys.SETTINGS].pingback.inline_budget_s,
+        arrived_at=request[keys.ARRIVED_AT],
     )
     if result.answer == Answer.QUEUED:
         app[keys.WORKER].wake()

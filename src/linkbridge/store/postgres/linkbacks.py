@@ -320,6 +320,7 @@ class LinkbackRows:
         now: datetime,
         details: SourceDetails | None = None,
         from_state: LinkbackState | None = None,
+        complete_job: int | None = None,
     ) -> Linkback:
         async def tx(conn: Conn) -> Linkback:
             lb = await get(conn, linkback_id, lock=True)
@@ -344,6 +345,8 @@ class LinkbackRows:
                 await decide(conn, lb, new_state, actor, reason, now)
             if SHOWN in (lb.state, new_state):
                 await bump_feeds(conn, lb.blog, lb.post_id)
+            if complete_job is not None:
+                await conn.execute("DELETE FROM jobs WHERE id = $1", complete_job)
             return out
 
         return await self.engine.tx(tx)

@@ -96,6 +96,9 @@ class SqliteEngine:
         # Health probes get their own thread and connection: they never queue behind a feed
         # build or an admin page on the reader thread.
         self._probe_pool = ThreadPoolExecutor(1, thread_name_prefix="sqlite-probe")
+        self.writes = 0
+        self.reads = 0
+        """Write transactions asked for and reads run since start (statistics)."""
         self._probe: sqlite3.Connection | None = None
 
     def _connect(self) -> sqlite3.Connection:
@@ -171,6 +174,7 @@ class SqliteEngine:
         """
         if self._writer is None:
             raise RuntimeError("sqlite: store is not open")
+        self.writes += 1
         loop = asyncio.get_running_loop()
         done: asyncio.Future[Any] = loop.create_future()
         self._pending.append((fn, done))
@@ -228,6 +232,7 @@ class SqliteEngine:
         conn = self._reader
         if conn is None:
             raise RuntimeError("sqlite: store is not open")
+        self.reads += 1
         return await asyncio.get_running_loop().run_in_executor(
             self._reader_pool, lambda: fn(conn)
         )

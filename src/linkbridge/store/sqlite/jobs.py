@@ -52,10 +52,13 @@ class JobRows:
     async def claim_job(
         self, now: datetime, lease_s: float, *, max_per_host: int = 0, max_per_sender: int = 0
     ) -> Job | None:
+        params = {"now": ts(now), "per_host": max_per_host, "per_sender": max_per_sender}
+        # Looked for on the reader first: an idle queue never takes the write lock.
+        if await self.engine.read(lambda conn: conn.execute(_CLAIM, params).fetchone()) is None:
+            return None
+
         def tx(conn: sqlite3.Connection) -> Job | None:
-            row = conn.execute(_CLAIM, {
-                "now": ts(now), "per_host": max_per_host, "per_sender": max_per_sender,
-            }).fetchone()
+            row = conn.execute(_CLAIM, params).fetchone()
             if row is None:
                 return None
             lease = now + timedelta(seconds=lease_s)

@@ -267,6 +267,7 @@ class LinkbackRows:
         now: datetime,
         details: SourceDetails | None = None,
         from_state: LinkbackState | None = None,
+        complete_job: int | None = None,
     ) -> Linkback:
         def tx(conn: sqlite3.Connection) -> Linkback:
             lb = _get(conn, linkback_id)
@@ -292,6 +293,8 @@ class LinkbackRows:
                 _decide(conn, lb, new_state, actor, reason, now)
             if SHOWN in (lb.state, new_state):
                 bump_feeds(conn, lb.blog, lb.post_id)
+            if complete_job is not None:
+                conn.execute("DELETE FROM jobs WHERE id = ?", (complete_job,))
             out = _get(conn, lb.id)
             assert out is not None
             return out
