@@ -29,9 +29,10 @@ EXPORT_TABLES = (
 )
 """Every table an export holds, parents before the rows that refer to them."""
 
-SKIPPED_TABLES = frozenset({"schema_migrations", "admin_sessions"})
-"""Tables an export leaves out: the schema's own bookkeeping, and login sessions (a restored
-store starts with everybody logged out)."""
+SKIPPED_TABLES = frozenset({"schema_migrations", "admin_sessions", "feed_versions"})
+"""Tables an export leaves out: the schema's own bookkeeping, login sessions (a restored
+store starts with everybody logged out), and the feed scopes' versions (cache keys only: a
+restore moves `version`, which every feed's cache key carries)."""
 
 FORMAT = "linkbridge-export"
 FORMAT_VERSION = 1
