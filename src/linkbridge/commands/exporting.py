@@ -22,11 +22,19 @@ def register(
     sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
 ) -> None:
     p = sub.add_parser("export", parents=[common], help="export the store")
-    p.add_argument("--json", action="store_true", required=True,
+    p.add_argument("--json", action="store_true",
                    help="the whole store as one JSON document (import json restores it)")
     p.add_argument("--out", type=Path, default=None, metavar="FILE",
                    help="write to FILE (default: standard output)")
-    p.set_defaults(handler=export_json)
+    p.add_argument("target", nargs="*", metavar="nginx DIR",
+                   help="nginx DIR: the redirect table as an nginx map and config in DIR")
+    p.add_argument("--upstream", default="", metavar="HOST:PORT",
+                   help="where nginx passes what it does not answer (default: server.host:port)")
+    p.add_argument("--watch", action="store_true",
+                   help="keep DIR current: rewrite it within a second of any change")
+    p.add_argument("--reload", default="", metavar="COMMAND",
+                   help='run after each rewrite, e.g. "nginx -s reload"')
+    p.set_defaults(handler=export_any)
     st = sub.add_parser("store", help="move the store: copy one store into another "
                         "(SQLite to PostgreSQL)")
     acts = st.add_subparsers(dest="action", required=True)
@@ -36,6 +44,19 @@ def register(
     cp.add_argument("source", metavar="SOURCE_URL", help="e.g. sqlite:var/linkbridge.db")
     cp.add_argument("target", metavar="TARGET_URL", help="e.g. postgresql://lb@db/linkbridge")
     cp.set_defaults(handler=copy_store)
+
+
+async def export_any(args: argparse.Namespace, settings: Settings) -> int:
+    """`export --json` or `export nginx DIR`."""
+    if args.target:
+        if len(args.target) != 2 or args.target[0] != "nginx":
+            raise ConfigError("export: expected `export nginx DIR` or `export --json`")
+        from linkbridge.commands.nginx_export import export_nginx
+
+        return await export_nginx(args, settings, Path(args.target[1]))
+    if not args.json:
+        raise ConfigError("export: expected `export nginx DIR` or `export --json`")
+    return await export_json(args, settings)
 
 
 async def export_document(store: Store) -> dict[str, Any]:
