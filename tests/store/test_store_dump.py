@@ -68,9 +68,11 @@ async def fill(store: Store) -> None:
 
 
 def comparable(document: dict[str, Any]) -> dict[str, Any]:
-    """The document without the version row, which every write moves."""
+    """The document without the version rows (`version`, `feeds_version`, `posts_version`,
+    …), which writes move."""
     tables = dict(document["tables"])
-    tables["meta"] = [r for r in tables.get("meta", []) if r.get("key") != "version"]
+    tables["meta"] = [r for r in tables.get("meta", [])
+                      if r.get("key") != "version" and not str(r.get("key")).endswith("_version")]
     return tables
 
 
