@@ -84,29 +84,6 @@ class LiveState:
         instead of a rebuild. A full rebuild runs in slices that let requests through.
         """
         async with self._lock:
-            version = await self.store.version()
-            if not force and self._snapshot is not None and self._snapshot.version == version:
-                return False
-            posts = await self.store.all_posts()
-            mappings = await self.store.list_mappings()
-            blocked = await self.store.list_hosts("block")
-            allowed = await self.store.list_hosts("allow")
-            blog_paths = self.settings.site.blog_paths
-            table = RedirectTable.build(self.settings, self.canonicaliser, mappings)
-            seen = {s.source for s in self._snapshot.table.skipped} if self._snapshot else set()
-            for row in table.skipped:
-                if row.source not in seen:  # one warning per row, not one per refresh
-                    logger.warning("stored_mapping_skipped", source=row.source,
-                                   target=row.target, reason=row.reason)
-            self._snapshot = Snapshot(
-                version=version,
-                registry=PostRegistry(posts, self.canonicaliser, blog_paths),
-                table=table,
-                lists=HostLists.build(self.settings.moderation, blocked, allowed),
-            )
-            self.loaded_at = time.monotonic()
-            logger.info("live_state_loaded", version=version, posts=len(posts),
-                        mappings=len(mappings))
             seq, changed = await self.store.feed_changes(self.feeds_seq)
             self._feed_versions.update(changed)
             feeds_moved = seq != self.feeds_seq
@@ -136,9 +113,15 @@ class LiveState:
                 lists = old.lists
             if old is None or moved("mappings"):
                 table = await self._table(await self.store.list_mappings(), old)
+                seen = {s.source for s in self._snapshot.table.skipped} if self._snapshot else set()
+                for row in table.skipped:
+                    if row.source not in seen:  # one warning per row, not one per refresh
+                        logger.warning("stored_mapping_skipped", source=row.source,
+                                       target=row.target, reason=row.reason)
             else:
                 table = old.table
             self._snapshot = Snapshot(versions["version"], registry, table, lists, versions)
+            self.loaded_at = time.monotonic()
             logger.info("live_state_loaded", version=versions["version"], posts=posts_n,
                         mappings=len(self._rows))
             return True
