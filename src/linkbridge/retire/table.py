@@ -68,9 +68,10 @@ _PLAIN_PATH = re.compile(r"/[a-z0-9._~/-]*")
 """A path the canonicaliser would only tidy: lower-case unreserved characters, no escapes,
 no query. Such a path's key is its segments joined (most stored rows look like this)."""
 _PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
-_PLAIN_URL = re.compile(r"https?://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?:[/?#][!#-\[\]-~]*)?")
-"""http(s), a lower-case host name, no port, no credentials, then printable ASCII without
-backslash or double quote: a target every URL parser reads the same way."""
+_PLAIN_URL = re.compile(r"https?://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?:[/?][A-Za-z0-9\-._~!$&()*+,;=:@/?]*)?")
+"""http(s), a lower-case host name, no port, no credentials, then only characters no browser
+percent-encodes (RFC 3986 unreserved and sub-delimiters but "'", ":@/?"; no "%", "#"): a target
+a browser reads exactly as written, so the WHATWG check has nothing to say about it."""
 
 
 def canonical_source(raw: str, canonicaliser: Canonicaliser) -> str:
@@ -146,7 +147,7 @@ class TargetPolicy:
     def check_url(self, url: str) -> str:
         """Return `url` when it may be a Location, else raise BadRuleError saying why."""
         plain = _PLAIN_URL.fullmatch(url)
-        if plain is not None:  # the usual shape, decided without parsing (same answer)
+        if plain is not None and "/." not in url:  # usual: decided without parsing, same answer
             if not self.host_allowed(plain[1]):
                 raise BadRuleError(
                     f"target host {plain[1]!r} is not in retire.allowed_target_hosts"
