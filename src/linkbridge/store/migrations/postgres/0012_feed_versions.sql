@@ -1,4 +1,4 @@
--- Versions per concern (as in SQLite's 0011): a linkback decision moves only the feed scopes
+-- Versions per concern (as in SQLite's 0012): a linkback decision moves only the feed scopes
 -- it shows in; each input of the in-memory snapshot has its own version.
 CREATE TABLE feed_versions (
     scope   TEXT   PRIMARY KEY,  -- '' network, '/blog/' sub-blog, '/blog/#ID' one post
