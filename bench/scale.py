@@ -71,7 +71,9 @@ def summary(values: list[float]) -> dict[str, float]:
 class Instance:
     """A temp store and the `linkbridge` command line that uses it."""
 
-    def __init__(self, tmp: Path, exe: list[str], extra: str = "") -> None:
+    def __init__(self, tmp: Path, exe: list[str], extra: str = "", *, jobs: bool = True) -> None:
+        self.jobs = jobs
+        """Pass --jobs after the instant (builds from before it had no such flag: False)."""
         self.tmp = tmp
         self.exe = exe
         self.db = tmp / "linkbridge.db"
@@ -86,6 +88,8 @@ class Instance:
     def server(self, at: str, name: str) -> Server:
         port = free_port()
         cmd = [*self.exe, "serve", *self.config, "--at", at, "--port", str(port)]
+        if at == AFTER and self.jobs:  # after the instant `--at` is a preview unless --jobs
+            cmd.append("--jobs")
         return Server(name, cmd, port, self.tmp / f"{name}.log")
 
     def cli(self, *args: str) -> float:
@@ -166,7 +170,7 @@ async def load(urls: list[tuple[str, int]], seconds: float, change: Any) -> tupl
 
 def stampede(args: argparse.Namespace, exe: list[str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="linkbridge-scale-") as name:
-        inst = Instance(Path(name), exe)
+        inst = Instance(Path(name), exe, jobs=not args.linkbridge)
         inst.migrate()
         held = seed_linkbacks(inst.db, args.linkbacks)
         server = inst.server(BEFORE, "stampede")
@@ -195,7 +199,7 @@ def stampede(args: argparse.Namespace, exe: list[str]) -> dict[str, Any]:
 
 def table(args: argparse.Namespace, exe: list[str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="linkbridge-scale-") as name:
-        inst = Instance(Path(name), exe)
+        inst = Instance(Path(name), exe, jobs=not args.linkbridge)
         inst.migrate()
         seed_mappings(inst.db, args.mappings)
         startups, startup_cpu = [], []
@@ -249,7 +253,7 @@ end
 def hits(args: argparse.Namespace, exe: list[str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="linkbridge-scale-") as name:
         tmp = Path(name)
-        inst = Instance(tmp, exe)
+        inst = Instance(tmp, exe, jobs=not args.linkbridge)
         inst.migrate()
         server = inst.server(AFTER, "hits")
         server.start("/readyz")
