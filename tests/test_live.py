@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from linkbridge import live as live_module
 from linkbridge.live import LiveState
 from linkbridge.model import Mapping, RuleKind
+from linkbridge.retire.table import RedirectTable
 from linkbridge.store import open_store
 from linkbridge.store.base import Store
 from tests.support import BEFORE, load_test_settings
@@ -52,14 +54,14 @@ async def test_one_mapping_is_applied_to_a_copy_and_removing_it_uncovers_the_con
 ) -> None:
     key = "/innovation/om"  # the example config maps it; a store row overrides it
     config_rule = live.snapshot.table.lookup(key)
-    original = live_module.RedirectTable.build_in_slices
+    original = RedirectTable.build_in_slices
     rebuilds: list[object] = []
 
-    def spy(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+    def spy(*args: Any, **kwargs: Any) -> Any:
         rebuilds.append(args[2] if len(args) > 2 else kwargs.get("store_mappings", ()))
-        return original(*args, **kwargs)  # type: ignore[arg-type]
+        return original(*args, **kwargs)
 
-    monkeypatch.setattr(live_module.RedirectTable, "build_in_slices", spy)
+    monkeypatch.setattr(RedirectTable, "build_in_slices", spy)
     await store.put_mappings([Mapping("/innovation/om/", TARGET, origin="store")], BEFORE)
     await live.refresh()
     assert live.snapshot.table.lookup(key).location == TARGET
@@ -99,12 +101,12 @@ async def test_a_full_rebuild_yields_to_other_tasks(
             await asyncio.sleep(0)
 
     task = asyncio.create_task(ticker())
-    original = live_module.RedirectTable.build_in_slices
+    original = RedirectTable.build_in_slices
     slices = 0
 
-    def counting(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+    def counting(*args: Any, **kwargs: Any) -> Any:
         nonlocal slices
-        steps = original(*args, **kwargs)  # type: ignore[arg-type]
+        steps = original(*args, **kwargs)
         while True:
             try:
                 next(steps)
@@ -115,7 +117,7 @@ async def test_a_full_rebuild_yields_to_other_tasks(
             yield
             assert ticks > before  # the ticker ran between two slices
 
-    monkeypatch.setattr(live_module.RedirectTable, "build_in_slices", counting)
+    monkeypatch.setattr(RedirectTable, "build_in_slices", counting)
     try:
         await live.refresh()
     finally:

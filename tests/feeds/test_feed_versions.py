@@ -75,7 +75,7 @@ async def test_an_approval_rebuilds_its_post_blog_and_network_feeds_only(
 
 async def test_readiness_never_waits_behind_a_busy_reader(lb_app: AppFactory) -> None:
     client = await lb_app(at=BEFORE)
-    engine = client.app[keys.STORE].engine  # type: ignore[attr-defined]
+    engine = client.app[keys.STORE].engine
     release = threading.Event()
     busy = asyncio.ensure_future(engine.read(lambda conn: release.wait(60)))
     try:

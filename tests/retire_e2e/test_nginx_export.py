@@ -23,7 +23,8 @@ BEFORE_AT = "2017-12-01T12:00:00+01:00"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 MAPPED = "/innovation/2013/10/en-gammal-post/"
 TARGET = "https://www.regeringen.se/artiklar/2013/10/en-ny-plats/"
-EXTRA_SHAPES = [  # an exact store mapping, in every spelling nginx may or may not match
+# An exact store mapping, in every spelling nginx may or may not match.
+EXTRA_SHAPES: list[tuple[str, str, dict[str, str]]] = [
     (MAPPED, "www.naringsbloggen.se", {}),
     (MAPPED.rstrip("/"), "www.naringsbloggen.se", {}),
     (MAPPED.upper(), "www.naringsbloggen.se", {}),
