@@ -68,8 +68,8 @@ def wait_for_port(port: int) -> None:
     raise AssertionError(f"nothing listens on {port}")
 
 
-@pytest.fixture
-def nginx_available() -> None:
+def require_nginx() -> None:
+    """Skip (fail under CI) without Debian's nginx."""
     if not os.access(NGINX, os.X_OK):
         if os.environ.get("CI") == "true":
             pytest.fail("nginx is missing (.ci/run installs nginx-light)")
@@ -109,7 +109,8 @@ http {{
 
 
 @pytest.fixture
-def nginx_and_linkbridge(tmp_path: Path, nginx_available: None) -> Iterator[tuple[int, Served]]:
+def nginx_and_linkbridge(tmp_path: Path) -> Iterator[tuple[int, Served]]:
+    require_nginx()
     overlay = store_overlay(tmp_path)
     cfg = config_args(overlay)
     served = Served(*cfg, "--at", AFTER_AT)
@@ -153,7 +154,7 @@ def test_nginx_in_front_answers_every_shape_as_linkbridge_does(
     assert answer(port, MAPPED + "?utm_source=x", "www.naringsbloggen.se", {})[0] == 502
 
 
-def test_before_the_instant_the_map_is_empty(tmp_path: Path, nginx_available: None) -> None:
+def test_before_the_instant_the_map_is_empty(tmp_path: Path) -> None:
     cfg = config_args(store_overlay(tmp_path))
     done = run_cli("export", "nginx", str(tmp_path / "x"), "--at", BEFORE_AT, *cfg)
     assert done.returncode == 0, done.stderr
