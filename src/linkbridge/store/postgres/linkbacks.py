@@ -11,8 +11,6 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import asyncpg
-
 from linkbridge.errors import AlreadyDecided, IllegalTransition, LimitReached, NotFound
 from linkbridge.model import (
     VERIFIED_STATES,
@@ -29,42 +27,10 @@ from linkbridge.model import (
     sender_group,
 )
 from linkbridge.store.postgres.engine import Conn, PostgresEngine, bump_feeds
+from linkbridge.store.rows import row_to_linkback
 from linkbridge.store.source_keys import new_source_keys
 
 SHOWN = LinkbackState.APPROVED
-
-
-def row_to_linkback(row: asyncpg.Record) -> Linkback:
-    """A stored row as the domain record."""
-    return Linkback(
-        id=row["id"],
-        blog=row["blog"],
-        post_id=row["post_id"],
-        source_url=row["source_url"],
-        source_canonical=row["source_canonical"],
-        source_host=row["source_host"],
-        protocol=LinkbackProtocol(row["protocol"]),
-        state=LinkbackState(row["state"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        title=row["title"],
-        excerpt=row["excerpt"],
-        blog_name=row["blog_name"],
-        author_name=row["author_name"],
-        author_url=row["author_url"],
-        author_photo=row["author_photo"],
-        published_at=row["published_at"],
-        mention_type=row["mention_type"],
-        target_url=row["target_url"],
-        reason=row["reason"],
-        public_id=row["public_id"],
-        client_ip=row["client_ip"],
-        verified_at=row["verified_at"],
-        content=row["content"],
-        imported=row["imported"],
-        reverify_url=row["reverify_url"],
-        reverify_since=row["reverify_since"],
-    )
 
 
 async def get(conn: Conn, linkback_id: int, *, lock: bool = False) -> Linkback | None:

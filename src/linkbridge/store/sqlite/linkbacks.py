@@ -24,43 +24,11 @@ from linkbridge.model import (
     erased_digest,
     sender_group,
 )
+from linkbridge.store.rows import row_to_linkback
 from linkbridge.store.source_keys import new_source_keys
 from linkbridge.store.sqlite.engine import SqliteEngine, bump_feeds, dt, dt_required, ts
 
 SHOWN = LinkbackState.APPROVED
-
-
-def row_to_linkback(row: sqlite3.Row) -> Linkback:
-    """A stored row as the domain record."""
-    return Linkback(
-        id=row["id"],
-        blog=row["blog"],
-        post_id=row["post_id"],
-        source_url=row["source_url"],
-        source_canonical=row["source_canonical"],
-        source_host=row["source_host"],
-        protocol=LinkbackProtocol(row["protocol"]),
-        state=LinkbackState(row["state"]),
-        created_at=dt_required(row["created_at"]),
-        updated_at=dt_required(row["updated_at"]),
-        title=row["title"],
-        excerpt=row["excerpt"],
-        blog_name=row["blog_name"],
-        author_name=row["author_name"],
-        author_url=row["author_url"],
-        author_photo=row["author_photo"],
-        published_at=dt(row["published_at"]),
-        mention_type=row["mention_type"],
-        target_url=row["target_url"],
-        reason=row["reason"],
-        public_id=row["public_id"],
-        client_ip=row["client_ip"],
-        verified_at=dt(row["verified_at"]),
-        content=row["content"],
-        imported=bool(row["imported"]),
-        reverify_url=row["reverify_url"],
-        reverify_since=dt(row["reverify_since"]),
-    )
 
 
 def _get(conn: sqlite3.Connection, linkback_id: int) -> Linkback | None:
