@@ -204,3 +204,25 @@ async def test_a_run_stores_suggestions_that_a_moderator_accepts(
     finally:
         await fetcher.close()
         await store.close()
+
+
+async def test_max_pages_reads_that_many_and_the_next_run_reads_the_rest(
+    tmp_path: Path, successor_site: TestServer
+) -> None:
+    port = successor_site.port
+    assert port is not None
+    settings_ = load_test_settings(tmp_path, "[suggest]\nmax_pages = 2\n", ports=(port,))
+    store = open_store(settings_.store.url)
+    await store.open()
+    fetcher = SafeFetcher(suggest_fetch_settings(settings_),
+                          public_base_url=settings_.site.public_base_url, version=__version__,
+                          resolver=LoopbackResolver("regeringen.se"))
+    sitemaps = [f"http://www.regeringen.se:{port}/sitemap.xml"]
+    try:
+        first = await refresh_suggestions(settings_, store, fetcher, NOW, sitemaps=sitemaps)
+        second = await refresh_suggestions(settings_, store, fetcher, NOW, sitemaps=sitemaps)
+    finally:
+        await fetcher.close()
+        await store.close()
+    assert (first.sitemap_pages, first.fetched, first.cached) == (3, 2, 0)
+    assert (second.fetched, second.cached) == (1, 2)
