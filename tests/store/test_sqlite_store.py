@@ -711,3 +711,33 @@ async def test_stores_opening_a_new_file_together_migrate_it_once(tmp_path: Path
 
     shipped = raw(tmp_path / "together.db", "SELECT COUNT(*) FROM schema_migrations")
     assert shipped == [(len(migrations()),)]
+
+
+_OPEN_AND_CLOSE = """
+import asyncio, sys
+from pathlib import Path
+from linkbridge.store.sqlite import SqliteStore
+
+async def main() -> None:
+    store = SqliteStore(Path(sys.argv[1]))
+    await store.open()
+    await store.close()
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.slow
+def test_processes_opening_a_new_file_together_all_start(tmp_path: Path) -> None:
+    """Separate processes, as `serve --workers` starts them: one switching the new file to WAL
+    while another migrates must not fail with "database is locked"."""
+    import subprocess
+    import sys
+
+    for round_ in range(5):
+        path = tmp_path / f"round{round_}.db"
+        procs = [subprocess.Popen([sys.executable, "-c", _OPEN_AND_CLOSE, str(path)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                 for _ in range(6)]
+        errors = [p.communicate(timeout=60)[1].decode() for p in procs]
+        assert [p.returncode for p in procs] == [0] * 6, errors

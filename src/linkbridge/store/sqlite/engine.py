@@ -9,6 +9,7 @@ transaction is one hop, and the single writer thread is the store's "one writer"
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import sqlite3
 import typing
@@ -107,7 +108,11 @@ class SqliteEngine:
         )
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        # Under the same file lock as migrations: switching a new file to WAL escalates a read
+        # lock, and SQLite answers "database is locked" at once (no busy wait, to avoid a
+        # deadlock) while another process (`serve --workers`) holds the write lock.
+        with self._startup_lock():
+            conn.execute("PRAGMA journal_mode = WAL")
         # FULL: a committed linkback survives power loss, not only a killed process.
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -127,11 +132,18 @@ class SqliteEngine:
         (`serve --workers`): an exclusive lock on a file beside the store orders them, as
         PostgreSQL's advisory lock does. (Not a lock on the store file itself: closing another
         descriptor of it would drop SQLite's own POSIX locks in this process.)"""
+        with self._startup_lock():
+            self._migrate_locked(conn)
+
+    @contextlib.contextmanager
+    def _startup_lock(self) -> typing.Iterator[None]:
+        """An exclusive lock on a file beside the store, held while a process sets the journal
+        mode or migrates."""
         lock_path = self.path.with_name(self.path.name + ".migrate-lock")
         with lock_path.open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                self._migrate_locked(conn)
+                yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
