@@ -572,17 +572,6 @@ def test_forwardable_drops_exactly_the_hop_by_hop_headers(headers: list[tuple[st
     ]
 
 
-def test_pingback_link_element_names_the_xmlrpc_endpoint() -> None:
-    from lxml import html as lxml_html
-
-    from linkbridge.retire.proxy import pingback_link_element
-
-    element = lxml_html.fragment_fromstring(pingback_link_element('http://x.example/"a"/'))
-    assert element.tag == "link"
-    assert element.get("rel") == "pingback"
-    assert element.get("href") == 'http://x.example/"a"/xmlrpc.php'
-
-
 # ---------------------------------------------------------------- limits (docs/security.md)
 
 SITE_HOSTS = ("http://www.naringsbloggen.se/", "naringsbloggen.se", "https://naringsbloggen.se")

@@ -319,8 +319,9 @@ async def test_one_row_per_canonical_source_and_post(store: Store) -> None:
     b = await store.record_linkback(draft(1, post_id=12), NOW, resend_is_duplicate=True)
     c = await store.record_linkback(draft(2), NOW, resend_is_duplicate=True)
     assert len({a.linkback.id, b.linkback.id, c.linkback.id}) == 3
-    found = await store.find_linkback(draft(1).source_canonical, BLOG, 12)
-    assert found == b.linkback
+    again = await store.record_linkback(draft(1, post_id=12), NOW, resend_is_duplicate=True)
+    assert not again.created  # the same (source, post): its row, not a new one
+    assert again.linkback.id == b.linkback.id
 
 
 # ------------------------------------------------------------------ state machine
@@ -691,9 +692,12 @@ async def test_rekeying_sources_merges_and_loses_nothing(store: Store) -> None:
         f"example.org/a/b#{ids[3]}",  # the same page as the row before: kept apart, not merged
     ]
     assert await store.rekey_sources("2", canon.source_key) == 0  # once per rule version
-    found = await store.find_linkback("example.org/Notes/Q1", BLOG, 2187)
-    assert found is not None
-    assert found.id == ids[0]
+    again = await store.record_linkback(  # a re-send under the new rule meets the rekeyed row
+        replace(draft(), source_url=sources[0][0], source_canonical="example.org/Notes/Q1"),
+        NOW, resend_is_duplicate=True,
+    )
+    assert not again.created
+    assert again.linkback.id == ids[0]
 
 
 async def test_stores_opening_a_new_file_together_migrate_it_once(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import html
 import ipaddress
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -70,12 +69,6 @@ def discovery_headers(public_base_url: str, shutdown_at: datetime) -> list[tuple
         ("X-Pingback", public_url(public_base_url, "xmlrpc.php")),
         ("Link", f'<{public_url(public_base_url, "webmention")}>; rel="webmention"'),
     ]
-
-
-def pingback_link_element(public_base_url: str) -> str:
-    """`<link rel="pingback">` for a page's head, the HTML twin of the X-Pingback header."""
-    href = html.escape(public_url(public_base_url, "xmlrpc.php"), quote=True)
-    return f'<link rel="pingback" href="{href}">'
 
 
 def _host_name(value: str) -> str:

@@ -106,10 +106,6 @@ class Store(Protocol):
 
     async def get_linkback_by_public_id(self, public_id: str) -> Linkback | None: ...
 
-    async def find_linkback(self, source_canonical: str, blog: str, post_id: int) -> (
-        Linkback | None
-    ): ...
-
     async def set_state(
         self,
         linkback_id: int,

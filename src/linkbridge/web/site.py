@@ -30,7 +30,7 @@ from linkbridge.errors import LinkbridgeError
 from linkbridge.feeds.grammar import FeedRequest, could_be_feed, parse_feed_path
 from linkbridge.metrics import is_store_error
 from linkbridge.posts.ping_urls import is_trackback_url
-from linkbridge.retire.pages import render_gone_page
+from linkbridge.retire.pages import old_url_for, render_gone_page
 from linkbridge.retire.proxy import discovery_headers
 from linkbridge.settings import Settings
 from linkbridge.urls import public_url
@@ -219,7 +219,7 @@ def retire(
         )
     settings = app[keys.SETTINGS]
     memento = app[keys.ARCHIVE].get(key)
-    old_url = public_url(site.base_url, request.raw_path)
+    old_url = old_url_for(settings, request.raw_path)
     headers = {"Cache-Control": site.retire_cache_control, **PUBLIC_PAGE_HEADERS}
     if memento:  # RFC 7089: the page as it was, for clients that follow Memento links
         headers["Link"] = f'<{memento}>; rel="memento"'

@@ -220,11 +220,6 @@ class LinkbackRows:
 
         return await self.engine.read(q)
 
-    async def find_linkback(self, source_canonical: str, blog: str, post_id: int) -> (
-        Linkback | None
-    ):
-        return await self.engine.read(lambda conn: _find(conn, source_canonical, blog, post_id))
-
     async def set_state(
         self,
         linkback_id: int,
