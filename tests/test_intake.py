@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 
 from linkbridge import keys
 from linkbridge.intake import Answer, Incoming, IntakeResult, Refusal
-from linkbridge.model import Linkback, LinkbackProtocol, LinkbackState
+from linkbridge.model import ChangeNote, Linkback, LinkbackProtocol, LinkbackState
 from linkbridge.store.base import sqlite_path
 from linkbridge.store.sqlite.engine import ts
 from tests.support import SEED_POST, AppFactory, Client, manual_clock, page_linking_to
@@ -188,13 +188,16 @@ async def test_blocked_host_from_store_is_refused_once_live_state_reloads(
 ) -> None:
     client = await start()
     store, live = client.app[keys.STORE], client.app[keys.LIVE]
-    await store.add_host(
-        "127.0.0.1", "block", reason="spam", actor="anna", now=client.app[keys.CLOCK].now()
+    now = client.app[keys.CLOCK].now()
+    await store.edit_host(
+        "127.0.0.1", "block", present=True, note=ChangeNote("block", "anna", "spam", now)
     )
     assert await live.refresh()  # what the poller does every store.poll_interval_s
     result = await receive(client, source.url("/spam/"))
     assert result.refusal == Refusal.BLOCKED
-    await store.remove_host("127.0.0.1", "block")
+    await store.edit_host(
+        "127.0.0.1", "block", present=False, note=ChangeNote("unblock", "anna", "", now)
+    )
     await live.refresh()
     assert (await receive(client, source.url("/spam/"))).answer == Answer.QUEUED
     assert source.hits == []  # queued, not fetched yet

@@ -12,7 +12,7 @@ import pytest
 
 from linkbridge import live as live_module
 from linkbridge.live import LiveState
-from linkbridge.model import Mapping, RuleKind
+from linkbridge.model import ChangeNote, Mapping, RuleKind
 from linkbridge.retire.table import RedirectTable
 from linkbridge.store import open_store
 from linkbridge.store.base import Store
@@ -41,7 +41,9 @@ async def test_a_host_list_change_keeps_the_table_and_registry(
     live: LiveState, store: Store
 ) -> None:
     old = live.snapshot
-    await store.add_host("spam.example", "block", reason="", actor="t", now=BEFORE)
+    await store.edit_host(
+        "spam.example", "block", present=True, note=ChangeNote("block", "t", "", BEFORE)
+    )
     assert await live.refresh()
     new = live.snapshot
     assert new.lists.is_blocked("spam.example")
@@ -65,7 +67,7 @@ async def test_one_mapping_is_applied_to_a_copy_and_removing_it_uncovers_the_con
     await store.put_mappings([Mapping("/innovation/om/", TARGET, origin="store")], BEFORE)
     await live.refresh()
     assert live.snapshot.table.lookup(key).location == TARGET
-    await store.delete_mapping("/innovation/om/")
+    await store.edit_mappings([], ["/innovation/om/"], ChangeNote("unmap", "t", "", BEFORE))
     await live.refresh()
     assert live.snapshot.table.lookup(key) == config_rule
     assert all(not rows for rows in rebuilds)  # only the configuration's own layer was built

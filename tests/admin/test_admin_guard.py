@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from linkbridge import keys
-from linkbridge.model import Hit, HitBatch, Mapping, RuleKind
+from linkbridge.model import ChangeNote, Hit, HitBatch, Mapping, RuleKind
 from tests.support import Client, manual_clock
 from tests.support.admin import enable_admin, held_linkback, login
 
@@ -147,8 +147,9 @@ async def test_every_post_form_carries_the_session_token(
     await store.put_mappings(
         [Mapping("/innovation/x", "web", origin="store")], client.app[keys.CLOCK].now()
     )
-    await store.add_host(
-        "spam.example", "block", reason="", actor="t", now=client.app[keys.CLOCK].now()
+    await store.edit_host(
+        "spam.example", "block", present=True,
+        note=ChangeNote("block", "t", "", client.app[keys.CLOCK].now()),
     )
     await store.add_hits(
         HitBatch.of([Hit("2018-03-01", "/innovation/y", 301, RuleKind.PREFIX, 3)])

@@ -9,7 +9,7 @@ import pytest
 
 from linkbridge import keys
 from linkbridge.clock import ManualClock
-from linkbridge.model import LinkbackState
+from linkbridge.model import ChangeNote, LinkbackState
 from tests.support import SEED_POST, Client, page_linking_to
 from tests.support.pingback import (
     MULTIBLOG_WXR,
@@ -235,8 +235,9 @@ async def test_per_host_daily_cap_at_its_edge_is_49(site: SourceSite, app_for: A
 
 async def test_blocked_source_host_is_49_without_a_fetch(site: SourceSite, app_for: AppFor) -> None:
     client = await app_for()
-    await client.app[keys.STORE].add_host(
-        "127.0.0.1", "block", reason="spam", actor="test", now=client.app[keys.CLOCK].now()
+    await client.app[keys.STORE].edit_host(
+        "127.0.0.1", "block", present=True,
+        note=ChangeNote("block", "test", "spam", client.app[keys.CLOCK].now()),
     )
     await client.app[keys.LIVE].refresh(force=True)
     assert fault_code(await ping(client, site.linking("/skrap/"))) == 49

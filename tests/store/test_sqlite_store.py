@@ -18,6 +18,7 @@ from linkbridge.errors import IllegalTransition
 from linkbridge.model import (
     ALLOWED_TRANSITIONS,
     Category,
+    ChangeNote,
     Decision,
     Hit,
     HitBatch,
@@ -35,6 +36,8 @@ from linkbridge.urls import Canonicaliser
 from tests.store.conftest import Backend
 
 NOW = datetime(2017, 12, 1, 11, 0, tzinfo=UTC)
+BLOCK = ChangeNote("block", "anna", "spam", NOW)
+UNBLOCK = ChangeNote("unblock", "anna", "", NOW)
 BLOG = "/innovation/"
 S = LinkbackState
 
@@ -516,7 +519,7 @@ async def test_two_store_instances_see_each_others_commits(backend: Backend) -> 
         got = await server.get_linkback(rec.linkback.id)
         assert got is not None
         assert got.state == S.APPROVED
-        await cli.add_host("spam.example", "block", reason="spam", actor="anna", now=NOW)
+        await cli.edit_host("spam.example", "block", present=True, note=BLOCK)
         assert await server.list_hosts("block") == ["spam.example"]
     finally:
         await cli.close()
@@ -528,14 +531,16 @@ async def test_two_store_instances_see_each_others_commits(backend: Backend) -> 
 
 async def test_host_lists_bump_the_version(store: Store) -> None:
     v = await store.version()
-    await store.add_host("spam.example", "block", reason="spam", actor="anna", now=NOW)
-    await store.add_host("vän.example", "allow", reason="", actor="anna", now=NOW)
+    await store.edit_host("spam.example", "block", present=True, note=BLOCK)
+    await store.edit_host(
+        "vän.example", "allow", present=True, note=ChangeNote("allow", "anna", "", NOW)
+    )
     assert await store.version() == v + 2
     assert await store.list_hosts("block") == ["spam.example"]
     assert await store.list_hosts("allow") == ["vän.example"]
-    assert await store.remove_host("spam.example", "block")
+    assert await store.edit_host("spam.example", "block", present=False, note=UNBLOCK)
     assert await store.version() == v + 3
-    assert not await store.remove_host("spam.example", "block")
+    assert not await store.edit_host("spam.example", "block", present=False, note=UNBLOCK)
     assert await store.version() == v + 3  # nothing removed, nothing bumped
 
 
@@ -552,8 +557,9 @@ async def test_mappings_bump_the_version(store: Store) -> None:
         Mapping("/innovation/om/", "gone", origin="store"),
         Mapping("/transport/*", "web", origin="store", note="hela bloggen"),
     ]
-    assert await store.delete_mapping("/transport/*")
-    assert not await store.delete_mapping("/transport/*")
+    unmap = ChangeNote("unmap", "anna", "", NOW)
+    assert await store.edit_mappings([], ["/transport/*"], unmap)
+    assert not await store.edit_mappings([], ["/transport/*"], unmap)
     assert await store.version() == v + 3
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from linkbridge.commands.exporting import export_document
-from linkbridge.model import Hit, HitBatch, LinkbackState, Mapping, RuleKind
+from linkbridge.model import ChangeNote, Hit, HitBatch, LinkbackState, Mapping, RuleKind
 from linkbridge.store import open_store
 from tests.store.test_sqlite_store import BLOG, draft, post
 from tests.support.pg import fresh_schema
@@ -39,7 +39,9 @@ async def test_a_sqlite_store_copies_to_postgresql_once_and_again(
         await source.set_state(lb.id, LinkbackState.HELD, actor="rule", reason="ok", now=NOW)
         await source.put_mappings([Mapping("/innovation/om/", "social")], NOW)
         await source.add_hits(HitBatch.of([Hit("2018-02-01", "/x", 410, RuleKind.UNRESOLVED, 3)]))
-        await source.add_host("spam.example", "block", reason="spam", actor="anna", now=NOW)
+        await source.edit_host(
+            "spam.example", "block", present=True, note=ChangeNote("block", "anna", "spam", NOW)
+        )
         before = await export_document(source)
     finally:
         await source.close()

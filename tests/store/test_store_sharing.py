@@ -10,7 +10,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from linkbridge.errors import LimitReached
-from linkbridge.model import Hit, HitBatch, LinkbackDraft, LinkbackProtocol, ReceiveLimits, RuleKind
+from linkbridge.model import (
+    ChangeNote,
+    Hit,
+    HitBatch,
+    LinkbackDraft,
+    LinkbackProtocol,
+    ReceiveLimits,
+    RuleKind,
+)
 from linkbridge.store import Store
 from tests.store.conftest import Backend
 from tests.store.test_sqlite_store import draft
@@ -84,7 +92,9 @@ async def test_a_change_reaches_the_other_instance(
     waiter = asyncio.create_task(b.wait_for_change(60.0 if backend.name == "postgres" else 0.2))
     await asyncio.sleep(0.1)  # the waiter is waiting
     started = time.monotonic()
-    await a.add_host("spam.example", "block", reason="", actor="anna", now=NOW)
+    await a.edit_host(
+        "spam.example", "block", present=True, note=ChangeNote("block", "anna", "", NOW)
+    )
     await waiter
     assert await b.version() == before + 1
     if backend.name == "postgres":

@@ -24,32 +24,6 @@ class ListRows:
 
         return await self.engine.read(q)
 
-    async def add_host(
-        self, host: str, list_name: str, *, reason: str, actor: str, now: datetime
-    ) -> None:
-        async def tx(conn: Conn) -> None:
-            await conn.execute(
-                "INSERT INTO host_lists (host, list, reason, actor, created_at)"
-                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (host, list) DO UPDATE SET"
-                " reason = excluded.reason, actor = excluded.actor",
-                host, list_name, reason, actor, now,
-            )
-            await bump_version(conn, "lists")
-
-        await self.engine.tx(tx)
-
-    async def remove_host(self, host: str, list_name: str) -> bool:
-        async def tx(conn: Conn) -> bool:
-            gone = await conn.fetchval(
-                "DELETE FROM host_lists WHERE host = $1 AND list = $2 RETURNING 1",
-                host, list_name,
-            )
-            if gone:
-                await bump_version(conn, "lists")
-            return gone is not None
-
-        return await self.engine.tx(tx)
-
     async def list_mappings(self) -> list[Mapping]:
         async def q(conn: Conn) -> list[Mapping]:
             rows = await conn.fetch(
@@ -71,17 +45,6 @@ class ListRows:
             await bump_version(conn, "mappings")
 
         await self.engine.tx(tx)
-
-    async def delete_mapping(self, source: str) -> bool:
-        async def tx(conn: Conn) -> bool:
-            gone = await conn.fetchval(
-                "DELETE FROM mappings WHERE source = $1 RETURNING 1", source
-            )
-            if gone:
-                await bump_version(conn, "mappings")
-            return gone is not None
-
-        return await self.engine.tx(tx)
 
     async def get_setting(self, key: str) -> str | None:
         value = await self.engine.fetchval("SELECT value FROM admin_kv WHERE key = $1", key)

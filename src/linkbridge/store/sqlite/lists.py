@@ -25,31 +25,6 @@ class ListRows:
             ]
         )
 
-    async def add_host(
-        self, host: str, list_name: str, *, reason: str, actor: str, now: datetime
-    ) -> None:
-        def tx(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO host_lists (host, list, reason, actor, created_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (host, list) DO UPDATE SET"
-                " reason = excluded.reason, actor = excluded.actor",
-                (host, list_name, reason, actor, ts(now)),
-            )
-            bump_version(conn, "lists")
-
-        await self.engine.write(tx)
-
-    async def remove_host(self, host: str, list_name: str) -> bool:
-        def tx(conn: sqlite3.Connection) -> bool:
-            cur = conn.execute(
-                "DELETE FROM host_lists WHERE host = ? AND list = ?", (host, list_name)
-            )
-            if cur.rowcount:
-                bump_version(conn, "lists")
-            return cur.rowcount > 0
-
-        return await self.engine.write(tx)
-
     async def list_mappings(self) -> list[Mapping]:
         return await self.engine.read(
             lambda conn: [
@@ -69,15 +44,6 @@ class ListRows:
             bump_version(conn, "mappings")
 
         await self.engine.write(tx)
-
-    async def delete_mapping(self, source: str) -> bool:
-        def tx(conn: sqlite3.Connection) -> bool:
-            cur = conn.execute("DELETE FROM mappings WHERE source = ?", (source,))
-            if cur.rowcount:
-                bump_version(conn, "mappings")
-            return cur.rowcount > 0
-
-        return await self.engine.write(tx)
 
     async def get_setting(self, key: str) -> str | None:
         def q(conn: sqlite3.Connection) -> str | None:
