@@ -236,9 +236,8 @@ class Settler:
         if outcome is not None and outcome.fields is not None:
             details = outcome.fields.to_details()
             if lb.protocol == LinkbackProtocol.TRACKBACK:  # the sender's own words stay
-                details = replace(
-                    details, title=lb.title or details.title, excerpt=lb.excerpt or details.excerpt
-                )
+                # the excerpt as sent, even empty: WordPress shows `<strong>title</strong>` alone
+                details = replace(details, title=lb.title or details.title, excerpt=lb.excerpt)
         if lb.reverify_pending:  # verified again: held and approved stay; deleted comes back
             state = None
             if lb.state == LinkbackState.DELETED:  # it was shown: its host counts as known

@@ -408,3 +408,38 @@ def test_each_protocol_is_shown_as_wordpress_shows_its_comment(
         "4": ("By: Karin Berg", "Karin Berg", "<p>Tack för ett bra inlägg.</p>"),
         "5": ("By: Ett omnämnande", "Ett omnämnande", "<p>[…] frammarsch […]</p>"),
     }
+
+
+@pytest.mark.parametrize("fmt", [FeedFormat.RSS, FeedFormat.ATOM])
+def test_a_trackback_with_a_title_only_carries_its_content(
+    post_factory: PostF, linkback_factory: LinkbackF, context_factory: ContextF, fmt: FeedFormat
+) -> None:
+    """WordPress's comment is `<strong>title</strong>` even with no excerpt: the item carries it
+    as content (RSS content:encoded, Atom content) and its text as description / summary."""
+    posts = [post_factory(12)]
+    linkbacks = [
+        linkback_factory(1, protocol=LinkbackProtocol.TRACKBACK, title="Bara 3 < 4 & så",
+                         excerpt="", blog_name="Logistikfokus"),
+        linkback_factory(2, protocol=LinkbackProtocol.TRACKBACK, title="Rubrik",
+                         excerpt="Utdraget.", blog_name="Logistikfokus"),
+    ]
+    feed = _render("post_comments", fmt, context_factory(), posts, linkbacks)
+    parsed = feedparser.parse(feed.body)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    by_id = {e.id.rpartition("-")[2]: e for e in parsed.entries}
+    title_only, with_excerpt = by_id["1"], by_id["2"]
+    assert [c.value for c in title_only.content] == [
+        "<p><strong>Bara 3 &lt; 4 &amp; så</strong></p>"
+    ]
+    assert title_only.summary == "Bara 3 < 4 & så"
+    assert [c.value for c in with_excerpt.content] == [
+        "<p><strong>Rubrik</strong></p><p>Utdraget.</p>"
+    ]
+    assert with_excerpt.summary == "Utdraget."
+    if fmt is FeedFormat.RSS:  # description is text, content:encoded the HTML
+        item = _rss_items(feed)[1]
+        assert item.findtext("guid") == "linkbridge-linkback-1"
+        assert item.findtext("description") == "Bara 3 < 4 & så"
+        assert item.findtext("{http://purl.org/rss/1.0/modules/content/}encoded") == (
+            "<p><strong>Bara 3 &lt; 4 &amp; så</strong></p>"
+        )

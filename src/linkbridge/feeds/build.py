@@ -169,7 +169,9 @@ def _linkback_item(linkback: Linkback, post: Post, ctx: FeedContext, *, per_post
         published=published,
         updated=max(published, verified),  # a re-send re-verifies; a decision is no edit
         creator=name,
-        summary=plain(linkback.excerpt),
+        # The content's text when nothing else says it (a trackback with a title only): RSS
+        # then carries both description and content:encoded, Atom both summary and content.
+        summary=plain(linkback.excerpt) or plain(content),
         content_html=content,  # stored as text: escaped, never markup
         changed=_utc(linkback.updated_at),
     )
