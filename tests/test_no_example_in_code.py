@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 import linkbridge
 
 PACKAGE = Path(linkbridge.__file__).parent
@@ -42,6 +44,7 @@ def _example_in(text: str) -> bool:
     return any(word in text.lower() for word in EXAMPLE_WORDS)
 
 
+@pytest.mark.slow  # over a second
 def test_no_example_blog_text_in_code() -> None:
     found = [
         f"{path.relative_to(PACKAGE)}:{line}: {value[:80]!r}"

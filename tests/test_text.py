@@ -25,6 +25,7 @@ from linkbridge.text import (
 )
 
 
+@pytest.mark.slow  # over a second
 def test_unsafe_set_is_every_control_format_surrogate_and_separator_character() -> None:
     # characters this Python's Unicode database does not know yet (Cn) may be in the set
     missing = []

@@ -122,6 +122,7 @@ def test_pingback_flood_harness_runs_end_to_end() -> None:
     assert re.search(r"pingbacks=20 .* faults=0 p50=", done.stdout)
 
 
+@pytest.mark.slow  # over a second
 def test_queue_flood_harness_runs_end_to_end() -> None:
     flood = Path(__file__).resolve().parents[2] / "bench" / "queue_flood.py"
     done = subprocess.run(
@@ -132,6 +133,7 @@ def test_queue_flood_harness_runs_end_to_end() -> None:
     assert re.search(r"flood=10 hosts=3 good_verified_after: linkbridge=[\d.]+s ", done.stdout)
 
 
+@pytest.mark.slow  # over a second
 def test_wxr_startup_harness_runs_end_to_end() -> None:
     bench = Path(__file__).resolve().parents[2] / "bench" / "wxr_startup.py"
     done = subprocess.run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from lxml import etree
 
 from linkbridge.retire.sitemap import MAX_URLS, NAMESPACE, build_sitemaps, robots_txt
@@ -35,12 +36,14 @@ def test_empty_is_a_valid_urlset() -> None:
     assert _locs(files["/sitemap.xml"]) == []
 
 
+@pytest.mark.slow  # over a second
 def test_exactly_the_limit_stays_one_file() -> None:
     files = build_sitemaps(BASE, (f"/p/{i}" for i in range(MAX_URLS)))
     assert list(files) == ["/sitemap.xml"]
     assert len(_locs(files["/sitemap.xml"])) == MAX_URLS
 
 
+@pytest.mark.slow  # over a second
 def test_index_past_50000_urls() -> None:
     files = build_sitemaps(BASE, [f"/p/{i}" for i in range(MAX_URLS + 1)])
     assert set(files) == {"/sitemap.xml", "/sitemap-1.xml", "/sitemap-2.xml"}

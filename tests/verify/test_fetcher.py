@@ -260,6 +260,7 @@ def bomb() -> bytes:
     return gzip_bomb(b"<html><body><p>bomb</p>", 128 * MiB)
 
 
+@pytest.mark.slow  # over a second
 async def test_gzip_bomb_is_cut_at_the_cap_in_decompressed_bytes(
     start_source: StartSource, make_fetcher: MakeFetcher, bomb: bytes
 ) -> None:

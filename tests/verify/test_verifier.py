@@ -169,6 +169,7 @@ async def test_the_part_read_is_checked(
     assert outcome.kind is OutcomeKind.VERIFIED
 
 
+@pytest.mark.slow  # over a second
 async def test_gzip_bomb_with_a_link_verifies_on_the_part_read(
     start_source: StartSource, make_fetcher: MakeFetcher
 ) -> None:
