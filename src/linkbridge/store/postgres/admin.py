@@ -5,26 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import asyncpg
-
 from linkbridge.errors import NotFound
 from linkbridge.model import AdminSession, SuccessorCheck, WebhookDelivery
 from linkbridge.store.postgres.engine import Conn, PostgresEngine, bump_version
 from linkbridge.store.postgres.linkbacks import enqueue
+from linkbridge.store.rows import row_to_delivery
 from linkbridge.store.sqlite.admin import USER_KEY_PREFIX
-
-
-def _delivery(row: asyncpg.Record) -> WebhookDelivery:
-    return WebhookDelivery(
-        id=row["id"],
-        event=row["event"],
-        payload=row["payload"],
-        status=row["status"],
-        attempts=row["attempts"],
-        last_error=row["last_error"],
-        created_at=row["created_at"],
-        delivered_at=row["delivered_at"],
-    )
 
 
 class AdminRows:
@@ -117,7 +103,7 @@ class AdminRows:
             row = await conn.fetchrow(
                 "SELECT * FROM webhook_deliveries WHERE id = $1", delivery_id
             )
-            return None if row is None else _delivery(row)
+            return None if row is None else row_to_delivery(row)
 
         return await self.engine.read(q)
 
@@ -133,7 +119,7 @@ class AdminRows:
             )
             if row is None:
                 raise NotFound(f"store: no webhook delivery {delivery_id}")
-            return _delivery(row)
+            return row_to_delivery(row)
 
         return await self.engine.tx(tx)
 
@@ -145,7 +131,7 @@ class AdminRows:
                 "SELECT * FROM webhook_deliveries ORDER BY id DESC LIMIT $1 OFFSET $2",
                 limit, offset,
             )
-            return [_delivery(r) for r in rows]
+            return [row_to_delivery(r) for r in rows]
 
         return await self.engine.read(q)
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from linkbridge.model import ArchiveSnapshot
 from linkbridge.store.postgres.engine import Conn, PostgresEngine, bump_version
+from linkbridge.store.rows import row_to_snapshot
 
 
 class ArchiveRows:
@@ -29,7 +30,6 @@ class ArchiveRows:
     async def archive_snapshots(self) -> list[ArchiveSnapshot]:
         async def q(conn: Conn) -> list[ArchiveSnapshot]:
             rows = await conn.fetch("SELECT * FROM archive_snapshots ORDER BY path")
-            return [ArchiveSnapshot(r["path"], r["url"], r["memento_at"], r["checked_at"],
-                                    r["note"]) for r in rows]
+            return [row_to_snapshot(r) for r in rows]
 
         return await self.engine.read(q)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from linkbridge.model import Change, ChangeNote, Mapping
 from linkbridge.store.postgres.engine import Conn, PostgresEngine, bump_version
+from linkbridge.store.rows import row_to_change
 from linkbridge.store.sqlite.history import mapping_value
 
 _HISTORY = (
@@ -121,7 +122,6 @@ class HistoryRows:
 
         async def q(conn: Conn) -> list[Change]:
             rows = await conn.fetch(sql, *params, limit, offset)
-            return [Change(r["subject"], r["key"], r["action"], r["before"], r["after"],
-                           r["actor"], r["reason"], r["at"]) for r in rows]
+            return [row_to_change(r) for r in rows]
 
         return await self.engine.read(q)

@@ -15,6 +15,7 @@ from typing import Any
 from linkbridge.model import Job
 from linkbridge.store.postgres.engine import Conn, PostgresEngine
 from linkbridge.store.postgres.linkbacks import enqueue
+from linkbridge.store.rows import row_to_job
 
 CLAIM_LOCK = 0x6C62_6A63  # "lbjc": serialises fair-share claims across instances
 _CLAIM = """
@@ -68,17 +69,7 @@ class JobRows:
             row = await conn.fetchrow(_CLAIM, now, max_per_host, max_per_sender, lease)
             if row is None:
                 return None
-            return Job(
-                id=row["id"],
-                kind=row["kind"],
-                payload=row["payload"],
-                attempts=row["attempts"],
-                run_after=row["run_after"],
-                lease_until=row["lease_until"],
-                last_error=row["last_error"],
-                source_host=row["source_host"],
-                sender=row["sender"],
-            )
+            return row_to_job(row)
 
         return await self.engine.tx(tx)
 

@@ -27,7 +27,7 @@ from linkbridge.model import (
     sender_group,
 )
 from linkbridge.store.postgres.engine import Conn, PostgresEngine, bump_feeds
-from linkbridge.store.rows import row_to_linkback
+from linkbridge.store.rows import detail_fields, resend_changes_nothing, row_to_linkback
 from linkbridge.store.source_keys import new_source_keys
 
 SHOWN = LinkbackState.APPROVED
@@ -104,18 +104,6 @@ async def enqueue(
     )
 
 
-def _resend_changes_nothing(
-    existing: Linkback, resend_is_duplicate: bool, reverify_imported: bool
-) -> bool:
-    """A re-send leaves the row as it is: imported history (unless allowed), a moderator's
-    no, or a verified row when the protocol calls a re-send a duplicate."""
-    if existing.imported and not reverify_imported:
-        return True
-    if existing.state in (LinkbackState.REJECTED, LinkbackState.SPAM):
-        return True
-    return existing.state in VERIFIED_STATES and resend_is_duplicate
-
-
 async def _resend(conn: Conn, existing: Linkback, draft: LinkbackDraft, now: datetime) -> Linkback:
     """A re-send of a known source. A row that was verified (held, approved, deleted) keeps its
     state and is marked for re-verification; only a never-verified row is reopened."""
@@ -140,16 +128,6 @@ async def _resend(conn: Conn, existing: Linkback, draft: LinkbackDraft, now: dat
             await decide(conn, existing, LinkbackState.UNVERIFIED, "sender", "re-sent", now)
     assert row is not None  # locked by the caller
     return row_to_linkback(row)
-
-
-def _detail_fields(lb: Linkback, details: SourceDetails) -> dict[str, Any]:
-    """Columns a verification's source details set (title and excerpt only when found)."""
-    return {
-        "title": details.title or lb.title, "excerpt": details.excerpt or lb.excerpt,
-        "author_name": details.author_name, "author_url": details.author_url,
-        "author_photo": details.author_photo, "published_at": details.published_at,
-        "content": details.content, "mention_type": details.mention_type,
-    }
 
 
 async def _update(conn: Conn, linkback_id: int, fields: dict[str, Any]) -> Linkback:
@@ -240,7 +218,7 @@ class LinkbackRows:
                 if draft.public_id is not None and existing.public_id is None:
                     # a webmention gets a status resource even for a row it cannot change
                     existing = await _update(conn, existing.id, {"public_id": draft.public_id})
-                if _resend_changes_nothing(existing, resend_is_duplicate, reverify_imported):
+                if resend_changes_nothing(existing, resend_is_duplicate, reverify_imported):
                     return RecordResult(existing, created=False, duplicate=True)
                 lb = await _resend(conn, existing, draft, now)
             run_after = job_run_after or now
@@ -300,7 +278,7 @@ class LinkbackRows:
             if new_state in VERIFIED_STATES and lb.state == LinkbackState.UNVERIFIED:
                 fields["verified_at"] = now
             if details is not None:
-                fields.update(_detail_fields(lb, details))
+                fields.update(detail_fields(lb, details))
             out = await _update(conn, lb.id, fields)
             if new_state != lb.state:
                 await decide(conn, lb, new_state, actor, reason, now)
@@ -336,7 +314,7 @@ class LinkbackRows:
                         f"store: linkback {linkback_id} cannot go from {lb.state} to {state}"
                     )
                 if details is not None:  # verified again: what the source says now
-                    fields.update(_detail_fields(lb, details), source_url=lb.reverify_url,
+                    fields.update(detail_fields(lb, details), source_url=lb.reverify_url,
                                   verified_at=now)
                 if state != lb.state or details is not None:
                     fields.update(state=state.value, reason=reason, updated_at=now)

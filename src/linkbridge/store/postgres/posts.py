@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import asyncpg
-
-from linkbridge.model import Category, LinkbackDraft, Post
+from linkbridge.model import LinkbackDraft, Post
 from linkbridge.store.postgres.engine import Conn, PostgresEngine, bump_version
 from linkbridge.store.postgres.linkbacks import import_linkbacks
+from linkbridge.store.rows import row_to_post
 
 _NAMES = (
     "blog", "post_id", "permalink", "path", "slug", "title", "excerpt", "author",
@@ -17,29 +16,6 @@ _NAMES = (
     "categories", "human_comments", "tombstone", "author_name",
 )
 _COLUMNS = ", ".join(_NAMES)
-
-
-def _row_to_post(row: asyncpg.Record) -> Post:
-    return Post(
-        blog=row["blog"],
-        post_id=row["post_id"],
-        permalink=row["permalink"],
-        path=row["path"],
-        slug=row["slug"],
-        title=row["title"],
-        excerpt=row["excerpt"],
-        author=row["author"],
-        published_at=row["published_at"],
-        modified_at=row["modified_at"],
-        status=row["status"],
-        comment_status=row["comment_status"],
-        ping_status=row["ping_status"],
-        post_type=row["post_type"],
-        categories=tuple(Category(c["slug"], c["name"]) for c in row["categories"]),
-        human_comments=row["human_comments"],
-        tombstone=row["tombstone"],
-        author_name=row["author_name"],
-    )
 
 
 def _values(post: Post) -> tuple[object, ...]:
@@ -85,6 +61,6 @@ class PostRows:
             rows = await conn.fetch(
                 f"SELECT {_COLUMNS} FROM posts ORDER BY blog COLLATE \"C\", post_id"
             )
-            return [_row_to_post(r) for r in rows]
+            return [row_to_post(r) for r in rows]
 
         return await self.engine.read(q)

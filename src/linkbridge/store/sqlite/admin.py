@@ -8,24 +8,12 @@ from datetime import datetime
 
 from linkbridge.errors import NotFound
 from linkbridge.model import AdminSession, SuccessorCheck, WebhookDelivery
-from linkbridge.store.sqlite.engine import SqliteEngine, bump_version, dt, dt_required, ts
+from linkbridge.store.rows import row_to_delivery
+from linkbridge.store.sqlite.engine import SqliteEngine, bump_version, dt_required, ts
 from linkbridge.store.sqlite.linkbacks import _enqueue
 
 USER_KEY_PREFIX = "admin.user:"
 """admin_kv key of a moderator's password hash: the prefix, then the user name."""
-
-
-def _delivery(row: sqlite3.Row) -> WebhookDelivery:
-    return WebhookDelivery(
-        id=row["id"],
-        event=row["event"],
-        payload=row["payload"],
-        status=row["status"],
-        attempts=row["attempts"],
-        last_error=row["last_error"],
-        created_at=dt_required(row["created_at"]),
-        delivered_at=dt(row["delivered_at"]),
-    )
 
 
 class AdminRows:
@@ -124,7 +112,7 @@ class AdminRows:
             row = conn.execute(
                 "SELECT * FROM webhook_deliveries WHERE id = ?", (delivery_id,)
             ).fetchone()
-            return None if row is None else _delivery(row)
+            return None if row is None else row_to_delivery(row)
 
         return await self.engine.read(q)
 
@@ -140,7 +128,7 @@ class AdminRows:
             ).fetchone()
             if row is None:
                 raise NotFound(f"store: no webhook delivery {delivery_id}")
-            return _delivery(row)
+            return row_to_delivery(row)
 
         return await self.engine.write(tx)
 
@@ -149,7 +137,7 @@ class AdminRows:
     ) -> list[WebhookDelivery]:
         return await self.engine.read(
             lambda conn: [
-                _delivery(r)
+                row_to_delivery(r)
                 for r in conn.execute(
                     "SELECT * FROM webhook_deliveries ORDER BY id DESC LIMIT ? OFFSET ?",
                     (limit, offset),

@@ -6,7 +6,8 @@ import sqlite3
 from collections.abc import Sequence
 
 from linkbridge.model import ArchiveSnapshot
-from linkbridge.store.sqlite.engine import SqliteEngine, bump_version, dt, dt_required, ts
+from linkbridge.store.rows import row_to_snapshot
+from linkbridge.store.sqlite.engine import SqliteEngine, bump_version, ts
 
 
 class ArchiveRows:
@@ -29,10 +30,7 @@ class ArchiveRows:
 
     async def archive_snapshots(self) -> list[ArchiveSnapshot]:
         def q(conn: sqlite3.Connection) -> list[ArchiveSnapshot]:
-            return [
-                ArchiveSnapshot(r["path"], r["url"], dt(r["memento_at"]),
-                                dt_required(r["checked_at"]), r["note"])
-                for r in conn.execute("SELECT * FROM archive_snapshots ORDER BY path")
-            ]
+            rows = conn.execute("SELECT * FROM archive_snapshots ORDER BY path")
+            return [row_to_snapshot(r) for r in rows]
 
         return await self.engine.read(q)

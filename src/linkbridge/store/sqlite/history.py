@@ -6,7 +6,8 @@ import sqlite3
 from collections.abc import Sequence
 
 from linkbridge.model import Change, ChangeNote, Mapping
-from linkbridge.store.sqlite.engine import SqliteEngine, bump_version, dt_required, ts
+from linkbridge.store.rows import row_to_change
+from linkbridge.store.sqlite.engine import SqliteEngine, bump_version, ts
 
 _HISTORY = (
     "SELECT subject, key, action, before, after, actor, reason, at, id, 1 AS part FROM changes"
@@ -125,10 +126,6 @@ class HistoryRows:
         sql += " ORDER BY at DESC, part DESC, id DESC LIMIT ? OFFSET ?"
 
         def q(conn: sqlite3.Connection) -> list[Change]:
-            return [
-                Change(r["subject"], r["key"], r["action"], r["before"], r["after"],
-                       r["actor"], r["reason"], dt_required(r["at"]))
-                for r in conn.execute(sql, (*params, limit, offset))
-            ]
+            return [row_to_change(r) for r in conn.execute(sql, (*params, limit, offset))]
 
         return await self.engine.read(q)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from linkbridge.model import Job
-from linkbridge.store.sqlite.engine import SqliteEngine, dt, dt_required, ts
+from linkbridge.store.rows import row_to_job
+from linkbridge.store.sqlite.engine import SqliteEngine, dt, ts
 from linkbridge.store.sqlite.linkbacks import _enqueue
 
 _CLAIM = """
@@ -66,17 +67,7 @@ class JobRows:
                 "UPDATE jobs SET lease_until = ?, attempts = attempts + 1 WHERE id = ?",
                 (ts(lease), row["id"]),
             )
-            return Job(
-                id=row["id"],
-                kind=row["kind"],
-                payload=json.loads(row["payload"]),
-                attempts=row["attempts"] + 1,
-                run_after=dt_required(row["run_after"]),
-                lease_until=lease,
-                last_error=row["last_error"],
-                source_host=row["source_host"],
-                sender=row["sender"],
-            )
+            return replace(row_to_job(row), attempts=row["attempts"] + 1, lease_until=lease)
 
         return await self.engine.write(tx)
 

@@ -24,7 +24,11 @@ from linkbridge.model import (
     erased_digest,
     sender_group,
 )
-from linkbridge.store.rows import row_to_linkback
+from linkbridge.store.rows import (
+    detail_fields,
+    resend_changes_nothing,
+    row_to_linkback,
+)
 from linkbridge.store.source_keys import new_source_keys
 from linkbridge.store.sqlite.engine import SqliteEngine, bump_feeds, dt, dt_required, ts
 
@@ -187,7 +191,7 @@ class LinkbackRows:
                     conn.execute("UPDATE linkbacks SET public_id = ? WHERE id = ?",
                                  (draft.public_id, existing.id))
                     existing = replace(existing, public_id=draft.public_id)
-                if _resend_changes_nothing(existing, resend_is_duplicate, reverify_imported):
+                if resend_changes_nothing(existing, resend_is_duplicate, reverify_imported):
                     return RecordResult(existing, created=False, duplicate=True)
                 lb = _resend(conn, existing, draft, now)
             run_after = job_run_after or now
@@ -249,7 +253,7 @@ class LinkbackRows:
             if new_state in VERIFIED_STATES and lb.state == LinkbackState.UNVERIFIED:
                 fields["verified_at"] = ts(now)
             if details is not None:
-                fields.update(_detail_fields(lb, details))
+                fields.update(detail_fields(lb, details, stored=ts))
             sets = ", ".join(f"{k} = ?" for k in fields)
             conn.execute(f"UPDATE linkbacks SET {sets} WHERE id = ?", (*fields.values(), lb.id))
             if new_state != lb.state:
@@ -288,7 +292,7 @@ class LinkbackRows:
                         f"store: linkback {linkback_id} cannot go from {lb.state} to {state}"
                     )
                 if details is not None:  # verified again: what the source says now
-                    fields.update(_detail_fields(lb, details), source_url=lb.reverify_url,
+                    fields.update(detail_fields(lb, details, stored=ts), source_url=lb.reverify_url,
                                   verified_at=ts(now))
                 if state != lb.state or details is not None:
                     fields.update(state=state.value, reason=reason, updated_at=ts(now))
@@ -451,18 +455,6 @@ def _erased(conn: sqlite3.Connection, draft: LinkbackDraft) -> bool:
     ).fetchone() is not None
 
 
-def _resend_changes_nothing(
-    existing: Linkback, resend_is_duplicate: bool, reverify_imported: bool
-) -> bool:
-    """A re-send leaves the row as it is: imported history (unless allowed), a moderator's
-    no, or a verified row when the protocol calls a re-send a duplicate."""
-    if existing.imported and not reverify_imported:
-        return True
-    if existing.state in (LinkbackState.REJECTED, LinkbackState.SPAM):
-        return True
-    return existing.state in VERIFIED_STATES and resend_is_duplicate
-
-
 def _resend(
     conn: sqlite3.Connection, existing: Linkback, draft: LinkbackDraft, now: datetime
 ) -> Linkback:
@@ -492,16 +484,6 @@ def _resend(
     updated = _get(conn, existing.id)
     assert updated is not None
     return updated
-
-
-def _detail_fields(lb: Linkback, details: SourceDetails) -> dict[str, Any]:
-    """Columns a verification's source details set (title and excerpt only when found)."""
-    return {
-        "title": details.title or lb.title, "excerpt": details.excerpt or lb.excerpt,
-        "author_name": details.author_name, "author_url": details.author_url,
-        "author_photo": details.author_photo, "published_at": ts(details.published_at),
-        "content": details.content, "mention_type": details.mention_type,
-    }
 
 
 def import_linkbacks(

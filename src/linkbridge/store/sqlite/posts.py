@@ -7,8 +7,9 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-from linkbridge.model import Category, LinkbackDraft, Post
-from linkbridge.store.sqlite.engine import SqliteEngine, bump_version, dt, ts
+from linkbridge.model import LinkbackDraft, Post
+from linkbridge.store.rows import row_to_post
+from linkbridge.store.sqlite.engine import SqliteEngine, bump_version, ts
 from linkbridge.store.sqlite.linkbacks import import_linkbacks
 
 _COLUMNS = (
@@ -16,29 +17,6 @@ _COLUMNS = (
     " status, comment_status, ping_status, post_type, categories, human_comments, tombstone,"
     " author_name"
 )
-
-
-def _row_to_post(row: sqlite3.Row) -> Post:
-    return Post(
-        blog=row["blog"],
-        post_id=row["post_id"],
-        permalink=row["permalink"],
-        path=row["path"],
-        slug=row["slug"],
-        title=row["title"],
-        excerpt=row["excerpt"],
-        author=row["author"],
-        published_at=dt(row["published_at"]),
-        modified_at=dt(row["modified_at"]),
-        status=row["status"],
-        comment_status=row["comment_status"],
-        ping_status=row["ping_status"],
-        post_type=row["post_type"],
-        categories=tuple(Category(c["slug"], c["name"]) for c in json.loads(row["categories"])),
-        human_comments=row["human_comments"],
-        tombstone=bool(row["tombstone"]),
-        author_name=row["author_name"],
-    )
 
 
 def _values(post: Post) -> tuple[object, ...]:
@@ -86,7 +64,7 @@ class PostRows:
     async def all_posts(self) -> list[Post]:
         return await self.engine.read(
             lambda conn: [
-                _row_to_post(r)
+                row_to_post(r)
                 for r in conn.execute(f"SELECT {_COLUMNS} FROM posts ORDER BY blog, post_id")
             ]
         )
