@@ -169,3 +169,21 @@ async def test_pingback_flood_harness_runs_on_postgresql() -> None:
         )
     assert done.returncode == 0, done.stderr[-2000:]
     assert re.search(r"pingbacks=20 .* faults=0 p50=", done.stdout)
+
+
+@pytest.mark.slow
+def test_nginx_feeds_harness_measures_nginx_from_its_own_files(tmp_path: Path) -> None:
+    require(shutil.which("wrk") is not None, "needs wrk: apt-get install -y wrk")
+    require(Path(shutil.which("nginx") or "/usr/sbin/nginx").exists(),
+            "needs Debian's nginx: apt-get install -y nginx-light")
+    bench = Path(__file__).resolve().parents[2] / "bench" / "nginx_feeds.py"
+    out = tmp_path / "nginx.json"
+    done = subprocess.run(
+        [sys.executable, str(bench), "--quick", "--output", str(out)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    results = json.loads(out.read_text(encoding="utf-8"))
+    assert set(results) == {"feed_200", "feed_304", "feed_304_gzip"}
+    for row in results.values():
+        assert all(row[s]["requests_per_s"] > 0 for s in ("reference", "linkbridge", "nginx"))

@@ -1,6 +1,7 @@
 """`linkbridge export --json`: the whole store as one JSON document (posts, linkbacks with their
 decisions, mappings, hits, lists, history), which `linkbridge import json` restores; and
-`linkbridge export nginx DIR [--watch]`, the redirect table as an nginx map (retire/nginx.py)."""
+`linkbridge export nginx DIR [--watch]`, the redirect table as an nginx map and the feeds as
+files with their ETags (retire/nginx.py, retire/nginx_feeds.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,15 @@ from linkbridge.errors import ConfigError
 from linkbridge.live import LiveState
 from linkbridge.phase import Phase, phase_at
 from linkbridge.redact import redact_url
-from linkbridge.retire.nginx import CONF_FILE, MAP_FILE, nginx_conf, nginx_location, nginx_map
+from linkbridge.retire.nginx import (
+    CONF_FILE,
+    MAP_FILE,
+    hash_sizes,
+    nginx_conf,
+    nginx_location,
+    nginx_map,
+)
+from linkbridge.retire.nginx_feeds import FEEDS_MAP_FILE, FeedFiles
 from linkbridge.settings import Settings
 from linkbridge.store import Store, open_store
 from linkbridge.store.dump import EXPORT_TABLES, FORMAT, FORMAT_VERSION, SKIPPED_TABLES
@@ -159,10 +168,11 @@ async def copy_store(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # ------------------------------------------------------------------ export nginx DIR
-# Before the shutdown instant the map is empty (nginx passes everything on, to the old blog
-# through linkbridge); from the instant on it holds the redirects. With --watch the files are
-# rewritten within a second of any store change and at the instant itself, and --reload runs
-# after each rewrite, so the switch needs nobody.
+# Before the shutdown instant the redirect map is empty (nginx passes everything on, to the old
+# blog through linkbridge); from the instant on it holds the redirects. The feed map's keys name
+# the side of the instant they were written for, and nginx checks that side with its own clock.
+# With --watch the files are rewritten within a second of any store change and at the instant
+# itself, and --reload runs after each rewrite, so the switch needs nobody.
 
 WATCH_INTERVAL_S = 0.5
 """How often --watch looks at the store's version and the clock (changes show within 1 s)."""
@@ -178,14 +188,32 @@ def _write(path: Path, text: str) -> bool:
     return True
 
 
-def write_files(folder: Path, live: LiveState, after: bool, upstream: str) -> bool:
-    """The map (empty before the instant), the http-level and server-level config."""
-    folder.mkdir(parents=True, exist_ok=True)
+async def write_files(folder: Path, live: LiveState, phase: Phase, upstream: str,
+                      feeds: FeedFiles) -> bool:
+    """The feed files and map, the redirect map (empty before the instant), and the
+    http-level and server-level config; True when any file changed."""
+    snapshot = live.snapshot
+    feeds_text = await feeds.update(
+        snapshot.registry, live.store, snapshot.version, live.feed_version, phase
+    )
+    return _write_config(folder, live, phase, upstream, feeds, feeds_text)
+
+
+def _write_config(folder: Path, live: LiveState, phase: Phase, upstream: str, feeds: FeedFiles,
+                  feeds_text: str) -> bool:
+    settings, snapshot = live.settings, live.snapshot
+    feeds_map = folder / FEEDS_MAP_FILE
+    changed = _write(feeds_map, feeds_text)
     map_path = folder / MAP_FILE
-    changed = _write(map_path, nginx_map(live.snapshot.table) if after else "")
-    changed |= _write(folder / CONF_FILE, nginx_conf(str(map_path.resolve()), upstream))
-    cache_max_age_s = live.settings.retire.cache_max_age_s
-    changed |= _write(folder / (CONF_FILE + ".location"), nginx_location(cache_max_age_s))
+    redirects = nginx_map(snapshot.table) if phase == Phase.AFTER else ""
+    changed |= _write(map_path, redirects)
+    changed |= _write(folder / CONF_FILE, nginx_conf(
+        str(map_path.resolve()), upstream, str(feeds_map.resolve()), settings.site.shutdown_at,
+        hash_sizes(redirects, feeds_text),
+    ))
+    changed |= _write(folder / (CONF_FILE + ".location"), nginx_location(
+        settings.retire.cache_max_age_s, str(feeds.files.resolve()), settings.feeds.max_age_s
+    ))
     return changed
 
 
@@ -196,18 +224,23 @@ async def export_nginx(args: argparse.Namespace, settings: Settings, folder: Pat
     async def run(store: Store) -> int:
         live = LiveState(settings, store)
         await live.refresh(force=True)
+        feeds = FeedFiles(folder, settings, live.canonicaliser)
+        moved, seen_phase = True, None
         while True:
-            after = phase_at(clock.now(), settings.site.shutdown_at) == Phase.AFTER
-            if write_files(folder, live, after, upstream):
-                print(f"nginx: wrote {folder} ({'redirects' if after else 'before the instant'})",
-                      file=sys.stderr, flush=True)
+            phase = phase_at(clock.now(), settings.site.shutdown_at)
+            if (moved or phase != seen_phase) and await write_files(
+                folder, live, phase, upstream, feeds
+            ):
+                side = "redirects" if phase == Phase.AFTER else "before the instant"
+                print(f"nginx: wrote {folder} ({side})", file=sys.stderr, flush=True)
                 if args.reload:
                     await asyncio.to_thread(
                         subprocess.run, shlex.split(args.reload), check=False
                     )
+            seen_phase = phase
             if not args.watch:
                 return 0
             await asyncio.sleep(WATCH_INTERVAL_S)
-            await live.refresh()
+            moved = await live.refresh()
 
     return await with_store(settings, run)

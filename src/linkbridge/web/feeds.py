@@ -5,20 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from linkbridge import keys
-from linkbridge.feeds.build import BuiltFeed, build_comments_feed, build_posts_feed
-from linkbridge.feeds.context import context_for
-from linkbridge.feeds.grammar import (
-    COMMENT_SCOPES,
-    FeedRequest,
-    FeedScope,
-    feed_path,
-    nearest_known,
-)
+from linkbridge.feeds.grammar import FeedRequest, FeedScope
+from linkbridge.feeds.plan import Plan, build_representation, find_post, plan_feed
 from linkbridge.feeds.serve import CacheKey, Representation, conditional_response
 from linkbridge.metrics import bump
-from linkbridge.model import LinkbackState, Post, PostKey, feed_scopes
+from linkbridge.model import Post, feed_scopes
 from linkbridge.phase import Phase, phase_at
-from linkbridge.urls import public_url
 from linkbridge.web.body import method_not_allowed
 
 POST_SCOPE_MEMO_ENTRIES = 4096
@@ -30,33 +22,8 @@ def _redirect(location: str, status: int = 301) -> web.Response:
 
 
 def _find_post(request: web.Request, feed: FeedRequest) -> Post | None:
-    registry = request.app[keys.LIVE].snapshot.registry
-    if feed.post_id is not None:
-        post = registry.get(PostKey(feed.blog, feed.post_id))
-    else:
-        base = request.app[keys.SETTINGS].site.public_base_url
-        found = registry.resolve(public_url(base, feed.path + "/"))
-        post = found.post
-    return None if post is None or post.tombstone else post
-
-
-def _posts_for(request: web.Request, feed: FeedRequest) -> tuple[list[Post], str]:
-    """The posts a posts feed lists, and the title qualifier (category or author)."""
-    registry = request.app[keys.LIVE].snapshot.registry
-    posts = [
-        p
-        for p in registry.posts(None if feed.blog == "/" else feed.blog)
-        if p.post_type == "post" and not p.tombstone
-    ]
-    if feed.scope == FeedScope.CATEGORY:
-        posts = [p for p in posts if any(c.slug.casefold() == feed.slug for c in p.categories)]
-        names = {c.name for p in posts for c in p.categories if c.slug.casefold() == feed.slug}
-        return posts, next(iter(names), feed.slug)
-    if feed.scope == FeedScope.AUTHOR:
-        posts = [p for p in posts if p.author.casefold() == feed.slug]
-        # titled as WordPress does: the author's display name from the export, not the login
-        return posts, next((p.author_name for p in posts if p.author_name), feed.slug)
-    return posts, ""
+    app = request.app
+    return find_post(app[keys.SETTINGS], app[keys.LIVE].snapshot.registry, feed)
 
 
 async def serve_feed(request: web.Request, feed: FeedRequest) -> web.StreamResponse:
@@ -89,7 +56,7 @@ async def serve_feed(request: web.Request, feed: FeedRequest) -> web.StreamRespo
             return plan
         rep = await cache.get_or_build(
             key,
-            lambda: _representation(request, *plan, phase),
+            lambda: _representation(request, plan, phase),
             serve_stale=settings.feeds.serve_stale_while_rebuilding,
         )
     status, headers, body = conditional_response(
@@ -107,31 +74,11 @@ async def serve_feed(request: web.Request, feed: FeedRequest) -> web.StreamRespo
     return response
 
 
-Plan = tuple[FeedRequest, Post | None, list[Post], str]
-"""What to build: the feed, its post (post scopes), the posts it lists, the title qualifier."""
-
-
 def _plan(request: web.Request, feed: FeedRequest, phase: Phase) -> Plan | web.Response:
     """Resolve what a feed shows, or the redirect to the nearest known feed (before)."""
-    post: Post | None = None
-    if feed.scope in (FeedScope.POST, FeedScope.COMMENTS_POST):
-        post = _find_post(request, feed)
-    qualifier = ""
-    posts: list[Post] = []
-    if feed.scope not in COMMENT_SCOPES and feed.scope != FeedScope.UNKNOWN:
-        posts, qualifier = _posts_for(request, feed)
-    known = (
-        feed.scope != FeedScope.UNKNOWN
-        and (post is not None or feed.scope not in (FeedScope.POST, FeedScope.COMMENTS_POST))
-        and (feed.scope not in (FeedScope.CATEGORY, FeedScope.AUTHOR) or posts)
-    )
-    if not known and phase == Phase.BEFORE:
-        base = request.app[keys.SETTINGS].site.public_base_url
-        return _redirect(public_url(base, feed_path(nearest_known(feed))))
-    if not known:  # after the instant: the nearest feed's farewell, no hop to a retired URL
-        feed, post = nearest_known(feed), None
-        posts, qualifier = _posts_for(request, feed)
-    return feed, post, posts, qualifier
+    app = request.app
+    plan = plan_feed(app[keys.SETTINGS], app[keys.LIVE].snapshot.registry, feed, phase)
+    return _redirect(plan) if isinstance(plan, str) else plan
 
 
 def _cache_key(request: web.Request, feed: FeedRequest, phase: Phase) -> CacheKey:
@@ -168,41 +115,7 @@ def _post_scope(request: web.Request, feed: FeedRequest, version: int) -> str:
     return scope
 
 
-async def _representation(
-    request: web.Request,
-    feed: FeedRequest,
-    post: Post | None,
-    posts: list[Post],
-    qualifier: str,
-    phase: Phase,
-) -> Representation:
+async def _representation(request: web.Request, plan: Plan, phase: Phase) -> Representation:
     app = request.app
-    settings = app[keys.SETTINGS]
-    snapshot = app[keys.LIVE].snapshot
-    ctx = context_for(
-        settings, feed, farewell=phase == Phase.AFTER, html_url=post.permalink if post else None
-    )
-    limit = settings.feeds.items
-    built: BuiltFeed
-    if feed.scope in COMMENT_SCOPES:
-        store = app[keys.STORE]
-        blog = (
-            post.blog if post else (None if feed.scope == FeedScope.COMMENTS_NETWORK else feed.blog)
-        )
-        post_id = post.post_id if post else None
-        linkbacks = await store.list_linkbacks(
-            states=[LinkbackState.APPROVED], blog=blog, post_id=post_id, limit=limit
-        )
-        posts_by_key = {p.key: p for p in snapshot.registry.posts()}
-        built = build_comments_feed(
-            linkbacks,
-            posts_by_key,
-            ctx,
-            fmt=feed.format,
-            post=post,
-            limit=limit,
-            changed_at=await store.last_change(blog=blog, post_id=post_id),
-        )
-    else:
-        built = build_posts_feed(posts, ctx, fmt=feed.format, qualifier=qualifier, limit=limit)
-    return Representation.of_feed(built)
+    registry = app[keys.LIVE].snapshot.registry
+    return await build_representation(app[keys.SETTINGS], registry, app[keys.STORE], plan, phase)
