@@ -415,7 +415,8 @@ def test_a_trackback_with_a_title_only_carries_its_content(
     post_factory: PostF, linkback_factory: LinkbackF, context_factory: ContextF, fmt: FeedFormat
 ) -> None:
     """WordPress's comment is `<strong>title</strong>` even with no excerpt: the item carries it
-    as content (RSS content:encoded, Atom content) and its text as description / summary."""
+    as content (RSS content:encoded, Atom content) and its text as description / summary, as
+    WordPress's description is the comment's text."""
     posts = [post_factory(12)]
     linkbacks = [
         linkback_factory(1, protocol=LinkbackProtocol.TRACKBACK, title="Bara 3 < 4 & så",
@@ -435,7 +436,7 @@ def test_a_trackback_with_a_title_only_carries_its_content(
     assert [c.value for c in with_excerpt.content] == [
         "<p><strong>Rubrik</strong></p><p>Utdraget.</p>"
     ]
-    assert with_excerpt.summary == "Utdraget."
+    assert with_excerpt.summary == "Rubrik Utdraget."  # the comment's text, title included
     if fmt is FeedFormat.RSS:  # description is text, content:encoded the HTML
         item = _rss_items(feed)[1]
         assert item.findtext("guid") == "linkbridge-linkback-1"

@@ -169,7 +169,7 @@ def test_wordpress_trackbacks_to_every_url_form_before_the_instant(tmp_path: Pat
             assert [c.value for c in entry.content] == [
                 f"<p><strong>{TITLE}</strong></p><p>{stored_excerpt}</p>"
             ]
-            assert entry.summary == stored_excerpt
+            assert entry.summary == f"{TITLE} {stored_excerpt}"  # the comment's text
             assert "\ufffd" not in entry.summary
         entry = entries[sources["title-only"]]
         assert [c.value for c in entry.content] == [

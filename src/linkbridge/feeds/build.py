@@ -169,9 +169,10 @@ def _linkback_item(linkback: Linkback, post: Post, ctx: FeedContext, *, per_post
         published=published,
         updated=max(published, verified),  # a re-send re-verifies; a decision is no edit
         creator=name,
-        # The content's text when nothing else says it (a trackback with a title only): RSS
-        # then carries both description and content:encoded, Atom both summary and content.
-        summary=plain(linkback.excerpt) or plain(content),
+        # The comment's text, as WordPress's description is its comment text: the same words
+        # as the content (a title-only trackback too), so RSS carries both description and
+        # content:encoded, Atom both summary and content.
+        summary=plain(content) or plain(linkback.excerpt),
         content_html=content,  # stored as text: escaped, never markup
         changed=_utc(linkback.updated_at),
     )
