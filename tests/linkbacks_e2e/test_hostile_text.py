@@ -114,9 +114,9 @@ async def test_one_hostile_title_and_excerpt_is_stored_and_shown_identically_eve
         feed = ElementTree.fromstring((await comment_feed(client)).encode())
         items = [i for i in feed.iter("item") if "127.0.0.1" in (i.findtext("link") or "")]
         assert len(items) == 3
-        shown = {i.findtext("link"): (i.findtext("title"), i.findtext("description"))
-                 for i in items}
-        assert shown == {  # site.language = "sv": WordPress's "Av:"
+        in_feed = {i.findtext("link"): (i.findtext("title"), i.findtext("description"))
+                   for i in items}
+        assert in_feed == {  # site.language = "sv": WordPress's "Av:"
             by_ping: (f"Av: {SHOWN_TITLE}", SHOWN_EXCERPT),
             by_mention: (f"Av: {SHOWN_TITLE}", SHOWN_EXCERPT),
             # a trackback's comment text is its <strong>title</strong> and the excerpt
