@@ -13,6 +13,7 @@ import pytest
 from linkbridge.commands.exporting import export_document, import_document
 from linkbridge.errors import ConfigError
 from linkbridge.model import (
+    ArchiveSnapshot,
     ChangeNote,
     Erasure,
     Hit,
@@ -21,10 +22,12 @@ from linkbridge.model import (
     LinkbackProtocol,
     LinkbackState,
     Mapping,
+    MappingSuggestion,
     Post,
     RuleKind,
     SourceDetails,
     SuccessorCheck,
+    SuccessorPage,
 )
 from linkbridge.store import Store
 from linkbridge.store.dump import EXPORT_TABLES, SKIPPED_TABLES
@@ -65,6 +68,21 @@ async def fill(store: Store) -> None:
     await store.put_setting("webhook_secret", "s3cret")
     await store.erase_linkbacks(Erasure(host="s2.example"),
                                 ChangeNote("erase", "dpo", "request", T0))
+    failed = LinkbackDraft(blog="/b/", post_id=7, source_url="https://borta.example/p",
+                           source_canonical="borta.example/p", source_host="borta.example",
+                           protocol=LinkbackProtocol.WEBMENTION, public_id="status-1")
+    row = (await store.record_linkback(failed, T0, resend_is_duplicate=False)).linkback
+    await store.set_state(row.id, LinkbackState.FAILED, actor="verifier", reason="no link",
+                          now=T0)
+    assert await store.prune_failed(T0 + timedelta(seconds=1)) == 1
+    await store.put_successor_pages([SuccessorPage("https://www.regeringen.se/p/", "Ett inlägg",
+                                                   "Text.", T0.date())], T0)
+    await store.put_suggestions([MappingSuggestion("/b/p", "https://www.regeringen.se/p/", 0.9,
+                                                   "title 0.90", (("https://www.regeringen.se/p/",
+                                                                   0.9),), title="Ett inlägg")],
+                                T0)
+    await store.put_archive_snapshots([ArchiveSnapshot("/b/p", "https://arkiv.example/2015/p/",
+                                                       T0 - timedelta(days=900), T0)])
 
 
 def comparable(document: dict[str, Any]) -> dict[str, Any]:
@@ -84,9 +102,9 @@ async def test_round_trip_from_sqlite_into_either_backend(store: Store, tmp_path
         exported = await export_document(source)
     finally:
         await source.close()
-    assert {t for t, rows in exported["tables"].items() if rows} >= {
-        "posts", "linkbacks", "decisions", "jobs", "mappings", "hits", "hit_days",
-        "host_lists", "webhook_deliveries", "successor_checks", "changes", "erased_linkbacks"}
+    # every exported table has rows to carry, so a table added to the schema without a row
+    # here (and in EXPORT_TABLES) fails this round trip, not only the listing test below
+    assert {t for t, rows in exported["tables"].items() if rows} == set(EXPORT_TABLES)
     loaded = await import_document(store, exported)
     assert loaded["linkbacks"] == 3
     again = await export_document(store)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 EXPORT_TABLES = (
@@ -40,9 +40,12 @@ FORMAT_VERSION = 1
 
 def json_value(value: Any) -> Any:
     """A column value as JSON: instants in UTC with microseconds (SQLite's stored form),
-    PostgreSQL's JSONB as its text, everything else as it is."""
+    PostgreSQL's dates as ISO text (SQLite's form) and JSONB as its text, everything else as
+    it is."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     if isinstance(value, bool):
