@@ -232,6 +232,18 @@ class RuleKind(StrEnum):
     UNRESOLVED = "unresolved"
 
 
+MAPPED_RULES: frozenset[str] = frozenset({RuleKind.EXACT.value, RuleKind.REGEX.value})
+"""Rules a moderator wrote for the paths they answer: a path they answer is "mapped"; one the
+prefix, default or unresolved rule answers is "unmapped". The hits page's list and charts, the
+`hits` command and suggestions all ask `is_mapped`: no path is mapped in one, unmapped in
+another."""
+
+
+def is_mapped(rule: RuleKind) -> bool:
+    """Did a moderator's own rule (exact or regex) answer the path?"""
+    return rule.value in MAPPED_RULES
+
+
 @dataclass(frozen=True)
 class Mapping:
     """A redirect-table row: `source` is a canonical path or "/prefix/*".

@@ -64,6 +64,9 @@ async def test_day_totals_shares_and_sparklines_with_tables(admin_app: AdminApp)
     spark = rows[0][2]
     assert spark.findtext("title") == "Hits per day of /innovation/ofta"
     assert len(spark.find("polyline").get("points").split()) == 30
+    # the list of paths to map asks the same question as the sparklines: /annat is mapped
+    listed = [h.text_content() for h in page.xpath("//article/h2")]
+    assert listed == ["/innovation/ofta", "/transport/saknas"]
 
 
 async def test_chart_limits_at_their_edge(admin_app: AdminApp) -> None:

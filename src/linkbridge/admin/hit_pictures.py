@@ -34,10 +34,8 @@ async def hit_pictures(request: web.Request, top_paths: Sequence[str]) -> dict[s
         desc=span + " " + "; ".join(
             f"{labels[s]}: {sum(r.value(s) for r in rows)}" for s in hit_series.SERIES),
     )
-    table = app[keys.LIVE].snapshot.table  # "unmapped" as the chart counts it: no regex rule either
-    wanted = [p for p in top_paths
-              if table.lookup(p).rule.value not in hit_series.MAPPED_RULES
-              ][: settings.admin.hits_chart_paths]
+    table = app[keys.LIVE].snapshot.table  # "unmapped" as the list and the chart count it
+    wanted = [p for p in top_paths if table.lookup(p).unmapped][: settings.admin.hits_chart_paths]
     series = hit_series.per_path(await store.path_days(wanted, since_day=since), days)
     sparks = []
     for i, path in enumerate(wanted):

@@ -9,7 +9,7 @@ from linkbridge import keys
 from linkbridge.admin.hit_pictures import hit_pictures
 from linkbridge.admin.page import back_to, field, render, see_other
 from linkbridge.errors import BadRequest, RejectedImport
-from linkbridge.model import RuleKind
+from linkbridge.model import MAPPED_RULES
 from linkbridge.pages.notice import words
 from linkbridge.retire.csvio import BadRows, decode_csv, export_mappings_csv, parse_mappings_csv
 
@@ -128,10 +128,8 @@ async def get_hits(request: web.Request) -> web.StreamResponse:
     app = request.app
     size = app[keys.SETTINGS].admin.page_items
     table = app[keys.LIVE].snapshot.table
-    hits = await app[keys.STORE].top_hits(
-        limit=size + len(table), exclude_rules=[RuleKind.EXACT.value]
-    )
-    unmapped = [h for h in hits if table.lookup(h.path).rule is not RuleKind.EXACT][:size]
+    hits = await app[keys.STORE].top_hits(limit=size + len(table), exclude_rules=MAPPED_RULES)
+    unmapped = [h for h in hits if table.lookup(h.path).unmapped][:size]
     rows = [(h, table.lookup(h.path)) for h in unmapped]
     pictures = await hit_pictures(request, [h.path for h in unmapped])
     return render(request, "hits.html", {"rows": rows, **pictures})

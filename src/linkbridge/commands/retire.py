@@ -12,7 +12,7 @@ from pathlib import Path
 from linkbridge import __version__
 from linkbridge.commands.context import instant, make_clock, print_json, with_store
 from linkbridge.errors import RejectedImport, StoreMissing
-from linkbridge.model import Change, Mapping, RuleKind
+from linkbridge.model import MAPPED_RULES, Change, Mapping
 from linkbridge.moderation.service import ImportPlan, Moderation
 from linkbridge.posts.registry import PostRegistry
 from linkbridge.retire import hit_series
@@ -277,7 +277,7 @@ async def list_hits(args: argparse.Namespace, settings: Settings) -> int:
         return await list_hit_days(args, settings)
 
     async def run(store: Store) -> int:
-        excluded = [RuleKind.EXACT.value] if args.unmapped else []
+        excluded = MAPPED_RULES if args.unmapped else frozenset()
         rows = await store.top_hits(limit=args.top, exclude_rules=excluded)
         if args.json:
             print_json([{"path": h.path, "status": h.status, "rule": h.rule.value,
@@ -336,7 +336,7 @@ async def list_hit_series(args: argparse.Namespace, settings: Settings) -> int:
 
     async def run(store: Store) -> int:
         rows = hit_series.per_day(await store.hit_days(since_day=first.isoformat()), days)
-        top = await store.top_hits(limit=args.top, exclude_rules=hit_series.MAPPED_RULES)
+        top = await store.top_hits(limit=args.top, exclude_rules=MAPPED_RULES)
         wanted = [h.path for h in top]
         counts = hit_series.per_path(
             await store.path_days(wanted, since_day=first.isoformat()), days)

@@ -12,10 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from linkbridge.model import Hit, HitDay, RuleKind
+from linkbridge.model import Hit, HitDay, is_mapped
 
-MAPPED_RULES = frozenset({RuleKind.EXACT.value, RuleKind.REGEX.value})
-"""Rules a moderator wrote for these paths; prefix, default and unresolved are "unmapped"."""
 GONE_STATUS = 410
 SERIES = ("all", "mapped", "unmapped", "gone")
 """The per-day series, in the order they are drawn and tabled."""
@@ -51,7 +49,7 @@ def per_day(totals: Iterable[HitDay], days: Sequence[str]) -> list[DayCounts]:
         if row is None:
             continue
         row[0] += t.hits
-        row[1 if t.rule.value in MAPPED_RULES else 2] += t.hits
+        row[1 if is_mapped(t.rule) else 2] += t.hits
         if t.status == GONE_STATUS:
             row[3] += t.hits
     return [DayCounts(d, *sums[d]) for d in days]

@@ -57,8 +57,8 @@ class RetireOutcome:
 
     @property
     def unmapped(self) -> bool:
-        """No exact mapping answered: a moderator should look at this path."""
-        return self.rule is not model.RuleKind.EXACT
+        """No mapping of a moderator's (exact or regex) answered: one should look at this path."""
+        return not model.is_mapped(self.rule)
 
 
 # ---------------------------------------------------------------- sources and targets
