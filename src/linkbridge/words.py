@@ -178,6 +178,9 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "admin.redirects.overridden": "(overridden by the store)",
         "admin.redirects.imported": "Imported {n} mappings.",
         "admin.redirects.preview": "Preview: {rows} rows read; {summary}",
+        "admin.redirects.plan_summary": (
+            "{added} added, {changed} changed, {removed} removed, {unchanged} unchanged"
+        ),
         "admin.redirects.preview_help": "Nothing is stored until you apply.",
         "admin.redirects.apply": "Apply",
         "admin.redirects.bad_rows": "Nothing imported. Every bad row of the file:",
@@ -435,6 +438,9 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "admin.redirects.overridden": "(ersatt av lagret)",
         "admin.redirects.imported": "Importerade {n} mappningar.",
         "admin.redirects.preview": "Förhandsvisning: {rows} rader lästa; {summary}",
+        "admin.redirects.plan_summary": (
+            "{added} läggs till, {changed} ändras, {removed} tas bort, {unchanged} oförändrade"
+        ),
         "admin.redirects.preview_help": "Inget sparas förrän du verkställer.",
         "admin.redirects.apply": "Verkställ",
         "admin.redirects.bad_rows": "Inget importerades. Filens alla felaktiga rader:",

@@ -8,6 +8,8 @@ import html
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+import lxml.html
+import pytest
 from aiohttp import FormData, web
 from aiohttp.test_utils import TestServer
 
@@ -90,7 +92,8 @@ async def test_csv_import_and_export_through_the_page(admin_app: AdminApp) -> No
     response = await client.post("/admin/redirects/import", data=data)
     assert response.status == 200
     preview = html.unescape(await response.text())
-    assert "Förhandsvisning: 3 rader lästa; 3 added, 0 changed, 0 removed, 0 unchanged" in preview
+    assert ("Förhandsvisning: 3 rader lästa; 3 läggs till, 0 ändras, 0 tas bort, 0 oförändrade"
+            in preview)
     assert await client.app[keys.STORE].list_mappings() == []  # nothing before "Apply"
     response = await client.post("/admin/redirects/import", data={
         "csrf": csrf, "apply": "1", "csv_text": csv_in, "replace": "", "reason": "",
@@ -114,8 +117,30 @@ async def test_csv_import_and_export_through_the_page(admin_app: AdminApp) -> No
     data.add_field("file", body.encode(), filename="again.csv", content_type="text/csv")
     before = await client.app[keys.STORE].list_mappings()
     again = await client.post("/admin/redirects/import", data=data)
-    assert "0 added, 0 changed, 0 removed, 3 unchanged" in await again.text()
+    assert "0 läggs till, 0 ändras, 0 tas bort, 3 oförändrade" in await again.text()
     assert await client.app[keys.STORE].list_mappings() == before
+
+
+@pytest.mark.parametrize(("language", "says"), [
+    ("en", "Preview: 2 rows read; 1 added, 1 changed, 0 removed, 0 unchanged"),
+    ("sv", "Förhandsvisning: 2 rader lästa; 1 läggs till, 1 ändras, 0 tas bort, 0 oförändrade"),
+])
+async def test_the_import_preview_speaks_the_blogs_language(
+    admin_app: AdminApp, language: str, says: str
+) -> None:
+    """The summary is in the page's language (site.language), as every other admin string."""
+    client = await admin_app(extra=f'[site]\nlanguage = "{language}"\n')
+    csrf = await login(client)
+    await client.app[keys.STORE].put_mappings([Mapping("/innovation/a", "web", origin="store")],
+                                              client.app[keys.CLOCK].now())
+    data = FormData()
+    data.add_field("csrf", csrf)
+    data.add_field("file", b"/innovation/a/,gone\n/innovation/b/,web\n", filename="t.csv",
+                   content_type="text/csv")
+    response = await client.post("/admin/redirects/import", data=data)
+    assert response.status == 200
+    page = lxml.html.fromstring(await response.text())
+    assert page.get_element_by_id("import-preview").findtext("h3") == says
 
 
 async def test_csv_preview_from_excel_with_replace(admin_app: AdminApp) -> None:
@@ -131,7 +156,8 @@ async def test_csv_preview_from_excel_with_replace(admin_app: AdminApp) -> None:
     data.add_field("replace", "1")
     data.add_field("file", fixture.read_bytes(), filename=fixture.name, content_type="text/csv")
     page = html.unescape(await (await client.post("/admin/redirects/import", data=data)).text())
-    assert "Förhandsvisning: 4 rader lästa; 4 added, 0 changed, 1 removed, 0 unchanged" in page
+    assert ("Förhandsvisning: 4 rader lästa; 4 läggs till, 0 ändras, 1 tas bort, 0 oförändrade"
+            in page)
     assert "Höghastighetsbanor" in page  # decoded from Windows-1252 for the Apply form
     start = page.index('name="csv_text"')
     csv_text = page[page.index(">", start) + 1:page.index("</textarea>", start)]
