@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import itertools
+import re
 import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,9 +17,10 @@ from aiohttp.test_utils import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
+from linkbridge import keys
 from linkbridge.web.body import BodyDecoder, BodyEncodingRefused, BodyTooLarge
 from tests.support import SEED_POST
-from tests.support.admin import enable_admin
+from tests.support.admin import enable_admin, login
 
 Client = TestClient[web.Request, web.Application]
 FORM = "application/x-www-form-urlencoded"
@@ -95,6 +97,67 @@ async def test_a_login_form_sent_too_slowly_is_answered_408(
     finally:
         writer.close()
     assert head.startswith(b"HTTP/1.1 408 ")
+
+
+def admin_post_paths(app: web.Application) -> list[str]:
+    """Every /admin path a POST reaches, read from the route table (a new form is in it)."""
+    paths = set()
+    for route in app.router.routes():
+        path = route.resource.canonical if route.resource is not None else ""
+        if route.method in ("POST", "*") and path.startswith("/admin"):
+            paths.add(re.sub(r"\{id[^}]*\}", "1", re.sub(r"\{tail[^}]*\}", "nowhere", path)))
+    return sorted(paths)
+
+
+async def _post_slowly(
+    port: int, path: str, cookie: str, pieces: list[bytes], *, pause_s: float, stall: bool
+) -> bytes:
+    """POST a form in `pieces`, `pause_s` apart; with `stall`, the last piece never comes."""
+    body = b"".join(pieces)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        f"POST {path} HTTP/1.1\r\nHost: www.naringsbloggen.se\r\nCookie: {cookie}\r\n"
+        f"Content-Type: {FORM}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    )
+    try:
+        for piece in pieces[:-1] if stall else pieces:
+            writer.write(piece)
+            await writer.drain()
+            await asyncio.sleep(pause_s)
+        return await asyncio.wait_for(reader.readline(), 30)  # a hang guard only
+    finally:
+        writer.close()
+
+
+async def test_every_admin_form_sent_too_slowly_is_answered_408(
+    lb_app: Callable[..., Awaitable[Any]],
+) -> None:
+    """server.body_timeout_s bounds every admin POST as it bounds the public ones: a form that
+    arrives in pieces within it is read; one that stops coming gets 408, on every form."""
+    client: Client = await lb_app(extra="[server]\nbody_timeout_s = 2.0\n")
+    await enable_admin(client)
+    csrf = await login(client)
+    assert client.server.port is not None
+    port = client.server.port
+    cookie = "; ".join(f"{c.key}={c.value}" for c in client.session.cookie_jar)
+    paths = admin_post_paths(client.app)
+    assert {"/admin/login", "/admin/hosts", "/admin/redirects/import", "/admin/linkbacks/1",
+            "/admin/nowhere"} <= set(paths)
+    # within the time, however slowly: read and acted on
+    form = f"csrf={csrf}&host=slow.example&list=block&reason=".encode()
+    head = await _post_slowly(port, "/admin/hosts", cookie, [form[:5], form[5:20], form[20:]],
+                              pause_s=0.2, stall=False)
+    assert head.startswith(b"HTTP/1.1 303 "), head
+    assert await client.app[keys.STORE].list_hosts("block") == ["slow.example"]
+    # the rest never comes: 408 on every form, nothing changed
+    heads = await asyncio.gather(*(
+        _post_slowly(port, path, cookie, [f"csrf={csrf}&".encode(), b"host=late.example"],
+                     pause_s=0.0, stall=True)
+        for path in paths
+    ))
+    answered = {path: head[:13] for path, head in zip(paths, heads, strict=True)}
+    assert answered == dict.fromkeys(paths, b"HTTP/1.1 408 ")
+    assert await client.app[keys.STORE].list_hosts("block") == ["slow.example"]
 
 
 # ---------------------------------------------------------------- the decoder, fuzzed

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import ipaddress
@@ -14,7 +13,15 @@ import structlog
 from aiohttp import web
 
 from linkbridge import keys
-from linkbridge.admin.page import harden, not_found, render, typed_values
+from linkbridge.admin.page import (
+    FormTimeout,
+    form_timeout_response,
+    harden,
+    not_found,
+    read_form,
+    render,
+    typed_values,
+)
 from linkbridge.errors import LinkbridgeError
 from linkbridge.login import LoginVerdict
 from linkbridge.model import AdminSession
@@ -107,7 +114,10 @@ def protect(handler: Handler, *, page: Handler | None = None) -> Handler:
                 )
             return harden(web.Response(status=303, headers={"Location": LOGIN_PATH}))
         if request.method not in ("GET", "HEAD"):
-            form = await request.post()
+            try:
+                form = await read_form(request)
+            except FormTimeout as exc:
+                return harden(form_timeout_response(exc))
             if not same_token(session.csrf_token, form.get("csrf")):
                 return harden(
                     web.Response(
@@ -172,16 +182,10 @@ async def post_login(request: web.Request) -> web.StreamResponse:
         return not_found()
     app = request.app
     client_ip = request[keys.CLIENT_IP]
-    try:  # anonymous, so bounded like every body: server.body_timeout_s
-        async with asyncio.timeout(app[keys.SETTINGS].server.body_timeout_s):
-            form = await request.post()
-    except TimeoutError:
-        return harden(
-            web.Response(
-                status=408, text="admin: the form was not sent in time\n",
-                content_type="text/plain",
-            )
-        )
+    try:
+        form = await read_form(request)
+    except FormTimeout as exc:
+        return harden(form_timeout_response(exc))
     if not same_token(request.cookies.get(LOGIN_COOKIE, ""), form.get("csrf")):
         return harden(
             web.Response(

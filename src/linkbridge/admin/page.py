@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -112,6 +113,28 @@ def render(
 
 KEPT_FIELDS_MAX = 50
 """Form fields kept for a refused form (a bulk form's ticked ids count as one)."""
+
+
+class FormTimeout(Exception):
+    """A form's body did not arrive within server.body_timeout_s."""
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[Any]:
+    """The POSTed form, sent within server.body_timeout_s (as every public body is): a client
+    that trickles its body must not hold a connection and a handler; FormTimeout past it.
+    aiohttp keeps the parsed form, so later `request.post()` calls read no more."""
+    timeout_s = request.app[keys.SETTINGS].server.body_timeout_s
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await request.post()
+    except TimeoutError:
+        raise FormTimeout(f"admin: the form was not sent within {timeout_s:g} s") from None
+
+
+def form_timeout_response(exc: FormTimeout) -> web.Response:
+    """408, said plainly (the body never came, so there is no form to show again)."""
+    return web.Response(status=408, text=f"{exc}\n", content_type="text/plain",
+                        headers={"Connection": "close"})
 
 
 def typed_values(form: MultiDictProxy[Any]) -> dict[str, str | list[str]]:
