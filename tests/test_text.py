@@ -17,6 +17,7 @@ from linkbridge.text import (
     clean,
     cut,
     decode_page,
+    for_page,
     for_terminal,
     html_text,
     plain,
@@ -122,6 +123,14 @@ def test_terminal_escapes_every_unsafe_character() -> None:
 @given(st.text())
 def test_terminal_output_has_no_unsafe_character(value: str) -> None:
     assert not UNSAFE.search(for_terminal(value))
+
+
+@given(st.text())
+def test_page_text_keeps_whitespace_and_shows_every_other_unsafe_character(value: str) -> None:
+    shown = for_page(value)
+    assert {ch for ch in shown if UNSAFE.match(ch)} <= {"\t", "\n", "\r"}
+    if not UNSAFE.search(value):
+        assert shown == value  # safe text is shown as it is
 
 
 def test_text_as_html_is_escaped() -> None:

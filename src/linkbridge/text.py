@@ -260,6 +260,15 @@ def _escaped(match: re.Match[str]) -> str:
 
 
 _UNSAFE_IN_LINES = re.compile(f"(?!\r\n)(?!\n)[{_UNSAFE_RANGES}]")
+_UNSAFE_ON_PAGE = re.compile(f"(?![\t\n\r])[{_UNSAFE_RANGES}]")
+
+
+def for_page(text: str) -> str:
+    """Text for an HTML page (escaped as HTML after this): every unsafe character but tab and
+    line breaks (which HTML shows as spaces) as a visible escape such as `\\u202e`, as the
+    command line prints it. Rows stored before text was cleaned at intake may still carry a
+    bidi override; on the page it shows what it is instead of turning the line around."""
+    return _UNSAFE_ON_PAGE.sub(_escaped, text)
 
 
 def for_terminal_lines(text: str) -> str:

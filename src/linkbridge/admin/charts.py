@@ -12,16 +12,22 @@ from collections.abc import Sequence
 from markupsafe import Markup, escape
 
 from linkbridge.retire.hit_series import SERIES, DayCounts
+from linkbridge.text import for_page
+
+
+def _text(value: object) -> Markup:
+    """Text in a chart (labels, paths in titles): the one display path, then escaped."""
+    return escape(for_page(str(value)))
 
 
 def _svg(ident: str, title: str, desc: str, width: int, height: int, body: str) -> Markup:
-    # Every text put in here and in `body` went through escape(); the rest are numbers.
+    # Every text put in here and in `body` went through _text(); the rest are numbers.
     return Markup(  # noqa: S704
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}"'
-        f' class="chart" aria-labelledby="{escape(ident)}-t {escape(ident)}-d"'
+        f' class="chart" aria-labelledby="{_text(ident)}-t {_text(ident)}-d"'
         f' preserveAspectRatio="xMinYMin meet">'
-        f'<title id="{escape(ident)}-t">{escape(title)}</title>'
-        f'<desc id="{escape(ident)}-d">{escape(desc)}</desc>{body}</svg>'
+        f'<title id="{_text(ident)}-t">{_text(title)}</title>'
+        f'<desc id="{_text(ident)}-d">{_text(desc)}</desc>{body}</svg>'
     )
 
 
@@ -44,7 +50,7 @@ def daily_chart(
         values = [r.value(series) for r in rows]
         peak = max(values, default=0)
         parts.append(
-            f'<text x="0" y="{top + 24}" font-size="14">{escape(labels[series])}</text>'
+            f'<text x="0" y="{top + 24}" font-size="14">{_text(labels[series])}</text>'
             f'<text x="0" y="{top + 42}" font-size="12">max {peak}</text>'
             f'<line x1="{LABEL_WIDTH}" x2="{DAY_WIDTH}" y1="{top + BAR_HEIGHT + 4}"'
             f' y2="{top + BAR_HEIGHT + 4}" stroke="currentColor" stroke-width="1"/>'
@@ -57,7 +63,7 @@ def daily_chart(
             parts.append(
                 f'<rect class="bar" x="{x:.1f}" y="{top + 4 + BAR_HEIGHT - h:.1f}"'
                 f' width="{max(step * 0.8, 0.5):.1f}" height="{h:.1f}" fill="currentColor">'
-                f"<title>{escape(labels[series])} {escape(row.day)}: {value}</title></rect>"
+                f"<title>{_text(labels[series])} {_text(row.day)}: {value}</title></rect>"
             )
     return _svg(ident, title, desc, DAY_WIDTH, len(SERIES) * ROW_HEIGHT, "".join(parts))
 
@@ -100,9 +106,9 @@ def share_bars(shares: Sequence[tuple[str, int]], *, ident: str, title: str, des
         share = n / total if total else 0.0
         width = (SHARE_WIDTH - 2 * LABEL_WIDTH) * share
         parts.append(
-            f'<text x="0" y="{top + 18}" font-size="14">{escape(label)}</text>'
+            f'<text x="0" y="{top + 18}" font-size="14">{_text(label)}</text>'
             f'<rect class="share" x="{LABEL_WIDTH}" y="{top + 6}" width="{width:.1f}"'
-            f' height="16" fill="currentColor"><title>{escape(label)}: {n}</title></rect>'
+            f' height="16" fill="currentColor"><title>{_text(label)}: {n}</title></rect>'
             f'<text x="{LABEL_WIDTH + width + 6:.1f}" y="{top + 18}" font-size="12">'
             f"{n} ({percent(n, total)})</text>"
         )

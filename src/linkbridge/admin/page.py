@@ -10,11 +10,13 @@ from urllib.parse import urlsplit
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from markupsafe import Markup, escape
 from multidict import MultiDictProxy
 
 from linkbridge import keys
 from linkbridge.errors import BadRequest
 from linkbridge.pages.notice import words
+from linkbridge.text import for_page
 
 NAV = (
     ("/admin/", "admin.nav.queue"),
@@ -60,6 +62,23 @@ def when(context: jinja2.runtime.Context, value: object) -> str:
     return str(value or "")
 
 
+def shown(value: object) -> object:
+    """Every value a template writes passes here (Jinja2's `finalize`), then autoescaping:
+    text goes through the one text path (`text.for_page`), so a row stored before intake
+    cleaned text shows a bidi override as `\\u202e` instead of obeying it. Markup is ours
+    (charts build theirs from text that passed `for_page` too)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return for_page(value)
+    return value
+
+
+def form_text(value: object) -> Markup:
+    """A value carried back in a hidden form field exactly as it came (the CSV text an import
+    preview sends on to "Apply"): HTML-escaped, not rewritten for display, so applying stores
+    what was previewed. Never for text that is shown."""
+    return escape(str(value))
+
+
 def setup_templates(app: web.Application) -> None:
     """aiohttp-jinja2 on the package's templates, autoescaping everything."""
     env = aiohttp_jinja2.setup(
@@ -67,8 +86,10 @@ def setup_templates(app: web.Application) -> None:
         loader=jinja2.PackageLoader("linkbridge.admin", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        finalize=shown,
     )
     env.filters["http_url"] = http_url
+    env.filters["form_text"] = form_text
     env.filters["when"] = when
 
 
