@@ -316,9 +316,11 @@ class SuggestSettings:
     page_max_bytes: int = setting(262144, "Bytes of each successor page read, bytes.")
     concurrency: int = setting(4, "Successor pages fetched at once.")
     rate_per_min: int = setting(300, "Successor pages fetched per host per minute.")
-    min_score: float = setting(0.7, "Score (0 to 1) a page needs to be suggested.")
+    min_score: float = setting(
+        0.7, "Score (0 to 1, as shown: 3 decimals) a page needs to be suggested; less: none."
+    )
     min_margin: float = setting(
-        0.03, "Lead the best page needs over the next; closer: no suggestion (ambiguous)."
+        0.03, "Lead (as shown) the best page needs over the next; less: none (ambiguous)."
     )
 
 

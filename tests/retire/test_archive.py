@@ -4,6 +4,7 @@ before the instant kept, and the 410 page linking one with `Link: <…>; rel="me
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
@@ -14,12 +15,13 @@ from aiohttp.test_utils import TestServer
 
 from linkbridge import __version__
 from linkbridge.clock import ManualClock
+from linkbridge.model import ArchiveSnapshot, Post
 from linkbridge.moderation.service import Moderation
 from linkbridge.posts.importer import import_configured_wxr
-from linkbridge.retire.archive import check_archive
+from linkbridge.retire.archive import check_archive, find_snapshot
 from linkbridge.store import open_store
 from linkbridge.verify import SafeFetcher
-from tests.support import AFTER, SEED_PATH, AppFactory, load_test_settings
+from tests.support import AFTER, SEED_PATH, SEED_POST, AppFactory, load_test_settings
 from tests.support.serve import config_args, run_cli, store_overlay
 from tests.support.verify import LoopbackResolver
 
@@ -100,3 +102,46 @@ def test_archive_check_needs_a_timegate(tmp_path: Path) -> None:
     done = run_cli("archive", "check", *config_args(overlay))
     assert done.returncode == 1
     assert done.stderr.strip().startswith("archive check: set archive.timegate")
+
+
+async def test_max_redirects_at_its_edge(tmp_path: Path) -> None:
+    """archive.max_redirects hops from the TimeGate to the memento are followed; one more and
+    the post has no snapshot, with the reason kept."""
+
+    async def hop(request: web.Request) -> web.Response:
+        left, original = int(request.match_info["left"]), request.match_info["url"]
+        if left == 0:
+            raise web.HTTPFound(f"/web/{CAPTURED:%Y%m%d%H%M%S}/{original}")
+        raise web.HTTPFound(f"/r/{left - 1}/{original}")
+
+    async def memento(request: web.Request) -> web.Response:
+        return web.Response(text="<html>as it was</html>", content_type="text/html",
+                            headers={"Memento-Datetime": format_datetime(CAPTURED, usegmt=True)})
+
+    app = web.Application()
+    app.router.add_get("/r/{left}/{url:.*}", hop)
+    app.router.add_get("/web/{stamp}/{url:.*}", memento)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    assert server.port is not None
+    settings = load_test_settings(tmp_path, "[archive]\nmax_redirects = 3\n", ports=(server.port,))
+    fetcher = SafeFetcher(settings.fetch, public_base_url=settings.site.public_base_url,
+                          version=__version__, resolver=LoopbackResolver(".test"))
+    post = Post(blog="/innovation/", post_id=1, permalink=SEED_POST, path=SEED_PATH,
+                slug="innovationsupphandling-pa-frammarsch", title="Innovationsupphandling")
+
+    async def lookup(redirects: int) -> ArchiveSnapshot:
+        gate = f"http://archive.test:{server.port}/r/{redirects - 1}/"  # `redirects` hops
+        return await find_snapshot(fetcher, replace(settings.archive, timegate=gate), post,
+                                   settings.site.shutdown_at, NOW)
+
+    try:
+        at_edge = await lookup(settings.archive.max_redirects)
+        past = await lookup(settings.archive.max_redirects + 1)
+    finally:
+        await fetcher.close()
+        await server.close()
+    assert at_edge.memento_at == CAPTURED
+    assert at_edge.url.endswith(f"/web/{CAPTURED:%Y%m%d%H%M%S}/{SEED_POST}")
+    assert (past.url, past.memento_at) == ("", None)
+    assert past.note == "archive: fetcher: redirect past the hop limit (3)"

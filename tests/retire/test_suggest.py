@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from linkbridge import __version__
 from linkbridge.clock import ManualClock
-from linkbridge.model import SuccessorPage
+from linkbridge.model import MappingSuggestion, SuccessorPage
 from linkbridge.moderation.service import Moderation
 from linkbridge.retire.csvio import parse_mappings_csv
 from linkbridge.retire.successor_site import SitemapError, parse_sitemap
@@ -28,6 +28,7 @@ from linkbridge.retire.suggest import Matcher, OldPage
 from linkbridge.retire.workbench import (
     refresh_suggestions,
     suggest_fetch_settings,
+    suggest_weights,
     suggestions_csv_rows,
 )
 from linkbridge.store import open_store
@@ -79,6 +80,44 @@ def test_two_pages_alike_give_no_suggestion() -> None:
                                                 "exportstrategin")])
     assert result.url is None
     assert "alike" in result.reason
+
+
+SEED_OLD = OldPage(SEED_PATH, "Innovationsupphandling på frammarsch",
+                   "innovationsupphandling-pa-frammarsch", date(2013, 10, 1),
+                   "Seminariet Innovationer på beställning om offentliga upphandlare.")
+
+
+def suggested(tmp_path: Path, toml: str) -> MappingSuggestion:
+    """The seed post's suggestion with [suggest] `toml` loaded as the run loads it."""
+    settings = load_test_settings(tmp_path, "[suggest]\n" + toml)
+    (found,) = Matcher(SITE, suggest_weights(settings.suggest)).suggest([SEED_OLD])
+    return found
+
+
+def test_min_score_at_its_edge(tmp_path: Path) -> None:
+    """A page scoring exactly suggest.min_score (as shown, 3 decimals) is suggested; one
+    thousandth more and it is not."""
+    score = suggested(tmp_path, "min_score = 0.0\nmin_margin = 0.0\n").score
+    assert 0 < score < 1
+    at_edge = suggested(tmp_path, f"min_score = {score:.3f}\nmin_margin = 0.0\n")
+    assert at_edge.url == SITE[0].url
+    past = suggested(tmp_path, f"min_score = {score + 0.001:.3f}\nmin_margin = 0.0\n")
+    assert past.url is None
+    assert past.reason.startswith(f"best only {score:.3f}: ")
+
+
+def test_min_margin_at_its_edge(tmp_path: Path) -> None:
+    """The best page leading the next by exactly suggest.min_margin is suggested; by less
+    (the margin one thousandth higher) the post is ambiguous."""
+    first = suggested(tmp_path, "min_score = 0.0\nmin_margin = 0.0\n")
+    (_, best), (_, second) = first.ranked[:2]
+    margin = round(best - second, 3)
+    assert margin > 0
+    at_edge = suggested(tmp_path, f"min_score = 0.0\nmin_margin = {margin:.3f}\n")
+    assert at_edge.url == SITE[0].url
+    past = suggested(tmp_path, f"min_score = 0.0\nmin_margin = {margin + 0.001:.3f}\n")
+    assert past.url is None
+    assert past.reason == f"two pages score alike ({best:.3f}, {second:.3f})"
 
 
 def sitemap(urls: list[tuple[str, str]]) -> bytes:

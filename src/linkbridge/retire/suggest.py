@@ -24,6 +24,8 @@ from linkbridge.model import MappingSuggestion, SuccessorPage
 
 SHORTLIST = 12
 """SuccessorPages per post kept for the detailed score."""
+SCORE_DECIMALS = 3
+"""Scores are stored, shown and compared with suggest.min_score and min_margin to this."""
 TITLE_SUFFIX_SHARE = 0.2
 """A trailing " - Site name" shared by this share of the site's titles is not part of a title."""
 _WORD = re.compile(r"[a-z0-9]+")
@@ -176,14 +178,17 @@ class Matcher:
     def _decide(
         self, page: OldPage, scored: list[tuple[tuple[float, str], int]]
     ) -> MappingSuggestion:
-        (best, reason), j = scored[0]
-        second = scored[1][0][0] if len(scored) > 1 else 0.0
-        ranked = tuple((self.candidates[k].url, round(sc, 3)) for (sc, _), k in scored[:3])
+        # Decided on the scores as shown (3 decimals), so a limit set to a score a moderator
+        # read is met by that score, and a margin is not lost to a float's last bit.
+        (best_raw, reason), j = scored[0]
+        best = round(best_raw, SCORE_DECIMALS)
+        second = round(scored[1][0][0], SCORE_DECIMALS) if len(scored) > 1 else 0.0
+        ranked = tuple((self.candidates[k].url, round(sc, SCORE_DECIMALS))
+                       for (sc, _), k in scored[:3])
         w = self.weights
         url: str | None = self.candidates[j].url
         if best < w.min_score:
-            url, reason = None, f"best only {best:.2f}: {reason}"
-        elif best - second < w.min_margin:
-            url, reason = None, f"two pages score alike ({best:.2f}, {second:.2f})"
-        return MappingSuggestion(page.path, url, round(best, 3), reason, ranked,
-                                 title=page.title)
+            url, reason = None, f"best only {best:.3f}: {reason}"
+        elif round(best - second, SCORE_DECIMALS) < w.min_margin:
+            url, reason = None, f"two pages score alike ({best:.3f}, {second:.3f})"
+        return MappingSuggestion(page.path, url, best, reason, ranked, title=page.title)

@@ -15,7 +15,7 @@ from linkbridge.model import LinkbackState, MappingSuggestion, Post
 from linkbridge.retire.successor_site import Progress, read_pages, read_sitemaps
 from linkbridge.retire.suggest import Matcher, OldPage, Weights
 from linkbridge.retire.table import RedirectTable
-from linkbridge.settings import FetchSettings, Settings
+from linkbridge.settings import FetchSettings, Settings, SuggestSettings
 from linkbridge.store import Store
 from linkbridge.urls import Canonicaliser
 from linkbridge.verify import SafeFetcher
@@ -47,6 +47,11 @@ def suggest_fetch_settings(settings: Settings) -> FetchSettings:
         settings.fetch, per_host_concurrency=s.concurrency, per_host_rate_per_min=s.rate_per_min,
         global_concurrency=max(s.concurrency, 1),
     )
+
+
+def suggest_weights(s: SuggestSettings) -> Weights:
+    """The matcher's thresholds from the settings (the weights of its parts are its own)."""
+    return Weights(min_score=s.min_score, min_margin=s.min_margin)
 
 
 def unmapped_posts(posts: Sequence[Post], table: RedirectTable) -> list[Post]:
@@ -94,7 +99,7 @@ async def refresh_suggestions(
     table = RedirectTable.build(settings, canonicaliser, await store.list_mappings())
     posts = unmapped_posts(await store.all_posts(), table)
     weight = await priorities(store, posts)
-    matcher = Matcher(pages, Weights(min_score=s.min_score, min_margin=s.min_margin))
+    matcher = Matcher(pages, suggest_weights(s))
     old = [OldPage(p.path, p.title, p.slug,
                    p.published_at.date() if p.published_at else None, p.excerpt) for p in posts]
     suggestions = [dataclasses.replace(sug, priority=weight.get(sug.path, 0))
