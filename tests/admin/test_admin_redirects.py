@@ -140,7 +140,7 @@ async def test_the_import_preview_speaks_the_blogs_language(
     response = await client.post("/admin/redirects/import", data=data)
     assert response.status == 200
     page = lxml.html.fromstring(await response.text())
-    assert page.get_element_by_id("import-preview").findtext("h3") == says
+    assert page.findtext(".//section[@id='import-preview']/h3") == says
 
 
 async def test_csv_preview_from_excel_with_replace(admin_app: AdminApp) -> None:
