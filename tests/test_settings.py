@@ -386,6 +386,12 @@ def test_duplicate_mapping_sources(tmp_path: Path) -> None:
             "[retire]\nlog_sample_rate = -0.01\n",
             "retire.log_sample_rate: must not be negative",
         ),
+        ("[server]\nreload_grace_s = -0.001\n", "server.reload_grace_s: must not be negative"),
+        ("[archive]\nmax_redirects = -1\n", "archive.max_redirects: must not be negative"),
+        ("[suggest]\nmin_score = 1.001\n", "suggest.min_score: expected a score between 0 and 1"),
+        ("[suggest]\nmin_margin = 1.001\n",
+         "suggest.min_margin: expected a score between 0 and 1"),
+        ("[suggest]\nmin_score = -0.001\n", "suggest.min_score: must not be negative"),
     ],
 )
 def test_bad_value(tmp_path: Path, overlay: str, message: str) -> None:
@@ -404,6 +410,10 @@ def test_bad_value(tmp_path: Path, overlay: str, message: str) -> None:
         "[pingback]\nmax_bytes = 1\nmax_redirects = 0\n",
         "[retire]\nredirect_status = 308\n",
         "[store]\nurl = 'postgresql://localhost/lb'\n",
+        "[server]\nreload_grace_s = 0.0\n",
+        "[archive]\nmax_redirects = 0\n",
+        "[suggest]\nmin_score = 0.0\nmin_margin = 0.0\n",
+        "[suggest]\nmin_score = 1.0\nmin_margin = 1.0\n",
     ],
 )
 def test_values_at_the_edge_are_accepted(tmp_path: Path, overlay: str) -> None:

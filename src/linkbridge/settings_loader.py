@@ -235,6 +235,9 @@ def _check_operations(settings: Settings) -> None:
                 "concurrency", "rate_per_min"):
         if getattr(settings.suggest, key) < 1:
             raise ConfigError(f"config: suggest.{key}: must be at least 1")
+    for key in ("min_score", "min_margin"):
+        if not 0.0 <= getattr(settings.suggest, key) <= 1.0:
+            raise ConfigError(f"config: suggest.{key}: expected a score between 0 and 1")
     for i, url in enumerate(settings.suggest.sitemaps):
         _check_url(url, f"suggest.sitemaps[{i}]")
     if settings.moderation.failed_retention_days < 1:

@@ -94,3 +94,44 @@ def test_sighup_applies_a_good_config_and_refuses_a_bad_one(tmp_path: Path) -> N
     finally:
         done.set()
         assert server.stop() == 0
+
+
+def test_reload_grace_serves_old_connections_then_closes_them(tmp_path: Path) -> None:
+    """server.reload_grace_s: a connection the old configuration accepted is still answered by
+    it when its request comes within the grace after the old site stops accepting; once the
+    grace is over the old instance closes it, and new connections meet the new configuration."""
+    mapping = tmp_path / "mapping.toml"
+
+    def write(target: str) -> None:
+        mapping.write_text(f'[server]\nreload_grace_s = 5.0\n[[retire.mappings]]\nfrom = "{OLD}"\n'
+                           f'to = "https://www.regeringen.se/{target}/"\n', encoding="utf-8")
+
+    write("gammal")
+    server = Served(*config_args(store_overlay(tmp_path), mapping), "--at", AFTER)
+
+    def ask(conn: http.client.HTTPConnection) -> tuple[int, str]:
+        conn.request("GET", OLD)
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status, resp.headers.get("Location", "")
+
+    within = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    past = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        server.wait_started()
+        old = (301, "https://www.regeringen.se/gammal/")
+        assert ask(within) == old  # both accepted (and kept alive) by the old configuration
+        assert ask(past) == old
+        write("ny")
+        server.proc.send_signal(signal.SIGHUP)
+        draining = wait_for_event(server, "config_reload_draining", 0)
+        assert draining["grace_s"] == 5.0
+        assert ask(within) == old  # inside the grace: the old configuration answers
+        wait_for_event(server, "config_reloaded", 0)
+        with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+            ask(past)  # past it: closed by the old instance, never answered
+        assert location(server, OLD) == (301, "https://www.regeringen.se/ny/")
+    finally:
+        within.close()
+        past.close()
+        assert server.stop() == 0

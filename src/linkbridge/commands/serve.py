@@ -174,6 +174,8 @@ async def reloaded(
     # The old site stops accepting; a connection it accepted a moment ago may not have sent its
     # request yet, and a shutdown now would close it unanswered: give those a grace first.
     await old.site.stop()
+    logger.info("config_reload_draining", grace_s=settings.server.reload_grace_s,
+                config=old.app[keys.CONFIG].digest)
     await asyncio.sleep(settings.server.reload_grace_s)
     await old.runner.cleanup()  # in-flight requests finish, idle keep-alives close
     logger.info("config_reloaded", config=new.app[keys.CONFIG].digest,
