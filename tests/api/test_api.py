@@ -178,6 +178,15 @@ async def test_pages_and_since(lb_app: AppFactory) -> None:
     assert ["logistikfokus" in lb["source"] for lb in pings["linkbacks"]] == [True]
 
 
+async def test_max_page_at_its_edge(lb_app: AppFactory) -> None:
+    client = await lb_app(extra="[api]\nmax_page = 3\n")
+    status, _, body = await get(client, "/api/linkbacks?page=3")
+    assert (status, body["linkbacks"]) == (200, [])
+    status, _, body = await get(client, "/api/linkbacks?page=4")
+    assert (status, body["error"]) == (400, "bad_page")
+    assert body["message"] == "page is a whole number from 1 to 3"
+
+
 async def test_deleted_lists_what_widgets_must_drop(client: Client) -> None:
     gone = await add_linkback(client, 1)
     refused = await add_linkback(client, 2, state=LinkbackState.HELD)

@@ -265,3 +265,42 @@ async def test_max_pages_reads_that_many_and_the_next_run_reads_the_rest(
         await store.close()
     assert (first.sitemap_pages, first.fetched, first.cached) == (3, 2, 0)
     assert (second.fetched, second.cached) == (1, 2)
+
+
+async def _run(tmp_path: Path, port: int, toml: str) -> int:
+    """One suggestion run with [suggest] `toml`: how many pages its sitemaps named."""
+    tmp_path.mkdir()
+    settings_ = load_test_settings(tmp_path, "[suggest]\n" + toml, ports=(port,))
+    store = open_store(settings_.store.url)
+    await store.open()
+    fetcher = SafeFetcher(suggest_fetch_settings(settings_),
+                          public_base_url=settings_.site.public_base_url, version=__version__,
+                          resolver=LoopbackResolver("regeringen.se"))
+    try:
+        report = await refresh_suggestions(
+            settings_, store, fetcher, NOW,
+            sitemaps=[f"http://www.regeringen.se:{port}/sitemap.xml"])
+    finally:
+        await fetcher.close()
+        await store.close()
+    return report.sitemap_pages
+
+
+async def test_max_sitemaps_at_its_edge(tmp_path: Path, successor_site: TestServer) -> None:
+    """The index and its one sitemap are two files: two read them all, one only the index."""
+    port = successor_site.port
+    assert port is not None
+    assert await _run(tmp_path / "two", port, "max_sitemaps = 2\n") == 3
+    assert await _run(tmp_path / "one", port, "max_sitemaps = 1\n") == 0
+
+
+async def test_sitemap_max_bytes_at_its_edge(tmp_path: Path, successor_site: TestServer) -> None:
+    """The largest sitemap file (unpacked) at exactly the cap is read; one byte less refuses
+    the run with a SitemapError naming the cap, and nothing is stored."""
+    port = successor_site.port
+    assert port is not None
+    base = f"http://www.regeringen.se:{port}"
+    largest = len(sitemap([(base + urlpath(p.url), str(p.lastmod)) for p in SITE]))
+    assert await _run(tmp_path / "at", port, f"sitemap_max_bytes = {largest}\n") == 3
+    with pytest.raises(SitemapError, match=f"larger than {largest - 1} bytes"):
+        await _run(tmp_path / "past", port, f"sitemap_max_bytes = {largest - 1}\n")
