@@ -82,6 +82,20 @@ async def test_a_resend_within_the_window_is_an_update_verified_once_when_it_end
     assert source.requests == ["/a/", "/a/"]
 
 
+async def test_the_window_keys_on_the_canonical_source(
+    linkbridge: LinkbridgeFactory, source: SourceSite
+) -> None:
+    client = await linkbridge(extra=APPROVE_LOOPBACK)
+    url = source.serve("/a/", linking_page())
+    first = await send(client, url)
+    assert first[0] == 201
+    # a fragment and an escaped unreserved character name the same page: an update, one row
+    assert await send(client, url.replace("/a/", "/%61/") + "#svar") == (202, first[1])
+    rows = await client.app[keys.STORE].list_linkbacks(host="127.0.0.1")
+    assert len(rows) == 1
+    assert await run_jobs(client) == 1  # the repeat joined the verification already queued
+
+
 async def test_rate_limited_webmentions_say_when_to_retry_and_resends_count(
     linkbridge: LinkbridgeFactory, source: SourceSite
 ) -> None:
