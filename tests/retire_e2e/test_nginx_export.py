@@ -373,3 +373,24 @@ def test_nginx_loads_maps_of_a_big_blog(tmp_path: Path) -> None:
         done = subprocess.run([NGINX, "-t", "-c", str(conf), "-p", str(tmp_path)],
                               capture_output=True, text=True, timeout=60, check=False)
         assert (done.returncode == 0) == works, done.stderr
+
+
+def test_feed_files_of_the_other_side_of_the_instant_are_never_served(tmp_path: Path) -> None:
+    """nginx checks the instant with its own clock (past, for the example config): files written
+    for "before" are passed on (to a linkbridge that is not there: 502), "after" ones served."""
+    require_nginx()
+    cfg = config_args(store_overlay(tmp_path))
+    done = run_cli("import", "wxr", *cfg, str(EXAMPLE_WXR))
+    assert done.returncode == 0, done.stderr
+    nginx = None
+    try:
+        for at, status in ((BEFORE_AT, 502), (AFTER_AT, 200)):
+            export = tmp_path / f"export-{status}"
+            done = run_cli("export", "nginx", str(export), "--at", at,
+                           "--upstream", f"127.0.0.1:{free_port()}", *cfg)
+            assert done.returncode == 0, done.stderr
+            stop(nginx)
+            nginx, port = start_nginx(tmp_path, export)
+            assert full_answer(port, "/innovation/feed/", {})[0] == status
+    finally:
+        stop(nginx)

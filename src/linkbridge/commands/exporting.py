@@ -220,6 +220,9 @@ def _write_config(folder: Path, live: LiveState, phase: Phase, upstream: str, fe
 async def export_nginx(args: argparse.Namespace, settings: Settings, folder: Path) -> int:
     upstream = args.upstream or f"{settings.server.host}:{settings.server.port}"
     clock = make_clock(args.at)
+    if args.watch and not args.reload:
+        print("nginx: --watch without --reload: nginx keeps the maps it loaded until someone "
+              "reloads it (its 304s name the ETags of then)", file=sys.stderr, flush=True)
 
     async def run(store: Store) -> int:
         live = LiveState(settings, store)
