@@ -187,6 +187,16 @@ async def test_max_page_at_its_edge(lb_app: AppFactory) -> None:
     assert body["message"] == "page is a whole number from 1 to 3"
 
 
+async def test_cache_entries_at_its_edge(lb_app: AppFactory) -> None:
+    client = await lb_app(extra="[api]\ncache_entries = 2\n")
+    cache = client.app[keys.API_CACHE]
+    for n, query in enumerate(("", "?protocol=pingback"), start=1):
+        assert (await get(client, f"/api/linkbacks{query}"))[0] == 200
+        assert len(cache) == n  # up to the setting, every answer is kept
+    assert (await get(client, "/api/linkbacks?protocol=trackback"))[0] == 200
+    assert len(cache) == 2  # one past it: the least recently used answer made room
+
+
 async def test_deleted_lists_what_widgets_must_drop(client: Client) -> None:
     gone = await add_linkback(client, 1)
     refused = await add_linkback(client, 2, state=LinkbackState.HELD)

@@ -269,6 +269,14 @@ async def test_max_pages_reads_that_many_and_the_next_run_reads_the_rest(
 
 async def _run(tmp_path: Path, port: int, toml: str) -> int:
     """One suggestion run with [suggest] `toml`: how many pages its sitemaps named."""
+    return (await _run_and_read(tmp_path, port, toml))[0]
+
+
+async def _run_and_read(
+    tmp_path: Path, port: int, toml: str
+) -> tuple[int, dict[str, SuccessorPage]]:
+    """One suggestion run with [suggest] `toml`: how many pages its sitemaps named, and the
+    pages it kept by path."""
     tmp_path.mkdir()
     settings_ = load_test_settings(tmp_path, "[suggest]\n" + toml, ports=(port,))
     store = open_store(settings_.store.url)
@@ -280,10 +288,11 @@ async def _run(tmp_path: Path, port: int, toml: str) -> int:
         report = await refresh_suggestions(
             settings_, store, fetcher, NOW,
             sitemaps=[f"http://www.regeringen.se:{port}/sitemap.xml"])
+        kept = {urlpath(p.url): p for p in await store.successor_pages()}
     finally:
         await fetcher.close()
         await store.close()
-    return report.sitemap_pages
+    return report.sitemap_pages, kept
 
 
 async def test_max_sitemaps_at_its_edge(tmp_path: Path, successor_site: TestServer) -> None:
@@ -304,3 +313,19 @@ async def test_sitemap_max_bytes_at_its_edge(tmp_path: Path, successor_site: Tes
     assert await _run(tmp_path / "at", port, f"sitemap_max_bytes = {largest}\n") == 3
     with pytest.raises(SitemapError, match=f"larger than {largest - 1} bytes"):
         await _run(tmp_path / "past", port, f"sitemap_max_bytes = {largest - 1}\n")
+
+
+async def test_page_max_bytes_at_its_edge(tmp_path: Path, successor_site: TestServer) -> None:
+    """A page is read up to suggest.page_max_bytes: a cap ending exactly after the first
+    page's paragraph text keeps it whole; one byte less loses its last character."""
+    port = successor_site.port
+    assert port is not None
+    first = SITE[0]
+    html = (f"<html><head><title>{first.title}</title></head><body><p>{first.text}</p>"
+            "</body></html>").encode()  # as the successor site serves it
+    cap = html.index(b"</p>")
+    path = urlpath(first.url)
+    _, whole = await _run_and_read(tmp_path / "at", port, f"page_max_bytes = {cap}\n")
+    assert whole[path].text == first.text
+    _, cut = await _run_and_read(tmp_path / "past", port, f"page_max_bytes = {cap - 1}\n")
+    assert cut[path].text == first.text[:-1]
