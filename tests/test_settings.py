@@ -392,6 +392,13 @@ def test_duplicate_mapping_sources(tmp_path: Path) -> None:
         ("[suggest]\nmin_margin = 1.001\n",
          "suggest.min_margin: expected a score between 0 and 1"),
         ("[suggest]\nmin_score = -0.001\n", "suggest.min_score: must not be negative"),
+        ("[jobs]\nmax_share = 0.0\n", "jobs.max_share: expected a share above 0, at most 1"),
+        ("[jobs]\nmax_share = 1.001\n", "jobs.max_share: expected a share above 0, at most 1"),
+        ("[api]\nmax_page = 0\n", "api.max_page: must be at least 1"),
+        ("[api]\ncache_entries = 0\n", "api.cache_entries: must be at least 1"),
+        ("[suggest]\nmax_sitemaps = 0\n", "suggest.max_sitemaps: must be at least 1"),
+        ("[suggest]\nsitemap_max_bytes = 0\n", "suggest.sitemap_max_bytes: must be at least 1"),
+        ("[suggest]\npage_max_bytes = 0\n", "suggest.page_max_bytes: must be at least 1"),
     ],
 )
 def test_bad_value(tmp_path: Path, overlay: str, message: str) -> None:
@@ -414,6 +421,10 @@ def test_bad_value(tmp_path: Path, overlay: str, message: str) -> None:
         "[archive]\nmax_redirects = 0\n",
         "[suggest]\nmin_score = 0.0\nmin_margin = 0.0\n",
         "[suggest]\nmin_score = 1.0\nmin_margin = 1.0\n",
+        "[jobs]\nmax_share = 1.0\n",
+        "[jobs]\nmax_share = 0.001\n",
+        "[api]\nmax_page = 1\ncache_entries = 1\n",
+        "[suggest]\nmax_sitemaps = 1\nsitemap_max_bytes = 1\npage_max_bytes = 1\n",
     ],
 )
 def test_values_at_the_edge_are_accepted(tmp_path: Path, overlay: str) -> None:
