@@ -85,10 +85,10 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "admin.nav.suggestions": "Suggestions",
         "admin.suggestions.title": "Suggested mappings",
         "admin.suggestions.help": (
-            "Old posts without an exact mapping, most hit and most linked first, beside the "
-            "successor page `linkbridge redirects suggest` found for each. Accepting maps the "
-            "post (recorded like every redirect change); edit the address first to map it "
-            "elsewhere."
+            "Old posts no exact or pattern mapping answers, most hit and most linked first, "
+            "beside the successor page `linkbridge redirects suggest` found for each. Accepting "
+            "maps the post (recorded like every redirect change); edit the address first to map "
+            "it elsewhere."
         ),
         "admin.suggestions.meta": "priority {priority} (hits and linkbacks) · score {score}",
         "admin.suggestions.old": "Old post",
@@ -202,7 +202,8 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         ),
         "admin.hits.title": "Unmapped hits",
         "admin.hits.help": (
-            "Old URLs asked for after the shutdown that no exact mapping answers, most hit "
+            "Old URLs asked for after the shutdown that no exact or pattern mapping answers, "
+            "most hit "
             "first. Map one to give it its own successor."
         ),
         "admin.hits.meta": "{count} hits · last on {day} · now {status}",
@@ -345,10 +346,10 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "admin.nav.suggestions": "Förslag",
         "admin.suggestions.title": "Föreslagna mappningar",
         "admin.suggestions.help": (
-            "Gamla inlägg utan exakt mappning, de mest besökta och länkade först, bredvid den "
-            "sida hos efterträdaren som `linkbridge redirects suggest` hittade. Godkänn mappar "
-            "inlägget (sparas som varje ändring av omdirigeringar); ändra adressen först för att "
-            "mappa någon annanstans."
+            "Gamla inlägg som ingen exakt mappning eller mönstermappning svarar på, de mest "
+            "besökta och länkade först, bredvid den sida hos efterträdaren som "
+            "`linkbridge redirects suggest` hittade. Godkänn mappar inlägget (sparas som varje "
+            "ändring av omdirigeringar); ändra adressen först för att mappa någon annanstans."
         ),
         "admin.suggestions.meta": "prioritet {priority} (träffar och länkningar) · poäng {score}",
         "admin.suggestions.old": "Gammalt inlägg",
@@ -465,8 +466,8 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "admin.hits.title": "Omappade träffar",
         "admin.hits.help": (
             "Gamla adresser som efterfrågats efter stängningen och som ingen exakt mappning "
-            "svarar på, mest efterfrågade först. Mappa en för att ge den en egen "
-            "efterträdare."
+            "eller mönstermappning svarar på, mest efterfrågade först. Mappa en för att ge den "
+            "en egen efterträdare."
         ),
         "admin.hits.meta": "{count} träffar · senast {day} · nu {status}",
         "admin.hits.map_to": "mappa till: web | social | gone | https://…",

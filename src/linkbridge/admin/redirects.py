@@ -123,8 +123,8 @@ async def get_export(request: web.Request) -> web.StreamResponse:
 
 
 async def get_hits(request: web.Request) -> web.StreamResponse:
-    """Requests per day, sub-blog shares, then paths without an exact mapping, most hit first
-    (the top ones with a sparkline), each with a "map to" form."""
+    """Requests per day, sub-blog shares, then paths no exact or regex mapping answers, most
+    hit first (the top ones with a sparkline), each with a "map to" form."""
     app = request.app
     size = app[keys.SETTINGS].admin.page_items
     table = app[keys.LIVE].snapshot.table

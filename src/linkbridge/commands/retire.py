@@ -72,7 +72,8 @@ def register(
     add_suggest_parser(acts, common)
 
     hits = sub.add_parser("hits", parents=[common], help="most-hit retired paths")
-    hits.add_argument("--unmapped", action="store_true", help="only paths with no exact mapping")
+    hits.add_argument("--unmapped", action="store_true",
+                      help="only paths no exact or regex mapping answers")
     hits.add_argument("--top", type=int, default=50)
     hits.add_argument("--json", action="store_true")
     hits.add_argument("--days", type=int, default=0, metavar="N",

@@ -1,6 +1,7 @@
-"""`redirects suggest`: read the successor site, propose a page for every old post without an
-exact mapping, most important first, and keep the proposals for a moderator. Suggestions never
-change the redirect table: a moderator accepts them (moderation service) or not."""
+"""`redirects suggest`: read the successor site, propose a page for every old post no exact or
+regex mapping answers, most important first, and keep the proposals for a moderator.
+Suggestions never change the redirect table: a moderator accepts them (moderation service) or
+not."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def suggest_weights(s: SuggestSettings) -> Weights:
 
 
 def unmapped_posts(posts: Sequence[Post], table: RedirectTable) -> list[Post]:
-    """Live posts and pages whose path has no exact mapping."""
+    """Live posts and pages whose path no exact or regex mapping answers."""
     return [p for p in posts if not p.tombstone and table.lookup(p.path).unmapped]
 
 
