@@ -7,9 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from multidict import MultiDict, MultiDictProxy
 
-from linkbridge.admin.page import back_to, field, http_url
+from linkbridge.admin.page import back_to, field
 from linkbridge.errors import BadRequest
 from linkbridge.moderation.rules import block_entry
+from linkbridge.pages.render import http_url
 
 
 def _form(**values: str) -> MultiDictProxy[str]:

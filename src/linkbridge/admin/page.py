@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 import jinja2
@@ -16,6 +15,7 @@ from multidict import MultiDictProxy
 from linkbridge import keys
 from linkbridge.errors import BadRequest
 from linkbridge.pages.notice import words
+from linkbridge.pages.render import http_url
 from linkbridge.text import for_page
 
 NAV = (
@@ -42,16 +42,6 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
-
-
-def http_url(value: object) -> str:
-    """A URL fit for an href: http(s) only; anything else (javascript:, data:) becomes "#"."""
-    text = str(value or "")
-    try:
-        scheme = urlsplit(text).scheme.lower()
-    except ValueError:
-        return "#"
-    return text if scheme in ("http", "https") else "#"
 
 
 @jinja2.pass_context

@@ -16,8 +16,9 @@ from aiohttp import web
 from linkbridge import keys
 from linkbridge.errors import UndecodableURL
 from linkbridge.feeds.jf2 import counts_document, jf2_entry, jf2_feed, linkback_document
-from linkbridge.feeds.serve import FeedCache, Representation, conditional_response
+from linkbridge.feeds.serve import FeedCache, Representation
 from linkbridge.model import Linkback, LinkbackProtocol, LinkbackState, PostKey
+from linkbridge.web.feeds import conditional
 
 JSON_TYPE = "application/json"
 JF2_TYPE = "application/jf2feed+json"
@@ -196,14 +197,7 @@ async def _answer(request: web.Request, build: Any) -> web.StreamResponse:
                                      last_modified=app[keys.CLOCK].now())
         app[keys.API_CACHE].put(cache_key, built)
         rep = built
-    status, headers, body = conditional_response(
-        rep,
-        method=request.method,
-        if_none_match=request.headers.get("If-None-Match"),
-        if_modified_since=request.headers.get("If-Modified-Since"),
-        accept_encoding=request.headers.get("Accept-Encoding"),
-        max_age_s=app[keys.SETTINGS].api.max_age_s,
-    )
+    status, headers, body = conditional(request, rep, max_age_s=app[keys.SETTINGS].api.max_age_s)
     headers.update(CORS)
     return web.Response(status=status, headers=headers, body=body or None)
 

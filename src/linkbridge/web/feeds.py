@@ -13,6 +13,21 @@ from linkbridge.model import Post, feed_scopes
 from linkbridge.phase import Phase, phase_at
 from linkbridge.web.body import method_not_allowed
 
+
+def conditional(
+    request: web.Request, rep: Representation, *, max_age_s: int
+) -> tuple[int, dict[str, str], bytes]:
+    """`conditional_response` for this request's method and validator headers (feeds, API)."""
+    headers = request.headers
+    return conditional_response(
+        rep,
+        method=request.method,
+        if_none_match=headers.get("If-None-Match"),
+        if_modified_since=headers.get("If-Modified-Since"),
+        accept_encoding=headers.get("Accept-Encoding"),
+        max_age_s=max_age_s,
+    )
+
 POST_SCOPE_MEMO_ENTRIES = 4096
 """Post feed paths whose post (and so feed scope) is remembered per content version."""
 
@@ -59,14 +74,7 @@ async def serve_feed(request: web.Request, feed: FeedRequest) -> web.StreamRespo
             lambda: _representation(request, plan, phase),
             serve_stale=settings.feeds.serve_stale_while_rebuilding,
         )
-    status, headers, body = conditional_response(
-        rep,
-        method=request.method,
-        if_none_match=request.headers.get("If-None-Match"),
-        if_modified_since=request.headers.get("If-Modified-Since"),
-        accept_encoding=request.headers.get("Accept-Encoding"),
-        max_age_s=settings.feeds.max_age_s,
-    )
+    status, headers, body = conditional(request, rep, max_age_s=settings.feeds.max_age_s)
     bump(request.app[keys.METRICS].feed_responses, status)
     response = web.Response(status=status, body=body or None, headers=headers)
     if request.method == "HEAD":  # keep the full length, as for GET
