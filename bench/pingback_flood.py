@@ -1,17 +1,27 @@
-"""N concurrent pingbacks with distinct sources against `linkbridge serve`: answer times.
+"""N concurrent pingbacks with distinct sources against `linkbridge serve`: answer times, CPU.
 
     .venv/bin/python bench/pingback_flood.py [--pingbacks 2000] [--store-url URL]
+        [--source-delay-s S] [--page-bytes B] [--reference]
 
 Starts linkbridge (example config before the instant, a temp store, loopback sources allowed)
 pinned to core 0, and a loopback source site whose every page links to the seed post; sends
 the pingbacks at once from this process and prints how long the answers took. WordPress's own
 client gives up after 3 s, so the 95th percentile is the figure to watch.
+
+`cpu_ms_per_pingback` is the server's CPU time (user + system, all threads) from the first
+ping to the last answer divided by the pingbacks; `verified_per_cpu_s` is what one core
+verifies per second at that cost. `--source-delay-s` makes every source page wait before it
+answers (slow sources: past `pingback.inline_budget_s` every answer must be "queued", in time);
+`--page-bytes` pads each page with paragraphs to about that size. `--reference` then floods
+bench/pingback_reference.py (bare aiohttp: parse, fetch, lxml parse, answer; no store) the
+same way, pinned to the same core, and times a raw lxml parse of the same page in-process.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -31,14 +41,38 @@ SEED_POST = (
 )
 
 
-async def flood(base: str, source_port: int, count: int) -> list[tuple[float, str]]:
+PARAGRAPH = (
+    "<p>Innovationsupphandling är ett sätt för offentliga aktörer att efterfråga nya lösningar"
+    " i stället för att köpa det som redan finns. <a href='/om/'>Om bloggen</a> och"
+    " <em>fler inlägg</em> i <a href='https://example.org/kategori/innovation/'>samma"
+    " kategori</a>.</p>\n"
+)
+NAV = "<li><a href='https://example.org/sida/{0}/'>Sida {0}</a></li>"
+
+
+def source_page(page_bytes: int) -> str:
+    """The source page: a title and a link to the seed post in the middle of an article, with
+    about `page_bytes` of navigation and paragraphs around it (a blog page's shape)."""
+    link = f"<p>Läs <a href='{SEED_POST}'>inlägget</a> hos Näringsbloggen.</p>"
+    room = max(0, page_bytes - 200 - len(link))
+    nav = "".join(NAV.format(i) for i in range(room // 4 // len(NAV)))
+    paragraphs = PARAGRAPH * ((room - len(nav)) // len(PARAGRAPH))
+    half = len(paragraphs) // 2 // len(PARAGRAPH) * len(PARAGRAPH)
+    return (f"<html><head><title>Källa</title></head><body><nav><ul>{nav}</ul></nav>"
+            f"<article><h1>Ett inlägg</h1><div class='entry'>{paragraphs[:half]}{link}"
+            f"{paragraphs[half:]}</div></article></body></html>")
+
+
+async def flood(
+    base: str, source_port: int, count: int, *, delay_s: float = 0.0, page_bytes: int = 0
+) -> list[tuple[float, str]]:
     """Send `count` pingbacks at once; (seconds, answer kind) for each."""
+    text = source_page(page_bytes)
 
     async def page(request: web.Request) -> web.Response:
-        return web.Response(
-            text=f"<title>Källa</title><p><a href='{SEED_POST}'>inlägget</a></p>",
-            content_type="text/html",
-        )
+        if delay_s:
+            await asyncio.sleep(delay_s)
+        return web.Response(text=text, content_type="text/html")
 
     site = web.Application()
     site.router.add_get("/{tail:.*}", page)
@@ -56,12 +90,54 @@ async def flood(base: str, source_port: int, count: int) -> list[tuple[float, st
                 started = time.perf_counter()
                 async with session.post(f"{base}/xmlrpc.php", data=body) as resp:
                     text = await resp.text()
-                kind = "fault" if "faultCode" in text else "queued" if "queued" in text else "ok"
+                kind = ("fault" if "faultCode" in text or resp.status != 200
+                        else "queued" if "queued for verification" in text
+                        else "ok" if "registered" in text else "fault")
                 return time.perf_counter() - started, kind
 
             return await asyncio.gather(*(one(i) for i in range(count)))
     finally:
         await runner.cleanup()
+
+
+def lxml_parse_us(page_bytes: int, rounds: int = 2000) -> float:
+    """CPU µs of one `lxml.html.document_fromstring` of the source page, in this process."""
+    import lxml.html
+
+    page = source_page(page_bytes).encode()
+    started = time.process_time()
+    for _ in range(rounds):
+        lxml.html.document_fromstring(page)
+    return (time.process_time() - started) / rounds * 1e6
+
+
+def run_flood(
+    server: Server, source_port: int, args: argparse.Namespace
+) -> tuple[list[tuple[float, str]], float, float]:
+    """Answers, wall seconds and server CPU seconds of one flood."""
+    server.start("/readyz")
+    try:
+        cpu_before = server.cpu_seconds()
+        started = time.perf_counter()
+        answers = asyncio.run(flood(server.base, source_port, args.pingbacks,
+                                    delay_s=args.source_delay_s, page_bytes=args.page_bytes))
+        total = time.perf_counter() - started
+        cpu = server.cpu_seconds() - cpu_before
+    finally:
+        server.stop()
+    return answers, total, cpu
+
+
+def summary(name: str, answers: list[tuple[float, str]], total: float, cpu: float) -> str:
+    times = sorted(t for t, _ in answers)
+    kinds = {k: sum(1 for _, kind in answers if kind == k) for k in ("ok", "queued", "fault")}
+    n = len(times)
+    per_ms = cpu / n * 1000 if n else 0.0
+    per_s = kinds["ok"] / cpu if cpu else 0.0
+    return (f"{name}pingbacks={n} total={total:.2f}s verified={kinds['ok']} "
+            f"queued={kinds['queued']} faults={kinds['fault']} p50={times[n // 2]:.2f}s "
+            f"p95={times[int(n * 0.95)]:.2f}s max={times[-1]:.2f}s cpu_s={cpu:.2f} "
+            f"cpu_ms_per_pingback={per_ms:.2f} verified_per_cpu_s={per_s:.0f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,7 +146,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store-url", default="",
                         help="the store to flood (default: a new SQLite file); for PostgreSQL a"
                              " new, empty database, e.g. postgresql://postgres@127.0.0.1/lb_bench")
+    parser.add_argument("--source-delay-s", type=float, default=0.0,
+                        help="every source page waits this long before answering")
+    parser.add_argument("--page-bytes", type=int, default=0,
+                        help="pad each source page to about this many bytes")
+    parser.add_argument("--reference", action="store_true",
+                        help="also flood bench/pingback_reference.py and time a raw lxml parse")
     args = parser.parse_args(argv)
+    print(f"load_average={' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     with tempfile.TemporaryDirectory(prefix="lb-flood-") as tmp_name:
         tmp = Path(tmp_name)
         port, source_port = free_port(), free_port()
@@ -79,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
             f'[store]\nurl = "{args.store_url or f"sqlite:{tmp}/lb.db"}"\n'
             f'[fetch]\nallow_networks = ["127.0.0.0/8"]\nallowed_ports = [{source_port}]\n'
             "per_host_rate_per_min = 1000000\nper_host_concurrency = 50\n"
-            "[pingback]\nrate_per_min = 1000000\n[moderation]\nper_host_daily_cap = 1000000\n",
+            "[pingback]\nrate_per_min = 1000000\n[moderation]\nper_host_daily_cap = 1000000\n"
+            f"[server]\nmax_connections = {max(512, args.pingbacks + 64)}\n",
             encoding="utf-8",
         )
         server = Server(
@@ -90,20 +174,26 @@ def main(argv: list[str] | None = None) -> int:
             port,
             tmp / "linkbridge.log",
         )
-        try:
-            server.start("/readyz")
-            started = time.perf_counter()
-            answers = asyncio.run(flood(server.base, source_port, args.pingbacks))
-            total = time.perf_counter() - started
-        finally:
-            server.stop()
-    times = sorted(t for t, _ in answers)
-    kinds = {k: sum(1 for _, kind in answers if kind == k) for k in ("ok", "queued", "fault")}
-    n = len(times)
-    print(f"pingbacks={n} total={total:.2f}s verified={kinds['ok']} queued={kinds['queued']} "
-          f"faults={kinds['fault']} p50={times[n // 2]:.2f}s p95={times[int(n * 0.95)]:.2f}s "
-          f"max={times[-1]:.2f}s")
-    return 1 if kinds["fault"] else 0
+        answers, total, cpu = run_flood(server, source_port, args)
+        print(summary("", answers, total, cpu), flush=True)
+        failed = any(kind == "fault" for _, kind in answers)
+        if args.reference:
+            ref_port = free_port()
+            reference = Server(
+                "reference",
+                [sys.executable, str(Path(__file__).resolve().parent / "pingback_reference.py"),
+                 "--port", str(ref_port)],
+                ref_port,
+                tmp / "reference.log",
+            )
+            ref_answers, ref_total, ref_cpu = run_flood(reference, source_port, args)
+            print(summary("reference: ", ref_answers, ref_total, ref_cpu), flush=True)
+            print(f"reference: lxml_parse_us={lxml_parse_us(args.page_bytes):.1f} "
+                  f"page_bytes={len(source_page(args.page_bytes).encode())}", flush=True)
+            if ref_cpu and cpu:
+                print(f"cpu_ratio_reference_to_linkbridge={ref_cpu / cpu:.2f}", flush=True)
+    print(f"load_average={' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -198,6 +198,10 @@ class FetchSettings:
     min_bytes_per_s: int = setting(
         1024, "A source slower than this after rate_grace_s is abandoned (retried), bytes/s."
     )
+    parse_inline_max_bytes: int = setting(
+        16384, "Source pages up to this size are checked on the event loop; bigger ones in a"
+        " thread (a thread hand-off costs more than checking a small page), bytes."
+    )
     rate_grace_s: float = setting(
         3.0, "Time a source has for its response headers before min_bytes_per_s applies, s."
     )

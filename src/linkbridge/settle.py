@@ -137,6 +137,7 @@ class Settler:
             max_bytes=profile.max_bytes,
             max_redirects=profile.max_redirects,
             client_ip=lb.client_ip,
+            target_hosts=self.live.canonicaliser.site_hosts,  # resolve() says FOREIGN to others
         )
         if self.on_outcome is not None:
             self.on_outcome(outcome.kind.value)

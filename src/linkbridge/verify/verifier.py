@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import partial
 
 import structlog
 
@@ -35,6 +36,7 @@ class Verifier:
 
     def __init__(self, fetcher: SafeFetcher) -> None:
         self.fetcher = fetcher
+        self.parse_inline_max_bytes = fetcher.settings.parse_inline_max_bytes
 
     async def verify(
         self,
@@ -46,8 +48,10 @@ class Verifier:
         max_bytes: int,
         max_redirects: int,
         client_ip: str = "",
+        target_hosts: frozenset[str] | None = None,
     ) -> VerifyOutcome:
-        """Fetch `source_url` and check it; `is_target(url)` must be pure (runs in a thread).
+        """Fetch `source_url` and check it; `is_target(url)` must be pure (may run in a
+        thread); `target_hosts`, when given, the only hosts it says yes to (see `inspect`).
 
         A body past `max_bytes` is not an outcome: the part read is checked.
         """
@@ -64,15 +68,16 @@ class Verifier:
             outcome = VerifyOutcome(exc.kind, exc.message, None, None)
         else:
             outcome = outcome_for_status(result.status) or await self._check(
-                result, is_target, webmention=protocol == "webmention"
+                result, is_target, webmention=protocol == "webmention", target_hosts=target_hosts
             )
         log.info("source_verified", outcome=str(outcome.kind), reason=outcome.reason)
         return outcome
 
     async def _check(
-        self, result: FetchResult, is_target: Callable[[str], bool], *, webmention: bool
+        self, result: FetchResult, is_target: Callable[[str], bool], *, webmention: bool,
+        target_hosts: frozenset[str] | None,
     ) -> VerifyOutcome:
-        report = await asyncio.to_thread(
+        check = partial(
             inspect,
             result.body,
             content_type=result.content_type,
@@ -80,7 +85,14 @@ class Verifier:
             page_url=result.final_url,
             is_target=is_target,
             webmention=webmention,
+            target_hosts=target_hosts,
         )
+        # A small page is checked on the event loop: handing it to a thread and back costs
+        # more than the check itself; a big one would hold the loop, so it goes to a thread.
+        if len(result.body) <= self.parse_inline_max_bytes:
+            report = check()
+        else:
+            report = await asyncio.to_thread(check)
         status = result.status
         read = f" (first {len(result.body)} bytes read)" if result.truncated else ""
         if report.gone:
