@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
 import sys
 import tempfile
@@ -35,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from servers import Server, free_port, linkbridge_executable
 
 ROOT = Path(__file__).resolve().parents[1]
+WORDPRESS_TIMEOUT_S = 3.0
 SEED_POST = (
     "http://www.naringsbloggen.se/innovation/innovationsstrategi/"
     "innovationsupphandling-pa-frammarsch/"
@@ -113,8 +116,9 @@ def lxml_parse_us(page_bytes: int, rounds: int = 2000) -> float:
 
 def run_flood(
     server: Server, source_port: int, args: argparse.Namespace
-) -> tuple[list[tuple[float, str]], float, float]:
-    """Answers, wall seconds and server CPU seconds of one flood."""
+) -> tuple[list[tuple[float, str]], float, float, list[float]]:
+    """Answers, wall seconds, server CPU seconds and the server's own answer times (from its
+    log: from the request reaching the handler to the answer, s) of one flood."""
     server.start("/readyz")
     try:
         cpu_before = server.cpu_seconds()
@@ -125,19 +129,41 @@ def run_flood(
         cpu = server.cpu_seconds() - cpu_before
     finally:
         server.stop()
-    return answers, total, cpu
+    return answers, total, cpu, server_times(server.log_path)
 
 
-def summary(name: str, answers: list[tuple[float, str]], total: float, cpu: float) -> str:
+def server_times(log_path: Path) -> list[float]:
+    """duration_ms of every logged `POST /xmlrpc.php`, in seconds (none for the reference)."""
+    times = []
+    try:
+        lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        if '"request_finished"' in line and '"/xmlrpc.php"' in line:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                times.append(float(json.loads(line)["duration_ms"]) / 1000)
+    return sorted(times)
+
+
+def summary(
+    name: str, answers: list[tuple[float, str]], total: float, cpu: float, server: list[float]
+) -> str:
     times = sorted(t for t, _ in answers)
     kinds = {k: sum(1 for _, kind in answers if kind == k) for k in ("ok", "queued", "fault")}
     n = len(times)
     per_ms = cpu / n * 1000 if n else 0.0
     per_s = kinds["ok"] / cpu if cpu else 0.0
-    return (f"{name}pingbacks={n} total={total:.2f}s verified={kinds['ok']} "
+    within = sum(1 for t in times if t < WORDPRESS_TIMEOUT_S)
+    line = (f"{name}pingbacks={n} total={total:.2f}s verified={kinds['ok']} "
             f"queued={kinds['queued']} faults={kinds['fault']} p50={times[n // 2]:.2f}s "
-            f"p95={times[int(n * 0.95)]:.2f}s max={times[-1]:.2f}s cpu_s={cpu:.2f} "
-            f"cpu_ms_per_pingback={per_ms:.2f} verified_per_cpu_s={per_s:.0f}")
+            f"p95={times[int(n * 0.95)]:.2f}s max={times[-1]:.2f}s within_3s={within} "
+            f"cpu_s={cpu:.2f} cpu_ms_per_pingback={per_ms:.2f} verified_per_cpu_s={per_s:.0f}")
+    if server:
+        m = len(server)
+        line += (f" server_p50={server[m // 2]:.2f}s server_p95={server[int(m * 0.95)]:.2f}s"
+                 f" server_max={server[-1]:.2f}s")
+    return line
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,8 +200,8 @@ def main(argv: list[str] | None = None) -> int:
             port,
             tmp / "linkbridge.log",
         )
-        answers, total, cpu = run_flood(server, source_port, args)
-        print(summary("", answers, total, cpu), flush=True)
+        answers, total, cpu, own = run_flood(server, source_port, args)
+        print(summary("", answers, total, cpu, own), flush=True)
         failed = any(kind == "fault" for _, kind in answers)
         if args.reference:
             ref_port = free_port()
@@ -186,8 +212,8 @@ def main(argv: list[str] | None = None) -> int:
                 ref_port,
                 tmp / "reference.log",
             )
-            ref_answers, ref_total, ref_cpu = run_flood(reference, source_port, args)
-            print(summary("reference: ", ref_answers, ref_total, ref_cpu), flush=True)
+            ref_answers, ref_total, ref_cpu, _ = run_flood(reference, source_port, args)
+            print(summary("reference: ", ref_answers, ref_total, ref_cpu, []), flush=True)
             print(f"reference: lxml_parse_us={lxml_parse_us(args.page_bytes):.1f} "
                   f"page_bytes={len(source_page(args.page_bytes).encode())}", flush=True)
             if ref_cpu and cpu:

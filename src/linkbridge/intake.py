@@ -268,14 +268,6 @@ class Intake:
             return limited
         now = self.clock.now()
         day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        cap = self.settings.moderation.per_host_daily_cap
-        if await self.store.count_host_since(host, day_start) >= cap:
-            next_day = (day_start + timedelta(days=1) - now).total_seconds()
-            return self._refuse(
-                Refusal.DAILY_CAP,
-                "too many linkbacks from this host today",
-                retry_after_s=max(1, int(next_day)),
-            )
 
         profile = self.profiles[incoming.protocol]
         run_after = now + timedelta(seconds=verify_after_s)
@@ -308,8 +300,17 @@ class Intake:
                 reverify_imported=self.settings.moderation.reverify_imported,
                 limits=self._shared_limits(incoming, now, day_start),
             )
-        except LimitReached as exc:  # another process or instance took the last place
-            return self._refuse(Refusal(exc.reason), exc.message.removeprefix("store: "))
+        except LimitReached as exc:  # the shared count, in the accepting transaction
+            refusal = Refusal(exc.reason)
+            retry_after_s = None
+            if refusal == Refusal.DAILY_CAP:
+                next_day = (day_start + timedelta(days=1) - now).total_seconds()
+                retry_after_s = max(1, int(next_day))
+            elif refusal == Refusal.RATE_LIMITED:
+                retry_after_s = self.rate_limits[incoming.protocol].retry_after_s(
+                    incoming.client_ip)
+            return self._refuse(refusal, exc.message.removeprefix("store: "),
+                                retry_after_s=retry_after_s)
         lb = recorded.linkback
         log = logger.bind(
             linkback_id=lb.id, protocol=incoming.protocol.value, source=draft.source_url
@@ -343,8 +344,9 @@ class Intake:
     def _shared_limits(
         self, incoming: Incoming, now: datetime, day_start: datetime
     ) -> ReceiveLimits:
-        """The limits the store counts again in the accepting transaction: the local checks
-        above refuse a flood for free, these make them hold across processes and instances."""
+        """The limits the store counts in the accepting transaction: the local rate check
+        above refuses a flood from one address for free; these make the rate hold across
+        processes and instances, and count the host's daily cap (no read before the write)."""
         settings = self.settings
         return ReceiveLimits(
             rate_since=now - timedelta(seconds=RATE_WINDOW_S),

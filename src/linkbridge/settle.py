@@ -247,13 +247,16 @@ class Settler:
                     host_known_good=True,
                 )
             return await self._finish_reverify(lb, state, reason, details=details, actor="rule")
-        state = state_after_verification(
-            self.settings.moderation,
-            self.live.snapshot.lists,
-            lb.source_host,
-            host_known_good=await self.store.host_has_approved(lb.source_host),
-        )
-        return await self._set(lb, state, reason, details=details, actor="rule", job_id=job_id)
+        moderation, lists = self.settings.moderation, self.live.snapshot.lists
+        new_host = state_after_verification(moderation, lists, lb.source_host,
+                                            host_known_good=False)
+        known_host = state_after_verification(moderation, lists, lb.source_host,
+                                              host_known_good=True)
+        # whether the host is known is looked up in the deciding transaction, and only when
+        # the rule cares (no read before the write)
+        return await self._set(lb, new_host, reason, details=details, actor="rule",
+                               job_id=job_id,
+                               state_if_host_known=known_host if known_host != new_host else None)
 
     async def _set(
         self,
@@ -264,12 +267,14 @@ class Settler:
         details: SourceDetails | None = None,
         actor: str = "verifier",
         job_id: int | None = None,
+        state_if_host_known: LinkbackState | None = None,
     ) -> Linkback:
-        """Move `lb` to `state`, and complete `job_id` (if any) in the same commit."""
+        """Move `lb` to `state` (`state_if_host_known` when its host has an approved
+        linkback), and complete `job_id` (if any) in the same commit."""
         try:
             changed = await self.store.set_state(
                 lb.id, state, actor=actor, reason=reason, now=self.clock.now(), details=details,
-                from_state=lb.state, complete_job=job_id,
+                from_state=lb.state, complete_job=job_id, state_if_host_known=state_if_host_known,
             )
         except AlreadyDecided:
             raise  # the row moved since it was read: the caller answers "already registered"

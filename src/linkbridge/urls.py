@@ -26,6 +26,9 @@ SOURCE_KEY_VERSION = "2"
 §6.2.2-6.2.3 only; 1 folded path case, query values and the trailing slash)."""
 PATH_KEY_CACHE_ENTRIES = 4096
 """Path keys remembered per canonicaliser: the hot paths ask for the same few URLs again."""
+SOURCE_KEY_CACHE_ENTRIES = 1024
+"""Source keys remembered per canonicaliser: one linkback asks for its source's key at
+several steps (in-flight check, storing), each a WHATWG parse."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -81,6 +84,7 @@ class Canonicaliser:
         self.site_hosts = frozenset(fold_host(h) for h in site_hosts if h)
         self.significant = frozenset(p.lower() for p in significant_params)
         self._path_keys = lru_cache(maxsize=PATH_KEY_CACHE_ENTRIES)(self._path_key)
+        self._source_keys = lru_cache(maxsize=SOURCE_KEY_CACHE_ENTRIES)(self._source_key)
 
     @classmethod
     def for_site(
@@ -141,7 +145,7 @@ class Canonicaliser:
         return self.split(url).key()
 
     def source_key(self, url: str) -> str:
-        """A linkback source's identity: "host[:port]/path?query".
+        """A linkback source's identity: "host[:port]/path?query" (memoised, bounded).
 
         Folds only what is the same resource by RFC 3986 §6.2.2-6.2.3: host case, IDN to
         punycode, a trailing dot, the default port, dot segments, an empty path ("/"),
@@ -151,6 +155,9 @@ class Canonicaliser:
         query names, values and order, and the trailing slash are never folded: `/Notes/Q1`
         and `/notes/q1`, `?v=AbCdE` and `?v=abcde`, `/a/b` and `/a/b/` are different pages.
         """
+        return self._source_keys(url)
+
+    def _source_key(self, url: str) -> str:
         try:  # WHATWG parsing (ada): the host and port as a browser reaches them
             parsed = ada_url.URL(url.strip())
         except ValueError:

@@ -32,6 +32,22 @@ async def test_a_verified_pingback_takes_two_write_transactions(
     assert await store.count_jobs() == 0
 
 
+async def test_a_verified_pingback_reads_nothing_before_its_writes(
+    site: SourceSite, app_for: AppFor
+) -> None:
+    # the daily cap is counted in the accepting transaction, whether the host is known in
+    # the deciding one: no read of its own (polls are put off so that none lands in between)
+    client = await app_for(extra="[store]\npoll_interval_s = 3600\n[jobs]\nidle_poll_s = 3600\n")
+    engine = client.app[keys.STORE].engine  # type: ignore[attr-defined]
+    await asyncio.sleep(0)
+    source = site.linking("/2017/12/ingen-lasning/")
+    writes, reads = engine.writes, engine.reads
+    answer = await ping(client, source)
+    assert isinstance(answer, str)
+    assert SUCCESS_WORDS in answer
+    assert (engine.writes - writes, engine.reads - reads) == (2, 0)
+
+
 async def test_an_idle_service_takes_no_write_lock(app_for: AppFor) -> None:
     client = await app_for(extra=FAST_POLLS)
     engine = client.app[keys.STORE].engine  # type: ignore[attr-defined]

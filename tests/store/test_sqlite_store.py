@@ -377,6 +377,24 @@ async def test_verification_stamps_verified_at(store: Store) -> None:
     assert out.verified_at == later
 
 
+async def test_a_known_host_is_looked_up_in_the_deciding_transaction(store: Store) -> None:
+    first = (await store.record_linkback(draft(1), NOW, resend_is_duplicate=True)).linkback
+    out = await store.set_state(first.id, S.HELD, actor="rule", reason="verified", now=NOW,
+                                state_if_host_known=S.APPROVED)
+    assert out.state == S.HELD  # no approved linkback from the host yet
+    await store.set_state(first.id, S.APPROVED, actor="anna", reason="ok", now=NOW)
+    second = (await store.record_linkback(draft(2), NOW, resend_is_duplicate=True)).linkback
+    out = await store.set_state(second.id, S.HELD, actor="rule", reason="verified", now=NOW,
+                                state_if_host_known=S.APPROVED)
+    assert out.state == S.APPROVED
+    assert (await store.decisions(second.id))[-1].new_state == S.APPROVED
+    other = (await store.record_linkback(draft(3, host="annan.example"), NOW,
+                                         resend_is_duplicate=True)).linkback
+    out = await store.set_state(other.id, S.HELD, actor="rule", reason="verified", now=NOW,
+                                state_if_host_known=S.APPROVED)
+    assert out.state == S.HELD  # another host is not known by this one's approval
+
+
 async def test_imported_row_records_an_import_decision(store: Store) -> None:
     version = await feeds_version(store)
     lb = (

@@ -117,13 +117,16 @@ class Store(Protocol):
         details: SourceDetails | None = None,
         from_state: LinkbackState | None = None,
         complete_job: int | None = None,
+        state_if_host_known: LinkbackState | None = None,
     ) -> Linkback:
         """Move a row through the state machine, recording who, when and why; with
         `complete_job`, that job is done in the same commit (a verification's one write).
 
         With `from_state`, only a row still in that state moves (compare-and-set under the
         row's lock); otherwise AlreadyDecided is raised and nothing changes. Two processes
-        verifying the same row thus decide it once."""
+        verifying the same row thus decide it once. With `state_if_host_known`, the row takes
+        that state instead when its source host already has an approved linkback, looked up
+        in the same transaction (the moderation rule's "known host", without a read first)."""
 
     async def finish_reverify(
         self,

@@ -260,8 +260,10 @@ class LinkbackRows:
         details: SourceDetails | None = None,
         from_state: LinkbackState | None = None,
         complete_job: int | None = None,
+        state_if_host_known: LinkbackState | None = None,
     ) -> Linkback:
         async def tx(conn: Conn) -> Linkback:
+            nonlocal new_state
             lb = await get(conn, linkback_id, lock=True)
             if lb is None:
                 raise NotFound(f"store: no linkback {linkback_id}")
@@ -269,6 +271,11 @@ class LinkbackRows:
                 raise AlreadyDecided(
                     f"store: linkback {linkback_id} is {lb.state} already, not {from_state}"
                 )
+            if state_if_host_known is not None and await conn.fetchval(
+                "SELECT 1 FROM linkbacks WHERE source_host = $1 AND state = 'approved' LIMIT 1",
+                lb.source_host,
+            ) is not None:
+                new_state = state_if_host_known
             if not can_transition(lb.state, new_state):
                 raise IllegalTransition(
                     f"store: linkback {linkback_id} cannot go from {lb.state} to {new_state}"

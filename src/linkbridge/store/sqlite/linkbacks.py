@@ -162,6 +162,13 @@ def _check_limits(
                                reason="daily_cap")
 
 
+def _host_has_approved(conn: sqlite3.Connection, host: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM linkbacks WHERE source_host = ? AND state = 'approved' LIMIT 1", (host,)
+    ).fetchone()
+    return row is not None
+
+
 class LinkbackRows:
     """Store methods for linkbacks (mixed into SqliteStore)."""
 
@@ -235,8 +242,10 @@ class LinkbackRows:
         details: SourceDetails | None = None,
         from_state: LinkbackState | None = None,
         complete_job: int | None = None,
+        state_if_host_known: LinkbackState | None = None,
     ) -> Linkback:
         def tx(conn: sqlite3.Connection) -> Linkback:
+            nonlocal new_state
             lb = _get(conn, linkback_id)
             if lb is None:
                 raise NotFound(f"store: no linkback {linkback_id}")
@@ -244,6 +253,8 @@ class LinkbackRows:
                 raise AlreadyDecided(
                     f"store: linkback {linkback_id} is {lb.state} already, not {from_state}"
                 )
+            if state_if_host_known is not None and _host_has_approved(conn, lb.source_host):
+                new_state = state_if_host_known
             if not can_transition(lb.state, new_state):
                 raise IllegalTransition(
                     f"store: linkback {linkback_id} cannot go from {lb.state} to {new_state}"
@@ -428,14 +439,7 @@ class LinkbackRows:
         return await self.engine.read(lambda conn: dt(conn.execute(sql, params).fetchone()[0]))
 
     async def host_has_approved(self, host: str) -> bool:
-        def q(conn: sqlite3.Connection) -> bool:
-            row = conn.execute(
-                "SELECT 1 FROM linkbacks WHERE source_host = ? AND state = 'approved' LIMIT 1",
-                (host,),
-            ).fetchone()
-            return row is not None
-
-        return await self.engine.read(q)
+        return await self.engine.read(lambda conn: _host_has_approved(conn, host))
 
     async def count_host_since(self, host: str, since: datetime) -> int:
         def q(conn: sqlite3.Connection) -> int:
