@@ -9,7 +9,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 
 import aiohttp
 import structlog
@@ -81,7 +81,9 @@ class FetchResult:
     redirects: int
 
 
+@lru_cache(maxsize=4096)
 def _client_ip(value: str) -> str:
+    """The sender's address in its canonical spelling, or "" (remembered: a flood repeats)."""
     try:
         return str(ipaddress.ip_address(value.strip()))
     except ValueError:

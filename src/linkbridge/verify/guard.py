@@ -11,6 +11,7 @@ import ipaddress
 import re
 import socket
 from collections.abc import Iterable
+from functools import lru_cache
 
 from aiohappyeyeballs import AddrInfoType, SocketFactoryType
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -68,6 +69,10 @@ _CANONICAL_V4 = re.compile(
 )
 
 
+ADDRESS_CACHE_ENTRIES = 4096
+"""Addresses whose policy answer one AddressPolicy remembers."""
+
+
 class AddressRefusedError(OSError):
     """An address (or URL) the policy refuses; an OSError so aiohttp passes it through."""
 
@@ -93,6 +98,9 @@ class AddressPolicy:
             ipaddress.ip_network(n, strict=False) for n in allow_networks
         )
         self.allowed_ports = frozenset(allowed_ports)
+        # The policy never changes, so its answer for an address is remembered (bounded):
+        # every fetch asks it twice (the resolver, then the socket factory).
+        self._allows_text = lru_cache(maxsize=ADDRESS_CACHE_ENTRIES)(self._allows_uncached)
 
     def _exempt(self, ip: IPAddress) -> bool:
         return any(ip.version == n.version and ip in n for n in self.allow_networks)
@@ -116,6 +124,9 @@ class AddressPolicy:
 
     def allows(self, address: str) -> bool:
         """True when the textual address (as a resolver or socket gives it) is allowed."""
+        return self._allows_text(address)
+
+    def _allows_uncached(self, address: str) -> bool:
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
@@ -134,7 +145,7 @@ class AddressPolicy:
         if url.port not in self.allowed_ports:
             raise AddressRefusedError(f"guard: port {url.port} is not an allowed port")
         literal = host_literal(host)
-        if literal is not None and not self.allows_ip(literal):
+        if literal is not None and not self.allows(str(literal)):
             raise AddressRefusedError(f"guard: {host} refused by address policy")
 
 

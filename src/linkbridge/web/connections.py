@@ -33,6 +33,8 @@ REFUSAL = (
 )
 FILE_RESERVE = 64
 """Open files kept free beside client connections and fetches: the store, logs, listeners."""
+EXEMPT_MEMO_ENTRIES = 4096
+"""Addresses whose exemption a gate remembers before it starts over."""
 LOG_EVERY_S = 60.0
 """Refused connections are counted and logged at most this often, never one line each."""
 
@@ -61,6 +63,8 @@ class ConnectionGate:
         self.exempt: tuple[Network, ...] = tuple(
             ipaddress.ip_network(cidr, strict=False) for cidr in exempt
         )
+        self._exempt_memo: dict[str, bool] = {}
+        """Whether an address is exempt, per address seen (the exempt networks never change)."""
         self.total = 0
         self.by_address: dict[str, int] = {}
         self.refused = 0
@@ -68,11 +72,18 @@ class ConnectionGate:
         self._logged_at = -LOG_EVERY_S
 
     def _exempt(self, ip: str) -> bool:
-        try:
-            address = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        return any(address in net for net in self.exempt)
+        known = self._exempt_memo.get(ip)
+        if known is None:
+            try:
+                address = ipaddress.ip_address(ip)
+            except ValueError:
+                known = False
+            else:
+                known = any(address in net for net in self.exempt)
+            if len(self._exempt_memo) >= EXEMPT_MEMO_ENTRIES:
+                self._exempt_memo.clear()
+            self._exempt_memo[ip] = known
+        return known
 
     def admit(self, ip: str) -> str | None:
         """Count a new connection from `ip`; its key to `release`, or None when refused."""
