@@ -12,8 +12,8 @@ client gives up after 3 s, so the 95th percentile is the figure to watch.
 ping until it is quiet again (verifications that overran the budget finish in the background)
 divided by the pingbacks; `pingbacks_per_cpu_s` is what one core handles per second at that
 cost (with fast sources every page links to the target, so each pingback ends verified,
-inline or in the background). `server_p50/p95/max` are the server's
-own answer times from its log (handler start to answer). `--source-delay-s` makes every source page wait before it
+inline or in the background). `server_p50/p95/max` are the server's own answer times from its
+log (handler start to answer). `--source-delay-s` makes every source page wait before it
 answers (slow sources: past `pingback.inline_budget_s` every answer must be "queued", in time);
 `--page-bytes` pads each page with paragraphs to about that size. `--reference` then floods
 bench/pingback_reference.py (bare aiohttp: parse, fetch, lxml parse, answer; no store) the

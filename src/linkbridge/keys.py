@@ -61,7 +61,8 @@ SUCCESSOR_RUN = web.AppKey("successor_run", SuccessorCheckRun)
 REQUEST_ID = web.RequestKey("request_id", str)
 CLIENT_IP = web.RequestKey("client_ip", str)
 ARRIVED_AT = web.RequestKey("arrived_at", float)
-"""The event loop's time when a pingback request reached its handler: the inline budget's start."""
+"""The event loop's time a pingback request arrived (its connection's accept, or when it reached
+its handler: web.connections.arrival): the inline budget's start."""
 LOG_SAMPLE_RATE = web.RequestKey("log_sample_rate", float)
 """Set by a handler whose canonical log line should be sampled (the redirect hot path)."""
 ADMIN_SESSION = web.RequestKey("admin_session", AdminSession)

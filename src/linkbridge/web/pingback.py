@@ -23,6 +23,7 @@ from linkbridge.receive.xmlrpc import (
     render_response,
 )
 from linkbridge.web.body import BodyTooLarge, method_not_allowed, read_body
+from linkbridge.web.connections import arrival
 
 METHODS = ("pingback.ping", "pingback.extensions.getPingbacks", "system.listMethods")
 XML = "text/xml"
@@ -75,8 +76,10 @@ async def handle_xmlrpc(request: web.Request) -> web.StreamResponse:
     """POST only; every answer is a well-formed methodResponse with HTTP 200."""
     if request.method != "POST":
         return method_not_allowed(["POST"])
-    request[keys.ARRIVED_AT] = asyncio.get_running_loop().time()
     settings = request.app[keys.SETTINGS]
+    request[keys.ARRIVED_AT] = arrival(
+        request, asyncio.get_running_loop().time(), settings.server.header_timeout_s
+    )
     try:
         try:
             body = await read_body(request, settings.pingback.max_body_bytes)
