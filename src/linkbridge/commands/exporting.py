@@ -193,8 +193,10 @@ async def write_files(folder: Path, live: LiveState, phase: Phase, upstream: str
     """The feed files and map, the redirect map (empty before the instant), and the
     http-level and server-level config; True when any file changed."""
     snapshot = live.snapshot
+    # feeds show posts and linkbacks only: a mapping or host-list change rebuilds none of them
+    posts_version = snapshot.inputs.get("posts", snapshot.version)
     feeds_text = await feeds.update(
-        snapshot.registry, live.store, snapshot.version, live.feed_version, phase
+        snapshot.registry, live.store, posts_version, live.feed_version, phase
     )
     return _write_config(folder, live, phase, upstream, feeds, feeds_text)
 

@@ -126,7 +126,7 @@ def _write_file(path: Path, body: bytes, mtime: float) -> None:
 @dataclass
 class _Built:
     version: tuple[int, int]
-    """(content version, scope version) the representation was built at."""
+    """(posts version, feed scope version) the representation was built at."""
     rep: Representation
 
 
