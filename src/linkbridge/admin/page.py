@@ -63,9 +63,10 @@ def shown(value: object) -> object:
 
 
 def form_text(value: object) -> Markup:
-    """A value carried back in a hidden form field exactly as it came (the CSV text an import
-    preview sends on to "Apply"): HTML-escaped, not rewritten for display, so applying stores
-    what was previewed. Never for text that is shown."""
+    """A value carried back in a hidden form field exactly as it came (a row's key: a hit's
+    path, a mapping's source, a host; the CSV text an import preview sends on to "Apply"):
+    HTML-escaped, not rewritten for display, so the form acts on that very row and applying
+    stores what was previewed. Never for text that is shown."""
     return escape(str(value))
 
 
