@@ -40,6 +40,7 @@ HOSTILE_EXCERPT = "Spam\x1b[2K ok\u202e <script>alert(1)</script>1 &lt; 2 &amp; 
 LINK_TEXT = "länken"
 SHOWN_TITLE = "Evilgpj.exe fet held approved regeringen.se isolate \u00e9"
 SHOWN_EXCERPT = f"Spam [2K ok 1 < 2 & 3 {LINK_TEXT}"
+SHOWN_CONTEXT = f"[…] {SHOWN_EXCERPT} […]"  # a pingback's context, wrapped as WordPress does
 ALLOW = '[moderation]\nallow_hosts = ["127.0.0.1"]\n'
 TIMEOUT_S = 30
 
@@ -109,7 +110,8 @@ async def test_one_hostile_title_and_excerpt_is_stored_and_shown_identically_eve
         await run_jobs(client)
         rows = [await only_row(client, url) for url in (by_ping, by_trackback, by_mention)]
         assert [r.state for r in rows] == [LinkbackState.APPROVED] * 3
-        assert {(r.title, r.excerpt) for r in rows} == {(SHOWN_TITLE, SHOWN_EXCERPT)}
+        shown = [SHOWN_CONTEXT, SHOWN_EXCERPT, SHOWN_CONTEXT]  # a trackback's excerpt as sent
+        assert [(r.title, r.excerpt) for r in rows] == [(SHOWN_TITLE, e) for e in shown]
 
         feed = ElementTree.fromstring((await comment_feed(client)).encode())
         items = [i for i in feed.iter("item") if "127.0.0.1" in (i.findtext("link") or "")]
@@ -117,22 +119,22 @@ async def test_one_hostile_title_and_excerpt_is_stored_and_shown_identically_eve
         in_feed = {i.findtext("link"): (i.findtext("title"), i.findtext("description"))
                    for i in items}
         assert in_feed == {  # site.language = "sv": WordPress's "Av:"
-            by_ping: (f"Av: {SHOWN_TITLE}", SHOWN_EXCERPT),
-            by_mention: (f"Av: {SHOWN_TITLE}", SHOWN_EXCERPT),
+            by_ping: (f"Av: {SHOWN_TITLE}", SHOWN_CONTEXT),
+            by_mention: (f"Av: {SHOWN_TITLE}", SHOWN_CONTEXT),
             # a trackback's comment text is its <strong>title</strong> and the excerpt
             by_trackback: (f"Av: {SHOWN_TITLE}", f"{SHOWN_TITLE} {SHOWN_EXCERPT}"),
         }
         await enable_admin(client)
         await login(client)
-        for row in rows:  # the moderator's page shows the same text
-            shown = await client.get(f"/admin/linkbacks/{row.id}")
-            page = lxml.html.fromstring(await shown.text())
+        for row, excerpt in zip(rows, shown, strict=True):  # the moderator's page: the same
+            answer_page = await client.get(f"/admin/linkbacks/{row.id}")
+            page = lxml.html.fromstring(await answer_page.text())
             card = page.get_element_by_id(f"lb-{row.id}")  # type: ignore[attr-defined]
             assert card.findtext("h2/a") == SHOWN_TITLE
-            assert card.find_class("excerpt")[0].text_content() == SHOWN_EXCERPT
+            assert card.find_class("excerpt")[0].text_content() == excerpt
     listed = json.loads(run_cli(tmp_path, "moderate", "list", "--json"))
     in_list = {(r["title"], r["excerpt"]) for r in listed if "127.0.0.1" in r["source_url"]}
-    assert in_list == {(SHOWN_TITLE, SHOWN_EXCERPT)}
+    assert in_list == {(SHOWN_TITLE, SHOWN_CONTEXT), (SHOWN_TITLE, SHOWN_EXCERPT)}
     text = run_cli(tmp_path, "moderate", "list")
     assert text.count(SHOWN_TITLE[:40]) == 3
 

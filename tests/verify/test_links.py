@@ -277,10 +277,11 @@ def test_excerpt_is_context_around_the_link() -> None:
     assert "  " not in excerpt
 
 
-def test_short_page_excerpt_has_no_marks() -> None:
+def test_short_page_excerpt_is_wrapped_as_wordpress_wraps_it() -> None:
+    """WordPress marks a pingback's context `[…] text […]` even when nothing was cut."""
     fields = run(html(f"<p>Kort <a href='{TARGET}'>länk</a> här.</p>")).fields
     assert fields is not None
-    assert fields.excerpt == "Kort länk här."
+    assert fields.excerpt == "[…] Kort länk här. […]"
 
 
 def test_fields_are_plain_and_capped() -> None:

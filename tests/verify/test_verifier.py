@@ -109,7 +109,8 @@ async def test_webmention_follows_the_redirect(site: tuple[Any, Verifier]) -> No
     assert outcome.fields.final_url == src.url("/linking")
     assert outcome.fields.title == "Omvärldsspaning oktober 2013"
     assert outcome.fields.excerpt == (
-        "Omvärldsspaning Näringsdepartementet skriver om innovationsupphandling på sin blogg."
+        "[…] Omvärldsspaning Näringsdepartementet skriver om innovationsupphandling på sin "
+        "blogg. […]"
     )
     assert outcome.fields.mention_type is MentionType.MENTION
 

@@ -92,23 +92,20 @@ def _reader_parts(
 
 
 def excerpt_around(text: str, start: int, end: int) -> str:
-    """About CONTEXT_CHARS each side of text[start:end], cut at words, marked with "[…]"."""
+    """About CONTEXT_CHARS each side of text[start:end], cut at words, always wrapped as
+    `[…] text […]`: the shape WordPress gives a pingback's comment, cut or not."""
     before, middle, after = text[:start], text[start:end], text[end:]
     middle = cut(middle.strip(), CONTEXT_CHARS)
-    head = ""
     if len(before) > CONTEXT_CHARS:
         before = before[-CONTEXT_CHARS:]
         space = before.find(" ")
         before = before[space + 1 :] if 0 <= space < CONTEXT_CHARS // 2 else before
-        head = ELLIPSIS + " "
-    tail = ""
     if len(after) > CONTEXT_CHARS:
         after = after[:CONTEXT_CHARS]
         space = after.rfind(" ")
         after = after[:space] if space > CONTEXT_CHARS // 2 else after
-        tail = " " + ELLIPSIS
-    text = f"{head}{before}{middle}{after}{tail}"
-    return plain(text, EXCERPT_CHARS)
+    inner = plain(f"{before}{middle}{after}", EXCERPT_CHARS - 2 * len(ELLIPSIS) - 2)
+    return f"{ELLIPSIS} {inner} {ELLIPSIS}" if inner else ""
 
 
 def html_excerpt(root: HtmlElement, link: HtmlElement) -> str:
