@@ -24,6 +24,7 @@ async def test_since_csv_prints_per_day_series_and_top_unmapped_paths(tmp_path: 
             Hit("2018-02-28", "/innovation/om", 301, E, 4),
             Hit("2018-03-01", "/innovation/borta", 410, E, 5),
             Hit("2018-02-20", "/innovation/ofta", 301, P, 50),  # before --since
+            Hit("2018-02-20", "/innovation/monster", 301, RuleKind.REGEX, 1),  # mapped, too
         ]))
     finally:
         await store.close()
@@ -42,9 +43,13 @@ async def test_since_csv_prints_per_day_series_and_top_unmapped_paths(tmp_path: 
     rows = list(csv.reader(io.StringIO(done.stdout)))
     assert rows[0][5:] == ["/innovation/ofta"]
     assert (rows[1][0], rows[-1][0], len(rows)) == ("2018-01-31", "2018-03-01", 31)
-    assert next(r for r in rows if r[0] == "2018-02-20")[1:] == ["50", "0", "50", "0", "50"]
-    # the old flags still work, and a bad date is refused with the flag's name
-    assert "/innovation/ofta" in run_cli("hits", "--unmapped", *cfg).stdout
+    assert next(r for r in rows if r[0] == "2018-02-20")[1:] == ["51", "1", "50", "0", "50"]
+    # the old flags still work (unmapped as the hits page says it: no exact or regex rule),
+    # and a bad date is refused with the flag's name
+    unmapped = run_cli("hits", "--unmapped", *cfg).stdout
+    assert "/innovation/ofta" in unmapped
+    assert "/innovation/monster" not in unmapped
+    assert "/innovation/om" not in unmapped
     assert "2018-03-01" in run_cli("hits", "--days", "2", *at, *cfg).stdout
     bad = run_cli("hits", "--since", "1 mars", "--csv", *cfg)
     assert bad.returncode == 2
