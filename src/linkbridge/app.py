@@ -36,7 +36,7 @@ from linkbridge.settle import Settler
 from linkbridge.store import Store
 from linkbridge.verify import SafeFetcher, Verifier
 from linkbridge.web import site
-from linkbridge.web.middleware import RequestContext, make_middlewares
+from linkbridge.web.middleware import RequestContext
 from linkbridge.web.routes import add_routes
 
 logger = structlog.get_logger(__name__)
@@ -52,11 +52,9 @@ def make_app(
 ) -> web.Application:
     """Build the application; resources open on startup and close on cleanup, in order."""
     context = RequestContext(settings.server.trusted_proxies)
-    catch_all = site.make_catch_all(settings, context)
-    app = web.Application(
-        middlewares=make_middlewares(context, bypass=catch_all),
-        client_max_size=settings.server.max_body_bytes,
-    )
+    catch_all, catch_all_in_context = site.make_catch_all(settings, context)
+    # No aiohttp middleware: the request context wraps each route (web/middleware.py says why)
+    app = web.Application(client_max_size=settings.server.max_body_bytes)
     live = LiveState(settings, store)
     verifier = Verifier(fetcher)
     notifier = WebhookNotifier(settings, store, clock)
@@ -73,6 +71,7 @@ def make_app(
 
     app[keys.SETTINGS] = settings
     app[keys.CATCH_ALL] = catch_all
+    app[keys.CATCH_ALL_IN_CONTEXT] = catch_all_in_context
     app[keys.STORE] = store
     app[keys.CLOCK] = clock
     app[keys.FETCHER] = fetcher
@@ -136,7 +135,7 @@ def make_app(
             [_store_ctx, _live_ctx, _fetcher_ctx, _webhooks_ctx, _worker_ctx, _hits_ctx,
              _proxy_ctx, _privacy_ctx, _prune_ctx, _login_ctx, _archive_ctx]
         )
-    add_routes(app)
+    add_routes(app, context)
     return app
 
 

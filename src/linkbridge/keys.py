@@ -40,6 +40,8 @@ FEED_CACHE = web.AppKey("feed_cache", FeedCache)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CATCH_ALL: web.AppKey[Handler] = web.AppKey("catch_all")
 """web/site.py's catch-all handler (made for the app's settings)."""
+CATCH_ALL_IN_CONTEXT: web.AppKey[Handler] = web.AppKey("catch_all_in_context")
+"""The same, for a route already inside the request context (it hands its request over)."""
 API_CACHE = web.AppKey("api_cache", FeedCache)
 METRICS = web.AppKey("metrics", Metrics)
 ARCHIVE = web.AppKey("archive", ArchiveIndex)
@@ -64,7 +66,8 @@ ARRIVED_AT = web.RequestKey("arrived_at", float)
 """The event loop's time a pingback request arrived (its connection's accept, or when it reached
 its handler: web.connections.arrival): the inline budget's start."""
 LOG_SAMPLE_RATE = web.RequestKey("log_sample_rate", float)
-"""Set by a handler whose canonical log line should be sampled (the redirect hot path)."""
+"""Set when a hot outcome (feed, retired URL) runs inside the request context: its canonical
+log line is sampled at this share (web/site.py)."""
 ADMIN_SESSION = web.RequestKey("admin_session", AdminSession)
 """The logged-in moderator's session, set by the admin guard."""
 FORM_FAILED = web.RequestKey("form_failed", tuple[str, dict[str, str | list[str]]])

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from linkbridge import keys
 from linkbridge.errors import ConfigError
 from linkbridge.settings_loader import load_settings
-from linkbridge.web.middleware import RequestContext, make_middlewares
+from linkbridge.web.middleware import ContextRoutes, RequestContext
 from tests.support import EXAMPLE_CONFIG as EXAMPLE
 from tests.support.serve import Served, config_args, store_overlay
 
@@ -60,7 +60,7 @@ def test_rate_is_a_share(tmp_path: Path, value: str, error: str | None) -> None:
 
 
 def _app(answer: web.StreamResponse | None) -> web.Application:
-    """One route behind the real middleware, sampled at 0: a 5xx must still be logged."""
+    """One route inside the real request context, sampled at 0: a 5xx must still be logged."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
         request[keys.LOG_SAMPLE_RATE] = 0.0
@@ -68,8 +68,8 @@ def _app(answer: web.StreamResponse | None) -> web.Application:
             raise RuntimeError("feed: broken on purpose")
         return answer
 
-    app = web.Application(middlewares=make_middlewares(RequestContext(())))
-    app.router.add_get("/feed/", handler)
+    app = web.Application()
+    ContextRoutes(app.router, RequestContext(())).add_get("/feed/", handler)
     return app
 
 

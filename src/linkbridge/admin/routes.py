@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
 from aiohttp import web
 
 from linkbridge import keys
@@ -10,6 +13,16 @@ from linkbridge.admin.page import not_found, setup_templates
 from linkbridge.passwords import AdminGate
 
 ID = r"{id:\d{1,18}}"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Routes(Protocol):
+    """Where routes go: web/middleware.py's `ContextRoutes` (each handler in the request
+    context; a protocol here, so admin/ imports nothing of web/)."""
+
+    def add_route(self, method: str, path: str, handler: Handler) -> None: ...
+    def add_get(self, path: str, handler: Handler) -> None: ...
+    def add_post(self, path: str, handler: Handler) -> None: ...
 
 
 async def _unknown(request: web.Request) -> web.StreamResponse:
@@ -17,12 +30,11 @@ async def _unknown(request: web.Request) -> web.StreamResponse:
     return not_found()
 
 
-def add_admin_routes(app: web.Application) -> None:
+def add_admin_routes(app: web.Application, r: Routes) -> None:
     """Templates, the on/off gate, and every /admin route; all but the login are guarded."""
     setup_templates(app)
     app[keys.ADMIN_GATE] = AdminGate(app[keys.STORE])
     p = auth.protect
-    r = app.router
     r.add_get("/admin/login", auth.get_login)
     r.add_post("/admin/login", auth.post_login)
     r.add_post("/admin/logout", p(auth.post_logout))

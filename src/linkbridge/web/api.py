@@ -19,6 +19,7 @@ from linkbridge.feeds.jf2 import counts_document, jf2_entry, jf2_feed, linkback_
 from linkbridge.feeds.serve import FeedCache, Representation
 from linkbridge.model import Linkback, LinkbackProtocol, LinkbackState, PostKey
 from linkbridge.web.feeds import conditional
+from linkbridge.web.middleware import ContextRoutes
 
 JSON_TYPE = "application/json"
 JF2_TYPE = "application/jf2feed+json"
@@ -224,10 +225,9 @@ async def get_deleted(request: web.Request) -> web.StreamResponse:
     return await _answer(request, _deleted)
 
 
-def add_api_routes(app: web.Application) -> None:
+def add_api_routes(app: web.Application, r: ContextRoutes) -> None:
     """/api/*: its own cache of answers, sized by api.cache_entries."""
     app[keys.API_CACHE] = FeedCache(app[keys.SETTINGS].api.cache_entries)
-    r = app.router
     r.add_route("*", "/api/linkbacks", get_linkbacks)
     r.add_route("*", "/api/linkbacks.jf2", get_linkbacks_jf2)
     r.add_route("*", "/api/counts", get_counts)

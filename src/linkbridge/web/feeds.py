@@ -10,7 +10,7 @@ from linkbridge.feeds.plan import Plan, build_representation, find_post, plan_fe
 from linkbridge.feeds.serve import CacheKey, Representation, conditional_response
 from linkbridge.metrics import bump
 from linkbridge.model import Post, feed_scopes
-from linkbridge.phase import Phase, phase_at
+from linkbridge.phase import Phase
 from linkbridge.web.body import method_not_allowed
 
 
@@ -41,14 +41,15 @@ def _find_post(request: web.Request, feed: FeedRequest) -> Post | None:
     return find_post(app[keys.SETTINGS], app[keys.LIVE].snapshot.registry, feed)
 
 
-async def serve_feed(request: web.Request, feed: FeedRequest) -> web.StreamResponse:
-    """GET/HEAD of any feed-shaped path: a feed, a redirect to one, or 410 — never HTML."""
+async def serve_feed(request: web.Request, feed: FeedRequest, phase: Phase) -> web.StreamResponse:
+    """GET/HEAD of any feed-shaped path: a feed, a redirect to one, or 410 — never HTML.
+
+    `phase`: the catch-all's, from the one clock reading it made for this request.
+    """
     if request.method not in ("GET", "HEAD"):
         return method_not_allowed(("GET", "HEAD"))
     app = request.app
     settings = app[keys.SETTINGS]
-    request[keys.LOG_SAMPLE_RATE] = settings.feeds.log_sample_rate
-    phase = phase_at(app[keys.CLOCK].now(), settings.site.shutdown_at)
     if phase == Phase.AFTER:
         mode = settings.retire.feeds_after_shutdown
         if mode == "redirect":
@@ -75,7 +76,7 @@ async def serve_feed(request: web.Request, feed: FeedRequest) -> web.StreamRespo
             serve_stale=settings.feeds.serve_stale_while_rebuilding,
         )
     status, headers, body = conditional(request, rep, max_age_s=settings.feeds.max_age_s)
-    bump(request.app[keys.METRICS].feed_responses, status)
+    bump(app[keys.METRICS].feed_responses, status)
     response = web.Response(status=status, body=body or None, headers=headers)
     if request.method == "HEAD":  # keep the full length, as for GET
         response.headers["Content-Length"] = headers.get("Content-Length", "0")

@@ -1,4 +1,10 @@
-"""Request context (id, client IP, one canonical log line) and error rendering."""
+"""Request context (id, client IP, one canonical log line) and error rendering.
+
+Applied per route (`ContextRoutes` wraps each handler as it is registered), not as an aiohttp
+middleware: with any middleware at all, aiohttp wraps *every* route in a chain of coroutines
+(its own `_fix_request_current_app` included), and the catch-all's hot outcomes (feeds and
+retired URLs), which keep no full context, paid for that chain on every request.
+"""
 
 from __future__ import annotations
 
@@ -51,9 +57,9 @@ def error_response(request: web.Request, status: int, reason: str, message: str)
 class RequestContext:
     """The request id, the client's address, one canonical log line, and error rendering.
 
-    Every route runs inside it through the middleware, except the catch-all's hot outcomes
-    (feeds and retired URLs): they skip aiohttp's middleware work and call `log_sampled`
-    themselves, and send their other outcomes (trackback, proxy, errors) through `run`.
+    Every route runs inside it (`ContextRoutes`), except the catch-all's hot outcomes (feeds
+    and retired URLs): they call `log_sampled` themselves, and send their other outcomes
+    (trackback, proxy, errors) through `run`.
     """
 
     def __init__(self, trusted_proxies: Iterable[str]) -> None:
@@ -124,20 +130,32 @@ class RequestContext:
         )
 
 
-def make_middlewares(
-    context: RequestContext, *, bypass: Handler | None = None
-) -> list[Callable[..., Awaitable[web.StreamResponse]]]:
-    """The middleware chain, outermost first.
+class ContextRoutes:
+    """aiohttp's `add_route`/`add_get`/`add_post`, each handler run inside the request context.
 
-    One middleware on purpose (every request passes it): request context and the canonical log
-    line outside, error rendering inside, so rendered errors are logged with their status.
-    `bypass` (the catch-all) is handed the request untouched: it keeps its own context.
+    Every route is registered through this, except the catch-all (web/site.py), which keeps its
+    own context: its hot outcomes log a sampled line, the others go through `context.run`.
     """
 
-    @web.middleware
-    async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if handler is bypass:
-            return await handler(request)
-        return await context.run(request, handler)
+    def __init__(self, router: web.UrlDispatcher, context: RequestContext) -> None:
+        self._router = router
+        self._context = context
 
-    return [request_context]
+    def wrap(self, handler: Handler) -> Handler:
+        """`handler` inside the request context (error rendering inside, the log line outside)."""
+        context = self._context
+
+        async def in_context(request: web.Request) -> web.StreamResponse:
+            return await context.run(request, handler)
+
+        return in_context
+
+    def add_route(self, method: str, path: str, handler: Handler) -> None:
+        self._router.add_route(method, path, self.wrap(handler))
+
+    def add_get(self, path: str, handler: Handler) -> None:
+        """GET and HEAD, as aiohttp's `add_get`."""
+        self._router.add_get(path, self.wrap(handler))
+
+    def add_post(self, path: str, handler: Handler) -> None:
+        self._router.add_post(path, self.wrap(handler))

@@ -55,7 +55,7 @@ def _after(request: web.Request) -> bool:
 async def get_robots(request: web.Request) -> web.StreamResponse:
     """Proxied before the instant; after it, blocks nothing and names the sitemap."""
     if not _after(request):
-        return await request.app[keys.CATCH_ALL](request)
+        return await request.app[keys.CATCH_ALL_IN_CONTEXT](request)
     text = robots_txt(request.app[keys.SETTINGS].site.public_base_url)
     return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
@@ -79,7 +79,7 @@ def sitemap_documents(request: web.Request) -> dict[str, bytes]:
 async def get_sitemap(request: web.Request) -> web.StreamResponse:
     """`/sitemap.xml` and `/sitemap-N.xml` after the instant; proxied before it."""
     if not _after(request):
-        return await request.app[keys.CATCH_ALL](request)
+        return await request.app[keys.CATCH_ALL_IN_CONTEXT](request)
     docs = sitemap_documents(request)
     body = docs.get(request.path)
     if body is None:

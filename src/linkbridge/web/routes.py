@@ -12,6 +12,7 @@ from linkbridge.web import health, notice, pingback, webmention
 from linkbridge.web.api import add_api_routes
 from linkbridge.web.body import method_not_allowed
 from linkbridge.web.metrics import get_public_metrics
+from linkbridge.web.middleware import ContextRoutes, RequestContext
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -27,9 +28,9 @@ def read_only(handler: Handler) -> Handler:
     return guarded
 
 
-def add_routes(app: web.Application) -> None:
-    """Register every route; the catch-all goes last."""
-    r = app.router
+def add_routes(app: web.Application, context: RequestContext) -> None:
+    """Register every route inside the request context; the catch-all (its own) goes last."""
+    r = ContextRoutes(app.router, context)
     r.add_route("*", "/healthz", read_only(health.get_healthz))
     r.add_route("*", "/readyz", read_only(health.get_readyz))
     r.add_route("*", "/notice", read_only(notice.get_notice))
@@ -44,7 +45,8 @@ def add_routes(app: web.Application) -> None:
         r.add_route("*", path, pingback.handle_xmlrpc)
     r.add_route("*", "/webmention", webmention.handle_webmention)
     r.add_route("*", "/webmention/{public_id:[^/]+}", read_only(webmention.get_status))
-    add_api_routes(app)
+    add_api_routes(app, r)
     r.add_route("*", "/metrics", read_only(get_public_metrics))
-    add_admin_routes(app)
-    r.add_route("*", r"/{tail:[\s\S]*}", app[keys.CATCH_ALL])  # also a decoded "\n" in the path
+    add_admin_routes(app, r)
+    # also a decoded "\n" in the path; not wrapped: the catch-all keeps its own context
+    app.router.add_route("*", r"/{tail:[\s\S]*}", app[keys.CATCH_ALL])

@@ -10,9 +10,11 @@ in order:
 | blog      | before the shutdown instant       | the origin proxy, else 404              |
 | retired   | from the instant on               | the redirect table: 301/308 or 410 page |
 
-Feeds and retired URLs are the hot outcomes: they skip the request-context middleware and log
-a sampled line themselves; the others run inside the full context (every request logged, the
-client's address known). Undecodable paths get the context's 400.
+Feeds and retired URLs are the hot outcomes: they run without the request context and log a
+sampled line themselves (no request id is made unless the line is written); the others run
+inside the full context (every request logged, the client's address known). Undecodable paths
+get the context's 400. A route already inside the context (robots.txt and the sitemaps before
+the instant) hands its request to `in_context`, the second handler `make_catch_all` returns.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from linkbridge import keys
 from linkbridge.errors import LinkbridgeError
 from linkbridge.feeds.grammar import FeedRequest, could_be_feed, parse_feed_path
 from linkbridge.metrics import is_store_error
+from linkbridge.phase import Phase
 from linkbridge.posts.ping_urls import is_trackback_url
 from linkbridge.retire.pages import old_url_for, render_gone_page
 from linkbridge.retire.proxy import discovery_headers
@@ -53,6 +56,7 @@ class SiteConstants:
     blog_paths: tuple[str, ...]
     retire_cache_control: str
     retire_log_sample_rate: float
+    feed_log_sample_rate: float
 
     @classmethod
     def of(cls, settings: Settings) -> SiteConstants:
@@ -62,14 +66,16 @@ class SiteConstants:
             blog_paths=tuple(settings.site.blog_paths),
             retire_cache_control=f"public, max-age={settings.retire.cache_max_age_s}",
             retire_log_sample_rate=settings.retire.log_sample_rate,
+            feed_log_sample_rate=settings.feeds.log_sample_rate,
         )
 
 
 class Asked:
     """One request to the catch-all, canonicalised once."""
 
-    __slots__ = ("feed", "key", "now", "path", "query", "request")
+    __slots__ = ("app", "feed", "key", "now", "path", "query", "request")
     request: web.Request
+    app: web.Application
     key: str
     path: str
     now: datetime
@@ -82,6 +88,7 @@ class Asked:
         # Under the public base URL: a raw "//x/y" would otherwise parse as host "x", path
         # "/y". Undecodable: LinkbridgeError, answered 400 by the request context.
         self.request = request
+        self.app = app
         self.key = app[keys.LIVE].canonicaliser.path_key(public_url(site.base_url, raw_path))
         path = self.key.partition("?")[0]
         self.path = path
@@ -98,28 +105,31 @@ Answer = Callable[[Asked, SiteConstants], Awaitable[web.StreamResponse]]
 
 @dataclass(frozen=True)
 class Outcome:
-    """One row of the table: a name, its condition, its answer, and whether it is hot."""
+    """One row of the table: a name, its condition, its answer, and, for a hot outcome, the
+    share of its reads that are logged (None: not hot, it runs inside the full context)."""
 
     name: str
     applies: Callable[[Asked, SiteConstants], bool]
     answer: Answer
-    hot: bool
+    sample_rate: Callable[[SiteConstants], float] | None
 
 
 async def _feed(asked: Asked, site: SiteConstants) -> web.StreamResponse:
     assert asked.feed is not None
-    return await serve_feed(asked.request, asked.feed)
+    phase = Phase.AFTER if asked.now >= site.shutdown_utc else Phase.BEFORE  # as phase_at
+    return await serve_feed(asked.request, asked.feed, phase)
 
 
 async def _trackback(asked: Asked, site: SiteConstants) -> web.StreamResponse:
     def retire_now(request: web.Request, key: str) -> web.StreamResponse:
-        return retire(request, key, asked.now, site)
+        _set_sample_rate(request, RETIRED, site)  # inside the context: its line is sampled
+        return retire(request, asked.app, key, asked.now, site)
 
     answered = await handle_trackback(asked.request, asked.key, retire=retire_now)
     if answered is not None:
         return answered
     # the URL names no post: answered as any other path (the rows after this one)
-    return await (_blog if asked.now < site.shutdown_utc else _retired)(asked, site)
+    return await _answer_in_context(asked, site, BLOG if asked.now < site.shutdown_utc else RETIRED)
 
 
 async def _blog(asked: Asked, site: SiteConstants) -> web.StreamResponse:
@@ -143,18 +153,23 @@ async def _blog(asked: Asked, site: SiteConstants) -> web.StreamResponse:
 
 
 async def _retired(asked: Asked, site: SiteConstants) -> web.StreamResponse:
-    return retire(asked.request, asked.key, asked.now, site)
+    return retire(asked.request, asked.app, asked.key, asked.now, site)
 
 
-OUTCOMES: tuple[Outcome, ...] = (
-    Outcome("feed", lambda asked, site: asked.feed is not None, _feed, hot=True),
-    Outcome(
-        "trackback", lambda asked, site: is_trackback_url(asked.path, asked.query), _trackback,
-        hot=False,
-    ),
-    Outcome("blog", lambda asked, site: asked.now < site.shutdown_utc, _blog, hot=False),
-    Outcome("retired", lambda asked, site: True, _retired, hot=True),
+FEED = Outcome(
+    "feed", lambda asked, site: asked.feed is not None, _feed,
+    sample_rate=lambda site: site.feed_log_sample_rate,
 )
+TRACKBACK = Outcome(
+    "trackback", lambda asked, site: is_trackback_url(asked.path, asked.query), _trackback,
+    sample_rate=None,
+)
+BLOG = Outcome("blog", lambda asked, site: asked.now < site.shutdown_utc, _blog, sample_rate=None)
+RETIRED = Outcome(
+    "retired", lambda asked, site: True, _retired,
+    sample_rate=lambda site: site.retire_log_sample_rate,
+)
+OUTCOMES: tuple[Outcome, ...] = (FEED, TRACKBACK, BLOG, RETIRED)
 
 
 def outcome_for(asked: Asked, site: SiteConstants) -> Outcome:
@@ -168,48 +183,60 @@ def outcome_for(asked: Asked, site: SiteConstants) -> Outcome:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def make_catch_all(settings: Settings, context: RequestContext) -> Handler:
-    """The catch-all handler for these settings (its constants derived once, here)."""
+def make_catch_all(settings: Settings, context: RequestContext) -> tuple[Handler, Handler]:
+    """The catch-all route's handler for these settings (its constants derived once, here),
+    and the same for a route already inside the request context."""
     site = SiteConstants.of(settings)
 
     async def handle_any(request: web.Request) -> web.StreamResponse:
         """Every path that is not one of linkbridge's reserved ones."""
         started = time.perf_counter()
-        if keys.REQUEST_ID in request:  # called from a route already in the context
-            return await _answer(Asked(request, site), site)
         try:
             asked = Asked(request, site)
         except LinkbridgeError:  # undecodable: the full context renders and logs the 400
-            return await context.run(request, lambda _: _answer(Asked(request, site), site))
+            return await context.run(request, in_context)
         outcome = outcome_for(asked, site)
-        if not outcome.hot:
+        if outcome.sample_rate is None:
             return await context.run(request, lambda _: outcome.answer(asked, site))
         try:
             response = await outcome.answer(asked, site)
         except Exception as exc:  # unexpected: aiohttp answers 500, and 5xx is always logged
             if is_store_error(exc):  # a feed build could not read the store
-                request.app[keys.METRICS].store_errors += 1
+                asked.app[keys.METRICS].store_errors += 1
             context.log_sampled(request, 500, started, 1.0)
             raise
-        rate = request.get(keys.LOG_SAMPLE_RATE, 1.0)
+        # other methods are a 405, logged every time
+        rate = outcome.sample_rate(site) if request.method in READ_METHODS else 1.0
         context.log_sampled(request, response.status, started, rate)
         return response
 
-    return handle_any
+    async def in_context(request: web.Request) -> web.StreamResponse:
+        """The catch-all's answer for a request already inside the context."""
+        asked = Asked(request, site)
+        return await _answer_in_context(asked, site, outcome_for(asked, site))
+
+    return handle_any, in_context
 
 
-async def _answer(asked: Asked, site: SiteConstants) -> web.StreamResponse:
-    return await outcome_for(asked, site).answer(asked, site)
+def _set_sample_rate(request: web.Request, outcome: Outcome, site: SiteConstants) -> None:
+    """Inside the context, a hot outcome's read is logged at its share, as on the hot path."""
+    if outcome.sample_rate is not None and request.method in READ_METHODS:
+        request[keys.LOG_SAMPLE_RATE] = outcome.sample_rate(site)
+
+
+async def _answer_in_context(
+    asked: Asked, site: SiteConstants, outcome: Outcome
+) -> web.StreamResponse:
+    _set_sample_rate(asked.request, outcome, site)
+    return await outcome.answer(asked, site)
 
 
 def retire(
-    request: web.Request, key: str, now: datetime, site: SiteConstants
+    request: web.Request, app: web.Application, key: str, now: datetime, site: SiteConstants
 ) -> web.StreamResponse:
     """The redirect hot path: one lookup, no I/O, no await; counted in memory (at `now`)."""
     if request.method not in READ_METHODS:
         return method_not_allowed(READ_METHODS)
-    app = request.app
-    request[keys.LOG_SAMPLE_RATE] = site.retire_log_sample_rate
     outcome = app[keys.LIVE].snapshot.table.lookup(key)
     app[keys.HITS].count(key, outcome.status, outcome.rule, now)
     if outcome.location is not None:
