@@ -1,7 +1,7 @@
 """N concurrent pingbacks with distinct sources against `linkbridge serve`: answer times, CPU.
 
     .venv/bin/python bench/pingback_flood.py [--pingbacks 2000] [--store-url URL]
-        [--source-delay-s S] [--page-bytes B] [--reference] [--linkbridge PATH]
+        [--source-delay-s S] [--page-bytes B] [--senders N] [--reference] [--linkbridge PATH]
 
 Starts linkbridge (example config before the instant, a temp store, loopback sources allowed)
 pinned to core 0, and a loopback source site whose every page links to the seed post; sends
@@ -15,9 +15,11 @@ cost (with fast sources every page links to the target, so each pingback ends ve
 inline or in the background). `server_p50/p95/max` are the server's own answer times from its
 log (handler start to answer). `--source-delay-s` makes every source page wait before it
 answers (slow sources: past `pingback.inline_budget_s` every answer must be "queued", in time);
-`--page-bytes` pads each page with paragraphs to about that size. `--reference` then floods
-bench/pingback_reference.py (bare aiohttp: parse, fetch, lxml parse, answer; no store) the
-same way, pinned to the same core, and times a raw lxml parse of the same page in-process.
+`--page-bytes` pads each page with paragraphs to about that size; `--senders N` sends from N
+processes started together (the load generator's own loop then delays the answers less).
+`--reference` then floods bench/pingback_reference.py (bare aiohttp: parse, fetch, lxml
+parse, answer; no store) the same way, pinned to the same core, and times a raw lxml parse
+of the same page in-process.
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import os
 import sys
 import tempfile
 import time
 import xmlrpc.client
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import aiohttp
@@ -69,10 +73,8 @@ def source_page(page_bytes: int) -> str:
             f"{paragraphs[half:]}</div></article></body></html>")
 
 
-async def flood(
-    base: str, source_port: int, count: int, *, delay_s: float = 0.0, page_bytes: int = 0
-) -> list[tuple[float, str]]:
-    """Send `count` pingbacks at once; (seconds, answer kind) for each."""
+async def serve_sources(port: int, delay_s: float, page_bytes: int) -> web.AppRunner:
+    """The loopback source site: every page links to the seed post, after `delay_s`."""
     text = source_page(page_bytes)
 
     async def page(request: web.Request) -> web.Response:
@@ -84,24 +86,61 @@ async def flood(
     site.router.add_get("/{tail:.*}", page)
     runner = web.AppRunner(site, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", source_port).start()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+async def send(
+    base: str, source_port: int, numbers: range, start_at: float = 0.0
+) -> list[tuple[float, str]]:
+    """Send one pingback per number at once (at wall time `start_at`, if given)."""
+    connector = aiohttp.TCPConnector(limit=0)
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
+        async def one(i: int) -> tuple[float, str]:
+            source = f"http://127.0.0.1:{source_port}/2013/10/post-{i}/"
+            body = xmlrpc.client.dumps((source, SEED_POST), "pingback.ping").encode()
+            started = time.perf_counter()
+            async with session.post(f"{base}/xmlrpc.php", data=body) as resp:
+                text = await resp.text()
+            kind = ("fault" if "faultCode" in text or resp.status != 200
+                    else "queued" if "queued for verification" in text
+                    else "ok" if "registered" in text else "fault")
+            return time.perf_counter() - started, kind
+
+        if start_at:
+            await asyncio.sleep(max(0.0, start_at - time.time()))
+        return await asyncio.gather(*(one(i) for i in numbers))
+
+
+def _sender(base: str, source_port: int, first: int, last: int, start_at: float) -> list[
+    tuple[float, str]
+]:
+    """One sender process's share of the flood."""
+    return asyncio.run(send(base, source_port, range(first, last), start_at))
+
+
+async def flood(
+    base: str, source_port: int, count: int, *, delay_s: float = 0.0, page_bytes: int = 0,
+    senders: int = 1,
+) -> list[tuple[float, str]]:
+    """Send `count` pingbacks at once, from this process or from `senders` processes started
+    together (so the load generator's own event loop is not what the answers wait for);
+    (seconds, answer kind) for each."""
+    runner = await serve_sources(source_port, delay_s, page_bytes)
     try:
-        connector = aiohttp.TCPConnector(limit=0)
-        timeout = aiohttp.ClientTimeout(total=120)
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-
-            async def one(i: int) -> tuple[float, str]:
-                source = f"http://127.0.0.1:{source_port}/2013/10/post-{i}/"
-                body = xmlrpc.client.dumps((source, SEED_POST), "pingback.ping").encode()
-                started = time.perf_counter()
-                async with session.post(f"{base}/xmlrpc.php", data=body) as resp:
-                    text = await resp.text()
-                kind = ("fault" if "faultCode" in text or resp.status != 200
-                        else "queued" if "queued for verification" in text
-                        else "ok" if "registered" in text else "fault")
-                return time.perf_counter() - started, kind
-
-            return await asyncio.gather(*(one(i) for i in range(count)))
+        if senders <= 1:
+            return await send(base, source_port, range(count))
+        loop = asyncio.get_running_loop()
+        start_at = time.time() + 1.0 + 0.2 * senders  # every sender process is up by then
+        shares = [(count * k // senders, count * (k + 1) // senders) for k in range(senders)]
+        with ProcessPoolExecutor(senders, mp_context=multiprocessing.get_context("spawn")) as pool:
+            parts = await asyncio.gather(*(
+                loop.run_in_executor(pool, _sender, base, source_port, a, b, start_at)
+                for a, b in shares
+            ))
+        return [answer for part in parts for answer in part]
     finally:
         await runner.cleanup()
 
@@ -127,11 +166,17 @@ def run_flood(
         cpu_before = server.cpu_seconds()
         started = time.perf_counter()
         answers = asyncio.run(flood(server.base, source_port, args.pingbacks,
-                                    delay_s=args.source_delay_s, page_bytes=args.page_bytes))
+                                    delay_s=args.source_delay_s, page_bytes=args.page_bytes,
+                                    senders=args.senders))
         total = time.perf_counter() - started
         cpu = settled_cpu(server) - cpu_before
     finally:
         server.stop()
+    commits = commit_times(server.log_path)
+    if commits:
+        m = len(commits)
+        print(f"accept_committed_after p50={commits[m // 2]:.2f}s p95={commits[int(m * 0.95)]:.2f}s"
+              f" max={commits[-1]:.2f}s", flush=True)
     return answers, total, cpu, server_times(server.log_path)
 
 
@@ -160,6 +205,20 @@ def server_times(log_path: Path) -> list[float]:
         if '"request_finished"' in line and '"/xmlrpc.php"' in line:
             with contextlib.suppress(ValueError, KeyError, TypeError):
                 times.append(float(json.loads(line)["duration_ms"]) / 1000)
+    return sorted(times)
+
+
+def commit_times(log_path: Path) -> list[float]:
+    """committed_after_ms of every `linkback_received` (arrival to accepting commit), in s."""
+    times = []
+    try:
+        lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        if '"linkback_received"' in line:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                times.append(float(json.loads(line)["committed_after_ms"]) / 1000)
     return sorted(times)
 
 
@@ -196,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--linkbridge", default="",
                         help="another build's `linkbridge` executable (e.g. .venv/bin/linkbridge"
                              " of an older checkout; its own config/naringsbloggen.toml is used)")
+    parser.add_argument("--senders", type=int, default=1,
+                        help="send from this many processes started together (default: this"
+                             " process alone)")
     parser.add_argument("--reference", action="store_true",
                         help="also flood bench/pingback_reference.py and time a raw lxml parse")
     args = parser.parse_args(argv)

@@ -318,7 +318,8 @@ class Intake:
         if recorded.duplicate:
             log.info("linkback_duplicate", state=lb.state.value)
             return IntakeResult(Answer.DUPLICATE, linkback=lb, message="already registered")
-        log.info("linkback_received", created=recorded.created)
+        log.info("linkback_received", created=recorded.created,
+                 committed_after_ms=round((asyncio.get_running_loop().time() - arrived_at) * 1000))
         if not needs_job:  # trackback.verify = false: WordPress behaviour, no fetch
             try:
                 lb = await self.settler.decide_verified(

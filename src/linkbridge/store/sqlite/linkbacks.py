@@ -63,15 +63,19 @@ def _decide(
     )
 
 
-def insert_draft(conn: sqlite3.Connection, draft: LinkbackDraft, now: datetime) -> Linkback:
-    """Insert a new row from `draft` (state as the draft says) and record the decision."""
+def insert_draft(
+    conn: sqlite3.Connection, draft: LinkbackDraft, now: datetime,
+    received_at: datetime | None = None,
+) -> Linkback:
+    """Insert a new row from `draft` (state as the draft says) and record the decision; the
+    row as stored comes back from the INSERT itself (RETURNING), not from a second read."""
     created = draft.created_at or now
     imported = draft.state != LinkbackState.UNVERIFIED  # only an import stores a decided row
-    cur = conn.execute(
+    row = conn.execute(
         "INSERT INTO linkbacks (blog, post_id, source_url, source_canonical, source_host,"
         " protocol, state, title, excerpt, blog_name, target_url, public_id, client_ip,"
-        " created_at, updated_at, verified_at, imported)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " created_at, updated_at, verified_at, imported, received_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         (
             draft.blog,
             draft.post_id,
@@ -90,10 +94,10 @@ def insert_draft(conn: sqlite3.Connection, draft: LinkbackDraft, now: datetime) 
             ts(now),
             ts(created) if draft.state in VERIFIED_STATES else None,
             int(imported),
+            ts(received_at),
         ),
-    )
-    lb = _get(conn, int(cur.lastrowid or 0))
-    assert lb is not None
+    ).fetchone()
+    lb = row_to_linkback(row)
     if draft.state != LinkbackState.UNVERIFIED:
         conn.execute(
             "INSERT INTO decisions (linkback_id, old_state, new_state, actor, reason, at)"
@@ -190,8 +194,8 @@ class LinkbackRows:
             if limits is not None:  # the one writer serialises this count and the insert
                 _check_limits(conn, draft, limits, existing)
             window_end = _window_end(conn, existing, draft, limits, now)
-            if existing is None:
-                lb = insert_draft(conn, draft, now)
+            if existing is None:  # a first receipt opens its window in the INSERT itself
+                lb = insert_draft(conn, draft, now, received_at=now)
             else:
                 if draft.public_id is not None and existing.public_id is None:
                     # a webmention gets a status resource even for a row it cannot change
@@ -202,12 +206,12 @@ class LinkbackRows:
                     return RecordResult(existing, created=False, duplicate=True)
                 lb = _resend(conn, existing, draft, now)
             run_after = job_run_after or now
-            if window_end is None:  # a receipt outside any window opens the next one
+            if window_end is not None:  # coalesced: verified once, when the open window ends
+                run_after = max(run_after, window_end)
+            elif existing is not None:  # a re-send outside any window opens the next one
                 conn.execute(
                     "UPDATE linkbacks SET received_at = ? WHERE id = ?", (ts(now), lb.id)
                 )
-            else:  # coalesced: verified once, when the window that is open ends
-                run_after = max(run_after, window_end)
             job_id = None
             if job_kind is not None:
                 job_id = _enqueue(
@@ -266,16 +270,17 @@ class LinkbackRows:
             if details is not None:
                 fields.update(detail_fields(lb, details, stored=ts))
             sets = ", ".join(f"{k} = ?" for k in fields)
-            conn.execute(f"UPDATE linkbacks SET {sets} WHERE id = ?", (*fields.values(), lb.id))
+            row = conn.execute(  # the row as updated, from the UPDATE itself (no re-read)
+                f"UPDATE linkbacks SET {sets} WHERE id = ? RETURNING *",
+                (*fields.values(), lb.id),
+            ).fetchone()
             if new_state != lb.state:
                 _decide(conn, lb, new_state, actor, reason, now)
             if SHOWN in (lb.state, new_state):
                 bump_feeds(conn, lb.blog, lb.post_id)
             if complete_job is not None:
                 conn.execute("DELETE FROM jobs WHERE id = ?", (complete_job,))
-            out = _get(conn, lb.id)
-            assert out is not None
-            return out
+            return row_to_linkback(row)
 
         return await self.engine.write(tx)
 
