@@ -127,3 +127,42 @@ async def test_a_full_rebuild_yields_to_other_tasks(
         await task
     assert live.snapshot.table.lookup("/arkiv/999").location == TARGET
     assert slices == 10
+
+
+async def test_a_small_change_reads_only_the_changed_rows(
+    live: LiveState, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await store.put_mappings(
+        [Mapping(f"/arkiv/{i}/", TARGET, origin="store") for i in range(50)], BEFORE
+    )
+    await live.refresh()
+    full_reads = 0
+    original = store.list_mappings
+
+    async def counting() -> list[Mapping]:
+        nonlocal full_reads
+        full_reads += 1
+        return await original()
+
+    monkeypatch.setattr(store, "list_mappings", counting)
+    await store.put_mappings([Mapping("/arkiv/7/", "gone", origin="store")], BEFORE)
+    await store.edit_mappings([], ["/arkiv/8/"], ChangeNote("unmap", "t", "", BEFORE))
+    assert await live.refresh()
+    assert live.snapshot.table.lookup("/arkiv/7").status == 410
+    assert live.snapshot.table.lookup("/arkiv/8").rule is not RuleKind.EXACT
+    assert live.snapshot.table.lookup("/arkiv/9").location == TARGET
+    assert full_reads == 0
+    await store.bump_version()  # a change that names no rows: everything is read
+    assert await live.refresh()
+    assert full_reads == 1
+    assert live.snapshot.table.lookup("/arkiv/7").status == 410
+
+
+async def test_a_changed_row_the_table_refuses_is_skipped_not_fatal(
+    live: LiveState, store: Store
+) -> None:
+    await store.put_mappings([Mapping("inte-en-sökväg", TARGET, origin="store"),
+                              Mapping("/arkiv/1/", TARGET, origin="store")], BEFORE)
+    assert await live.refresh()
+    assert [row.source for row in live.snapshot.table.skipped] == ["inte-en-sökväg"]
+    assert live.snapshot.table.lookup("/arkiv/1").location == TARGET

@@ -15,7 +15,7 @@ from linkbridge import background
 from linkbridge.model import Mapping
 from linkbridge.moderation.rules import HostLists
 from linkbridge.posts.registry import PostRegistry
-from linkbridge.retire.table import RedirectTable, canonical_source
+from linkbridge.retire.table import BadRuleError, RedirectTable, canonical_source
 from linkbridge.settings import Settings
 from linkbridge.store import Store
 from linkbridge.urls import Canonicaliser
@@ -57,7 +57,8 @@ class LiveState:
         self._rows: dict[str, Mapping] = {}
         """The store's mappings the table was built from, by source."""
         self._keys_of: dict[str, str] = {}
-        self._key_count: Counter[str] = Counter()
+        self._key_count: Counter[str] | None = Counter()
+        """How many store rows have each key; counted when first needed (not at start-up)."""
         self._base: RedirectTable | None = None
         """The table of the configuration alone: what a removed store row uncovers."""
 
@@ -112,7 +113,7 @@ class LiveState:
             else:
                 lists = old.lists
             if old is None or moved("mappings"):
-                table = await self._table(await self.store.list_mappings(), old)
+                table = await self._table(old)
                 seen = {s.source for s in self._snapshot.table.skipped} if self._snapshot else set()
                 for row in table.skipped:
                     if row.source not in seen:  # one warning per row, not one per refresh
@@ -126,22 +127,26 @@ class LiveState:
                         mappings=len(self._rows))
             return True
 
-    async def _table(self, mappings: list[Mapping], old: Snapshot | None) -> RedirectTable:
-        """The table for these store rows: a few changes applied, else built in slices."""
-        rows = {m.source: m for m in mappings}
+    async def _table(self, old: Snapshot | None) -> RedirectTable:
+        """The table for the store's mappings: the rows changed since `old` applied to a copy
+        of its table (read from the store's change record, not by comparing every row), else
+        every row read and built in slices that let requests through."""
         if old is not None:
-            removed = [source for source in self._rows if source not in rows]
-            changed = []
-            for n, (source, row) in enumerate(rows.items(), 1):
-                if self._rows.get(source) != row:
-                    changed.append(row)
-                if n % SLICE_ROWS == 0:
-                    await asyncio.sleep(0)
-            if len(removed) + len(changed) <= INCREMENTAL_ROWS_MAX:
+            changes = await self.store.mapping_changes(
+                old.inputs.get("mappings", 0), INCREMENTAL_ROWS_MAX
+            )
+            if changes is not None:
+                removed = [s for s in changes.removed if s in self._rows]
+                changed = [m for m in changes.changed if self._rows.get(m.source) != m]
+                if not removed and not changed:
+                    return old.table
                 table = self._apply(old.table, removed, changed)
                 if table is not None:
-                    self._rows = rows
+                    for source in removed:
+                        del self._rows[source]
+                    self._rows.update((m.source, m) for m in changed)
                     return table
+        mappings = await self.store.list_mappings()
         keys_of: dict[str, str] = {}
         steps = RedirectTable.build_in_slices(
             self.settings, self.canonicaliser, mappings, slice_rows=SLICE_ROWS, keys_of=keys_of
@@ -153,8 +158,9 @@ class LiveState:
                 built: RedirectTable = done.value
                 break
             await asyncio.sleep(0)  # let requests through between slices
-        self._rows, self._keys_of = rows, keys_of
-        self._key_count = Counter(keys_of.values())
+        self._rows = {m.source: m for m in mappings}
+        self._keys_of = keys_of
+        self._key_count = None
         return built
 
     def _apply(
@@ -162,15 +168,22 @@ class LiveState:
     ) -> RedirectTable | None:
         """`table` with a few rows changed, or None when a key is shared by two store rows
         (then only a full build knows which one wins)."""
-        new_keys = {m.source: canonical_source(m.source, self.canonicaliser) for m in changed}
-        touched = [self._keys_of[s] for s in removed] + list(new_keys.values())
-        counts = self._key_count.copy()
-        for source in removed:
-            counts[self._keys_of[source]] -= 1
+        try:
+            new_keys = {m.source: canonical_source(m.source, self.canonicaliser) for m in changed}
+        except BadRuleError:  # a row the table will skip: the full build lists it
+            return None
+        old_keys = [self._keys_of[s] for s in removed if s in self._keys_of]
+        if self._key_count is None:
+            self._key_count = Counter(self._keys_of.values())
+        counts = self._key_count
+        delta: Counter[str] = Counter()  # only the touched keys, not a copy of 100,000
+        for key in old_keys:
+            delta[key] -= 1
         for source, key in new_keys.items():
             if source not in self._keys_of:
-                counts[key] += 1
-        if any(counts[key] > 1 or self._key_count[key] > 1 for key in touched):
+                delta[key] += 1
+        touched = old_keys + list(new_keys.values())
+        if any(counts[key] + delta[key] > 1 or counts[key] > 1 for key in touched):
             return None
         if self._base is None:
             self._base = RedirectTable.build(self.settings, self.canonicaliser)
@@ -180,9 +193,12 @@ class LiveState:
         if result is None:  # a regular-expression rule among them: build afresh
             return None
         for source in removed:
-            del self._keys_of[source]
+            self._keys_of.pop(source, None)
         self._keys_of.update(new_keys)
-        self._key_count = +counts
+        for key, step in delta.items():
+            counts[key] += step
+            if counts[key] <= 0:
+                del counts[key]
         return result
 
     @contextlib.asynccontextmanager

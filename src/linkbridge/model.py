@@ -259,6 +259,15 @@ class Mapping:
 
 
 @dataclass(frozen=True)
+class MappingChanges:
+    """The store's mappings written or removed since a mappings version, as of `version`."""
+
+    version: int
+    changed: tuple[Mapping, ...]
+    removed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Hit:
     """A counted request after the instant, keyed by day, canonical path, status and rule."""
 

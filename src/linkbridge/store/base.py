@@ -24,6 +24,7 @@ from linkbridge.model import (
     LinkbackProtocol,
     LinkbackState,
     Mapping,
+    MappingChanges,
     MappingSuggestion,
     Post,
     ReceiveLimits,
@@ -222,6 +223,12 @@ class Store(Protocol):
 
     # -- redirect table and hits
     async def list_mappings(self) -> list[Mapping]: ...
+
+    async def mapping_changes(self, since: int, limit: int) -> MappingChanges | None:
+        """The mappings written or removed since mappings version `since`, read together with
+        the version they lead to; None when more than `limit` moved or when a change since
+        was not recorded row by row (then the caller reads every mapping)."""
+        ...
 
     async def put_mappings(self, mappings: Sequence[Mapping], now: datetime) -> None: ...
 

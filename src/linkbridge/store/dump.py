@@ -14,6 +14,7 @@ EXPORT_TABLES = (
     "decisions",
     "jobs",
     "mappings",
+    "mapping_versions",
     "hits",
     "hit_days",
     "host_lists",

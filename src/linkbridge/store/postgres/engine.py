@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from importlib import resources
 from typing import Any, TypeAlias, TypeVar
 
@@ -193,3 +193,30 @@ async def bump_feeds(conn: Conn, blog: str, post_id: int) -> int:
     )
     await conn.execute("SELECT pg_notify($1, $2)", VERSION_CHANNEL, f"feeds:{seq}")
     return seq
+
+
+async def bump_mappings(conn: Conn, sources: Iterable[str]) -> int:
+    """Bump the mappings version inside the caller's transaction and record these sources
+    under the new version (see SQLite's `bump_mappings`). The bump locks the version row, so
+    concurrent writers record their rows in commit order."""
+    await bump_version(conn, "mappings")
+    rows = await conn.fetch(
+        "SELECT key, value::bigint AS value FROM meta"
+        " WHERE key IN ('mappings_version', 'mappings_recorded_version')"
+    )
+    meta = {r["key"]: int(r["value"]) for r in rows}
+    version = meta["mappings_version"]
+    if meta["mappings_recorded_version"] != version - 1:
+        await conn.execute(
+            "UPDATE meta SET value = $1 WHERE key = 'mappings_unrecorded_version'",
+            str(version - 1),
+        )
+    await conn.execute(
+        "UPDATE meta SET value = $1 WHERE key = 'mappings_recorded_version'", str(version)
+    )
+    await conn.execute(
+        "INSERT INTO mapping_versions (source, version) SELECT s, $2 FROM unnest($1::text[]) s"
+        " ON CONFLICT (source) DO UPDATE SET version = excluded.version",
+        list(dict.fromkeys(sources)), version,
+    )
+    return version

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from linkbridge.model import Change, ChangeNote, Mapping
-from linkbridge.store.postgres.engine import Conn, PostgresEngine, bump_version
+from linkbridge.store.postgres.engine import Conn, PostgresEngine, bump_mappings, bump_version
 from linkbridge.store.rows import row_to_change
 from linkbridge.store.sqlite.history import mapping_value
 
@@ -66,7 +66,7 @@ class HistoryRows:
                                       note.actor, note.reason, note.at))
             if changes:
                 await _record(conn, changes)
-                await bump_version(conn, "mappings")
+                await bump_mappings(conn, [c.key for c in changes])
             return changes
 
         return await self.engine.tx(tx)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from linkbridge.model import Mapping
-from linkbridge.store.postgres.engine import Conn, PostgresEngine, bump_version
+from linkbridge.model import Mapping, MappingChanges
+from linkbridge.store.postgres.engine import Conn, PostgresEngine, bump_mappings
 
 
 class ListRows:
@@ -34,6 +34,36 @@ class ListRows:
 
         return await self.engine.read(q)
 
+    async def mapping_changes(self, since: int, limit: int) -> MappingChanges | None:
+        async def q(conn: Conn) -> MappingChanges | None:
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                meta = {r["key"]: int(r["value"]) for r in await conn.fetch(
+                    "SELECT key, value::bigint AS value FROM meta WHERE key IN"
+                    " ('mappings_version', 'mappings_recorded_version',"
+                    " 'mappings_unrecorded_version')"
+                )}
+                version = meta["mappings_version"]
+                recorded = meta["mappings_recorded_version"]
+                unrecorded = meta["mappings_unrecorded_version"]
+                if recorded != version or unrecorded > since or since > version:
+                    return None
+                rows = await conn.fetch(
+                    "SELECT v.source, m.target, m.note FROM mapping_versions v"
+                    " LEFT JOIN mappings m ON m.source = v.source"
+                    " WHERE v.version > $1 LIMIT $2",
+                    since, limit + 1,
+                )
+            if len(rows) > limit:
+                return None
+            return MappingChanges(
+                version,
+                tuple(Mapping(r["source"], r["target"], origin="store", note=r["note"])
+                      for r in rows if r["target"] is not None),
+                tuple(r["source"] for r in rows if r["target"] is None),
+            )
+
+        return await self.engine.read(q)
+
     async def put_mappings(self, mappings: Sequence[Mapping], now: datetime) -> None:
         async def tx(conn: Conn) -> None:
             await conn.executemany(
@@ -42,7 +72,7 @@ class ListRows:
                 " note = excluded.note, updated_at = excluded.updated_at",
                 [(m.source, m.target, m.note, now) for m in mappings],
             )
-            await bump_version(conn, "mappings")
+            await bump_mappings(conn, [m.source for m in mappings])
 
         await self.engine.tx(tx)
 

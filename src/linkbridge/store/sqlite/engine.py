@@ -13,7 +13,7 @@ import contextlib
 import fcntl
 import sqlite3
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from importlib import resources
@@ -295,3 +295,30 @@ def bump_version(conn: sqlite3.Connection, concern: str | None = None) -> int:
     conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
     row = conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
     return int(row[0])
+
+
+def bump_mappings(conn: sqlite3.Connection, sources: Iterable[str]) -> int:
+    """Bump the mappings version inside the caller's transaction and record these sources
+    (written or removed) under the new version, so a server reads only the rows that moved.
+
+    When the version had moved since the last recorded change without naming its rows (an
+    older release, a restore), 'mappings_unrecorded_version' says so: readers older than it
+    read every row.
+    """
+    bump_version(conn, "mappings")
+    meta = dict(conn.execute(
+        "SELECT key, CAST(value AS INTEGER) FROM meta"
+        " WHERE key IN ('mappings_version', 'mappings_recorded_version')"
+    ).fetchall())
+    version = int(meta["mappings_version"])
+    if int(meta["mappings_recorded_version"]) != version - 1:
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'mappings_unrecorded_version'",
+                     (str(version - 1),))
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'mappings_recorded_version'",
+                 (str(version),))
+    conn.executemany(
+        "INSERT INTO mapping_versions (source, version) VALUES (?, ?)"
+        " ON CONFLICT (source) DO UPDATE SET version = excluded.version",
+        [(source, version) for source in sources],
+    )
+    return version

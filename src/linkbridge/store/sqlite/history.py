@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from linkbridge.model import Change, ChangeNote, Mapping
 from linkbridge.store.rows import row_to_change
-from linkbridge.store.sqlite.engine import SqliteEngine, bump_version, ts
+from linkbridge.store.sqlite.engine import SqliteEngine, bump_mappings, bump_version, ts
 
 _HISTORY = (
     "SELECT subject, key, action, before, after, actor, reason, at, id, 1 AS part FROM changes"
@@ -71,7 +71,7 @@ class HistoryRows:
             for change in changes:
                 _record(conn, change)
             if changes:
-                bump_version(conn, "mappings")
+                bump_mappings(conn, [c.key for c in changes])
             return changes
 
         return await self.engine.write(tx)

@@ -6,8 +6,8 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-from linkbridge.model import Mapping
-from linkbridge.store.sqlite.engine import SqliteEngine, bump_version, ts
+from linkbridge.model import Mapping, MappingChanges
+from linkbridge.store.sqlite.engine import SqliteEngine, bump_mappings, ts
 
 
 class ListRows:
@@ -26,12 +26,46 @@ class ListRows:
         )
 
     async def list_mappings(self) -> list[Mapping]:
-        return await self.engine.read(
-            lambda conn: [
-                Mapping(r["source"], r["target"], origin="store", note=r["note"])
-                for r in conn.execute("SELECT source, target, note FROM mappings ORDER BY source")
-            ]
-        )
+        def q(conn: sqlite3.Connection) -> list[Mapping]:
+            cursor = conn.cursor()
+            cursor.row_factory = None  # plain tuples: 100,000 rows are read at start-up
+            cursor.execute("SELECT source, target, 'store', note FROM mappings ORDER BY source")
+            return [Mapping(*row) for row in cursor]
+
+        return await self.engine.read(q)
+
+    async def mapping_changes(self, since: int, limit: int) -> MappingChanges | None:
+        def q(conn: sqlite3.Connection) -> MappingChanges | None:
+            conn.execute("BEGIN")  # one snapshot for the versions and the rows
+            try:
+                meta = dict(conn.execute(
+                    "SELECT key, CAST(value AS INTEGER) FROM meta WHERE key IN"
+                    " ('mappings_version', 'mappings_recorded_version',"
+                    " 'mappings_unrecorded_version')"
+                ).fetchall())
+                version = int(meta["mappings_version"])
+                recorded = meta["mappings_recorded_version"]
+                unrecorded = meta["mappings_unrecorded_version"]
+                if recorded != version or unrecorded > since or since > version:
+                    return None
+                rows = conn.execute(
+                    "SELECT v.source, m.target, m.note FROM mapping_versions v"
+                    " LEFT JOIN mappings m ON m.source = v.source"
+                    " WHERE v.version > ? LIMIT ?",
+                    (since, limit + 1),
+                ).fetchall()
+            finally:
+                conn.execute("COMMIT")
+            if len(rows) > limit:
+                return None
+            return MappingChanges(
+                version,
+                tuple(Mapping(r[0], r[1], origin="store", note=r[2])
+                      for r in rows if r[1] is not None),
+                tuple(r[0] for r in rows if r[1] is None),
+            )
+
+        return await self.engine.read(q)
 
     async def put_mappings(self, mappings: Sequence[Mapping], now: datetime) -> None:
         def tx(conn: sqlite3.Connection) -> None:
@@ -41,7 +75,7 @@ class ListRows:
                 " note = excluded.note, updated_at = excluded.updated_at",
                 [(m.source, m.target, m.note, ts(now)) for m in mappings],
             )
-            bump_version(conn, "mappings")
+            bump_mappings(conn, [m.source for m in mappings])
 
         await self.engine.write(tx)
 
