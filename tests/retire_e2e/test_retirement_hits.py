@@ -107,16 +107,21 @@ async def test_distinct_keys_are_capped_at_hit_keys_max(lb_app: AppFactory, cap:
     client = await lb_app(at=AFTER, extra=f"[retire]\nhit_keys_max = {cap}\n")
     hits = client.app[keys.HITS]
     paths = [f"/okand/{i}/" for i in range(cap)]
-    await visit(client, paths)  # exactly at the cap: all kept
+    await visit(client, paths * 2)  # exactly at the cap: all kept
     assert hits.pending() == cap
     assert hits.other_paths == 0
-    await visit(client, ["/okand/one-too-many/"])  # past it: counted in "other paths"
+    await visit(client, ["/okand/one-too-many/"])  # past it: it takes a least-hit path's place
     assert hits.pending() == cap
-    assert hits.other_paths == 1
-    await visit(client, paths)  # keys already held still count
+    assert hits.other_paths == 2 if cap else 1  # that path's hits, or (no keys) the new one's
+    assert hits.evicted == (1 if cap else 0)
     batch = hits.drain()
-    assert sorted(h.count for h in batch.paths) == [2] * cap
-    assert [(d.hits, d.other_paths) for d in batch.days] == [(2 * cap + 1, 1)]
+    kept = {h.path: h.count for h in batch.paths}
+    assert len(kept) == cap
+    if cap:
+        assert kept["/okand/one-too-many"] == 1
+    [day] = batch.days
+    assert (day.hits, day.other_paths) == (2 * cap + 1, hits.other_paths)
+    assert sum(kept.values()) + day.other_paths == day.hits
 
 
 async def test_flush_loop_writes_to_the_store_and_hits_cli_lists_unmapped(

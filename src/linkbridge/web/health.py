@@ -36,6 +36,7 @@ async def get_readyz(request: web.Request) -> web.Response:
     body["hits"] = {  # requests without a path row of their own are counted, never lost
         "pending_paths": hits.pending(),
         "other_paths_since_start": hits.other_paths,
+        "evicted_paths_since_start": hits.evicted,
         "ignored_since_start": hits.ignored,
     }
     if loaded:
