@@ -1,6 +1,7 @@
 """linkbridge with a big blog's data: feed stampede, table changes, start-up, distinct URLs.
 
-    .venv/bin/python bench/scale.py [--scenario all|stampede|table|hits] [--linkbacks 200000]
+    .venv/bin/python bench/scale.py [--scenario all|stampede|table|hits|counter]
+        [--linkbacks 200000]
         [--mappings 100000] [--distinct 1000000] [--linkbridge PATH]
 
 Each scenario starts `linkbridge serve` pinned to core 0 on a temp store, seeds it with rows
@@ -14,6 +15,8 @@ from core 1:
   `redirects map` and `moderate block` change the store: redirect latency around each change.
 - **hits**: after the instant, wrk asks for D distinct retired URLs (a Lua counter) and then for
   one URL D times: CPU µs per request of each, and the store's size and hit rows afterwards.
+- **counter**: the in-memory hit counter alone, in this process: D distinct paths, D requests
+  for one path, and a heavy path arriving after the counter is full; CPU µs per count.
 
 Prints one JSON document (also written to bench/results/scale.json).
 """
@@ -289,10 +292,49 @@ def hits(args: argparse.Namespace, exe: list[str]) -> dict[str, Any]:
     return out
 
 
+def counter(args: argparse.Namespace, exe: list[str]) -> dict[str, Any]:
+    """The hit counter alone, in this process (this build's code): `--distinct` distinct paths,
+    then as many requests for one path, then a heavy path arriving once the counter is full
+    (after 20,000 distinct paths, one request in ten). CPU µs per count; the heavy path's row."""
+    from linkbridge.clock import ManualClock
+    from linkbridge.model import RuleKind
+    from linkbridge.retire.hits import HitCounter
+
+    now = datetime.fromisoformat(AFTER)
+    tail = "x" * 100
+    out: dict[str, Any] = {"distinct_target": args.distinct, "hit_keys_max": 10_000}
+    runs = {
+        "distinct": [f"/innovation/crawl/{i}/{tail}" for i in range(args.distinct)],
+        # equal strings, not one object: a request's path is a new string each time
+        "repeated": [f"/innovation/crawl/{i % 1}/{tail}" for i in range(args.distinct)],
+        "heavy_late": [f"/innovation/crawl/{i}/{tail}" if i % 10 or i < 20_000
+                       else f"/hot/{i % 1}/" for i in range(args.distinct)],
+    }
+    for label, paths in runs.items():
+        hits = HitCounter(10_000, ManualClock(now))
+        count, rule = hits.count, RuleKind.DEFAULT
+        started = time.process_time()
+        for path in paths:
+            count(path, 301, rule, now)
+        cpu = time.process_time() - started
+        batch = hits.drain()
+        rows = {h.path: h.count for h in batch.paths}
+        out[label] = {
+            "counts": len(paths),
+            "cpu_us_per_count": round(cpu / len(paths) * 1e6, 3),
+            "rows": len(rows),
+            "other_paths": sum(d.other_paths for d in batch.days),
+        }
+        if label == "heavy_late":
+            out[label]["heavy_row"] = rows.get("/hot/0/", 0)
+            out[label]["heavy_requests"] = paths.count("/hot/0/")
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default="all",
-                        choices=("all", "stampede", "table", "hits"))
+                        choices=("all", "stampede", "table", "hits", "counter"))
     parser.add_argument("--linkbacks", type=int, default=200_000)
     parser.add_argument("--mappings", type=int, default=100_000)
     parser.add_argument("--distinct", type=int, default=1_000_000,
@@ -303,10 +345,14 @@ def main() -> int:
                         "about 10,000 req/s)")
     parser.add_argument("--linkbridge", default="", help="a linkbridge executable to measure")
     args = parser.parse_args()
+    # Start-up as an installed package sees it: bytecode written once (by the first, migrating
+    # start) and read after, not every module compiled on every start.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     if not args.hits_seconds:
         args.hits_seconds = max(2.0, args.distinct / 10_000)
     exe = [args.linkbridge] if args.linkbridge else linkbridge_executable()
-    chosen = ("stampede", "table", "hits") if args.scenario == "all" else (args.scenario,)
+    chosen = (("stampede", "table", "hits", "counter") if args.scenario == "all"
+              else (args.scenario,))
     results: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "linkbridge": " ".join(exe),
@@ -314,7 +360,8 @@ def main() -> int:
     }
     for name in chosen:
         print(f"scale: {name} ...", file=sys.stderr, flush=True)
-        results[name] = {"stampede": stampede, "table": table, "hits": hits}[name](args, exe)
+        scenarios = {"stampede": stampede, "table": table, "hits": hits, "counter": counter}
+        results[name] = scenarios[name](args, exe)
         print(json.dumps({name: results[name]}, indent=1), file=sys.stderr, flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1), encoding="utf-8")

@@ -9,12 +9,14 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
+from linkbridge.errors import RejectedImport
 from linkbridge.model import Mapping, RuleKind
 from linkbridge.retire.table import (
     _PLAIN_PATH,
     _PLAIN_URL,
     BadRuleError,
     RedirectTable,
+    SkippedMapping,
     TargetPolicy,
     canonical_source,
 )
@@ -76,6 +78,35 @@ def test_plain_sources_skip_the_canonicaliser_with_the_same_key(
     if source.endswith("/*"):
         expected = expected.rstrip("/") + "/*"
     assert canonical_source(source, canonicaliser) == expected
+
+
+STORE_SOURCE = st.one_of(SOURCE, st.sampled_from(["//a/b", "/A/b/", "/a//b/", "/a/%41", "/a?x=1",
+                                                   "https://www.naringsbloggen.se/a/"]))
+STORE_TARGET = st.one_of(
+    TARGET,
+    st.builds(lambda host, rest: f"https://{host}/{rest}",
+              st.sampled_from(["www.regeringen.se", "evil.example", "WWW.regeringen.se"]),
+              st.sampled_from(["", "a/", "a/./b", "a/../b", "p?n=1", "x%20y", "a b"])),
+)
+
+
+@hyp_settings(suppress_health_check=FIXTURES, max_examples=300)
+@given(rows=st.lists(st.tuples(STORE_SOURCE, STORE_TARGET), max_size=8))
+def test_store_rows_on_the_fast_path_build_what_the_general_path_builds(
+    settings: Settings, canonicaliser: Canonicaliser, rows: list[tuple[str, str]]
+) -> None:
+    fast = RedirectTable._config_layer(settings, canonicaliser)
+    general = RedirectTable._config_layer(settings, canonicaliser)
+    skipped: list[SkippedMapping] = []
+    for source, target in rows:
+        key = fast.add_or_skip(Mapping(source, target, origin="store"), canonicaliser, skipped)
+        try:
+            expected: str | None = general.add(source, target, "", RejectedImport, canonicaliser)
+        except RejectedImport:
+            expected = None
+        assert key == expected
+    assert fast.exact == general.exact
+    assert fast.prefixes == general.prefixes
 
 
 def slow_check(policy: TargetPolicy, url: str) -> str:

@@ -393,6 +393,7 @@ class _Builder:
     def __init__(self, settings: Settings, policy: TargetPolicy) -> None:
         self.settings = settings
         self.policy = policy
+        self.redirect_status = settings.retire.redirect_status
         self.exact: dict[str, RetireOutcome] = {}
         self.prefixes: dict[str, RetireOutcome] = {}
         self.patterns: dict[str, RegexRule] = {}
@@ -416,8 +417,25 @@ class _Builder:
     ) -> str | None:
         """Add one store row and return its table key; a row the config does not allow is
         left out, listed in `skipped` with the reason (None)."""
+        source, target = stored.source, stored.target
+        if _PLAIN_PATH.fullmatch(source) and "//" not in source:
+            # The usual row, a plain path to a plain URL: `add` without its general steps
+            # (a test checks both give the same table). Start-up with 100,000 rows rests on it.
+            location = self._checked.get(target)
+            if location is None:
+                plain = _PLAIN_URL.fullmatch(target)
+                if plain is not None and "/." not in target and self.policy.host_allowed(
+                    plain[1]
+                ):
+                    location = self._checked[target] = target
+            if location is not None and location not in ("", "gone"):
+                key = source.rstrip("/") or "/"
+                self.exact[key] = RetireOutcome(
+                    "redirect", self.redirect_status, location, model.RuleKind.EXACT, key
+                )
+                return key
         try:  # where it came from is only spelt out for an error (100,000 rows at start-up)
-            return self.add(stored.source, stored.target, "", RejectedImport, canonicaliser)
+            return self.add(source, target, "", RejectedImport, canonicaliser)
         except RejectedImport:
             pass
         try:

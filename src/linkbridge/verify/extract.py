@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
-import mf2py
 from lxml import etree
 from lxml.html import HtmlElement
 
@@ -215,6 +214,9 @@ def mf2_fields(html: str, page_url: str, is_target: IsTarget) -> dict[str, Any]:
     """Fields from the page's h-entry (the one responding to the target, else the first)."""
     if "h-entry" not in html:
         return {}
+    import mf2py  # here, not at the top: it pulls in BeautifulSoup, html5lib and requests,
+    # a third of the server's start-up imports, for pages with microformats only
+
     try:
         parsed = mf2py.parse(doc=html, url=page_url, html_parser="lxml")
     except Exception:  # a third-party parser on hostile input
