@@ -11,6 +11,7 @@ import json
 import shlex
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -189,12 +190,17 @@ def _write(path: Path, text: str) -> bool:
 
 
 async def write_files(folder: Path, live: LiveState, phase: Phase, upstream: str,
-                      feeds: FeedFiles) -> bool:
+                      feeds: FeedFiles, reload: Callable[[], Awaitable[None]]) -> bool:
     """The feed files and map, the redirect map (empty before the instant), and the
-    http-level and server-level config; True when any file changed."""
+    http-level and server-level config; True when any file changed.
+
+    Before rebuilding every feed (the posts changed) the feed map is emptied and `reload`
+    run, so that linkbridge answers the feeds meanwhile, never nginx from outdated files."""
     snapshot = live.snapshot
     # feeds show posts and linkbacks only: a mapping or host-list change rebuilds none of them
     posts_version = snapshot.inputs.get("posts", snapshot.version)
+    if feeds.rebuilds_all(posts_version) and _write(folder / FEEDS_MAP_FILE, ""):
+        await reload()
     feeds_text = await feeds.update(
         snapshot.registry, live.store, posts_version, live.feed_version, phase
     )
@@ -230,18 +236,20 @@ async def export_nginx(args: argparse.Namespace, settings: Settings, folder: Pat
         live = LiveState(settings, store)
         await live.refresh(force=True)
         feeds = FeedFiles(folder, settings, live.canonicaliser)
+
+        async def reload() -> None:
+            if args.reload:
+                await asyncio.to_thread(subprocess.run, shlex.split(args.reload), check=False)
+
         moved, seen_phase = True, None
         while True:
             phase = phase_at(clock.now(), settings.site.shutdown_at)
             if (moved or phase != seen_phase) and await write_files(
-                folder, live, phase, upstream, feeds
+                folder, live, phase, upstream, feeds, reload
             ):
                 side = "redirects" if phase == Phase.AFTER else "before the instant"
                 print(f"nginx: wrote {folder} ({side})", file=sys.stderr, flush=True)
-                if args.reload:
-                    await asyncio.to_thread(
-                        subprocess.run, shlex.split(args.reload), check=False
-                    )
+                await reload()
             seen_phase = phase
             if not args.watch:
                 return 0

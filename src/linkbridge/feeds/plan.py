@@ -96,7 +96,11 @@ async def build_representation(
         linkbacks = await store.list_linkbacks(
             states=[LinkbackState.APPROVED], blog=blog, post_id=post_id, limit=limit
         )
-        posts_by_key = {p.key: p for p in registry.posts()}
+        # only the posts these linkbacks name: a dict of every post per build would cost
+        # O(posts) for each of a big blog's thousands of post feeds
+        posts_by_key = {
+            lb.post_key: found for lb in linkbacks if (found := registry.get(lb.post_key))
+        }
         built = build_comments_feed(
             linkbacks,
             posts_by_key,

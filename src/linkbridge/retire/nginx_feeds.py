@@ -140,8 +140,14 @@ class FeedFiles:
         self.canonicaliser = canonicaliser
         self._built: dict[tuple[FeedId, str], _Built] = {}
         self._paths: tuple[PostRegistry | None, dict[str, FeedRequest]] = (None, {})
+        self._version: int | None = None
+        """The posts version of the last update."""
         self._previous: set[str] = set()
         """Files the previous map named: kept one more round for nginx workers still on it."""
+
+    def rebuilds_all(self, version: int) -> bool:
+        """Whether an update at this posts version rebuilds every feed written so far."""
+        return self._version is not None and self._version != version
 
     def served(self, phase: Phase) -> bool:
         """Whether nginx answers feeds on this side of the instant (after it: farewell only)."""
@@ -178,7 +184,7 @@ class FeedFiles:
                     entry = _Built(versions, rep)
                 built[ident] = entry
             entries.append((path, entry.rep, "atom" if feed.format is FeedFormat.ATOM else "rss"))
-        self._built = built
+        self._built, self._version = built, version
         return self._write(entries, phase)
 
     def _write(self, entries: list[tuple[str, Representation, str]], phase: Phase) -> str:
