@@ -15,7 +15,6 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from linkbridge import __version__
 from linkbridge.app import make_app
-from linkbridge.clock import ManualClock
 from linkbridge.settings import Settings
 from linkbridge.store import open_store
 from linkbridge.verify import SafeFetcher
@@ -26,6 +25,7 @@ from tests.support import (  # noqa: F401 - re-exported for tests that still imp
     ROOT,
     SEED_POST,
     AppFactory,
+    ManualClock,
     app_server,
     base_overlay,
     load_test_settings,

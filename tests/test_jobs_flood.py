@@ -15,12 +15,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from linkbridge import __version__, keys
 from linkbridge.app import make_app
-from linkbridge.clock import ManualClock
 from linkbridge.model import LinkbackState
 from linkbridge.settings_loader import DEFAULT_CONFIG, load_settings
 from linkbridge.store import open_store
 from linkbridge.verify import SafeFetcher
-from tests.support import BEFORE, SEED_POST, app_server, page_linking_to, write_overlay
+from tests.support import BEFORE, SEED_POST, ManualClock, app_server, page_linking_to, write_overlay
 from tests.support.verify import LoopbackResolver
 
 FLOOD = 1000

@@ -34,22 +34,3 @@ class ShiftedClock:
     def now(self) -> datetime:
         return self._start_at + timedelta(seconds=time.monotonic() - self._started_mono)
 
-
-class ManualClock:
-    """A clock tests set and advance by hand, to stand on either side of the instant."""
-
-    def __init__(self, at: datetime) -> None:
-        if at.tzinfo is None:
-            raise ValueError("clock: the instant must carry a timezone")
-        self._at = at.astimezone(UTC)
-
-    def now(self) -> datetime:
-        return self._at
-
-    def set(self, at: datetime) -> None:
-        """Jump to `at`."""
-        self._at = at.astimezone(UTC)
-
-    def advance(self, seconds: float) -> None:
-        """Move forward by `seconds`."""
-        self._at += timedelta(seconds=seconds)

@@ -9,13 +9,12 @@ from typing import Any
 
 import pytest
 
-from linkbridge.clock import ManualClock
 from linkbridge.errors import BadRequest
 from linkbridge.model import LinkbackDraft, LinkbackProtocol, LinkbackState, Mapping
 from linkbridge.moderation.rules import HostLists
 from linkbridge.moderation.service import Moderation, Verdict
 from linkbridge.store.sqlite import SqliteStore
-from tests.support import load_test_settings
+from tests.support import ManualClock, load_test_settings
 
 NOW = datetime(2017, 12, 1, 11, 0, tzinfo=UTC)
 REGERINGEN = "https://www.regeringen.se/tidigare-statsraad/annie-loof/"

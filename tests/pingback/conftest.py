@@ -14,10 +14,9 @@ from aiohttp.test_utils import TestServer
 
 from linkbridge import __version__
 from linkbridge.app import make_app
-from linkbridge.clock import ManualClock
 from linkbridge.store import open_store
 from linkbridge.verify import SafeFetcher
-from tests.support import BEFORE, Client, app_server, load_test_settings
+from tests.support import BEFORE, Client, ManualClock, app_server, load_test_settings
 from tests.support.pingback import SourceSite
 
 

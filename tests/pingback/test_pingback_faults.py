@@ -8,9 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from linkbridge import keys
-from linkbridge.clock import ManualClock
 from linkbridge.model import ChangeNote, LinkbackState
-from tests.support import SEED_POST, Client, page_linking_to
+from tests.support import SEED_POST, Client, ManualClock, page_linking_to
 from tests.support.pingback import (
     MULTIBLOG_WXR,
     PINGS_CLOSED_POST,

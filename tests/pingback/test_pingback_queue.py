@@ -6,9 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from linkbridge import keys
-from linkbridge.clock import ManualClock
 from linkbridge.model import Linkback, LinkbackState
-from tests.support import SEED_POST, Client
+from tests.support import SEED_POST, Client, ManualClock
 from tests.support.pingback import (
     QUEUED_WORDS,
     SUCCESS_WORDS,

@@ -14,14 +14,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from linkbridge import __version__
-from linkbridge.clock import ManualClock
 from linkbridge.model import ArchiveSnapshot, Post
 from linkbridge.moderation.service import Moderation
 from linkbridge.posts.importer import import_configured_wxr
 from linkbridge.retire.archive import check_archive, find_snapshot
 from linkbridge.store import open_store
 from linkbridge.verify import SafeFetcher
-from tests.support import AFTER, SEED_PATH, SEED_POST, AppFactory, load_test_settings
+from tests.support import AFTER, SEED_PATH, SEED_POST, AppFactory, ManualClock, load_test_settings
 from tests.support.serve import config_args, run_cli, store_overlay
 from tests.support.verify import LoopbackResolver
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from linkbridge.clock import ManualClock
 from linkbridge.model import RuleKind
 from linkbridge.retire.hits import HitCounter
+from tests.support import ManualClock
 
 MIDNIGHT = datetime(2018, 2, 2, tzinfo=UTC)
 ONE_MICROSECOND = timedelta(microseconds=1)

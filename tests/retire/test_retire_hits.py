@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linkbridge.clock import ManualClock
 from linkbridge.model import Hit, HitBatch, HitDay, RuleKind
 from linkbridge.retire.hits import HitCounter, is_ignored
+from tests.support import ManualClock
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from linkbridge import __version__
-from linkbridge.clock import ManualClock
 from linkbridge.model import MappingSuggestion, SuccessorPage
 from linkbridge.moderation.service import Moderation
 from linkbridge.retire.csvio import parse_mappings_csv
@@ -34,7 +33,7 @@ from linkbridge.retire.workbench import (
 from linkbridge.store import open_store
 from linkbridge.urls import Canonicaliser
 from linkbridge.verify import SafeFetcher
-from tests.support import SEED_PATH, load_test_settings
+from tests.support import SEED_PATH, ManualClock, load_test_settings
 from tests.support.verify import LoopbackResolver
 
 NOW = datetime(2018, 3, 1, 12, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ import os
 import shutil
 import sqlite3
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,10 +18,30 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from linkbridge import keys
-from linkbridge.clock import ManualClock
 from linkbridge.settings import Settings
 from linkbridge.settings_loader import DEFAULT_CONFIG, load_settings
 from linkbridge.web.connections import server_options
+
+
+class ManualClock:
+    """The tests' clock (a `linkbridge.clock.Clock`): set and advanced by hand, to stand on
+    either side of the instant."""
+
+    def __init__(self, at: datetime) -> None:
+        if at.tzinfo is None:
+            raise ValueError("clock: the instant must carry a timezone")
+        self._at = at.astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self._at
+
+    def set(self, at: datetime) -> None:
+        """Jump to `at`."""
+        self._at = at.astimezone(UTC)
+
+    def advance(self, seconds: float) -> None:
+        """Move forward by `seconds`."""
+        self._at += timedelta(seconds=seconds)
 
 ROOT = Path(__file__).resolve().parents[2]
 """The repository."""

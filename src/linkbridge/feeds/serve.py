@@ -88,8 +88,6 @@ class FeedCache:
         if max_entries < 1:
             raise ValueError("serve: the feed cache needs room for at least one entry")
         self.max_entries = max_entries
-        self.builds = 0
-        """Representations built since start (a statistic: single flight keeps it low)."""
         self._entries: OrderedDict[CacheKey, Representation] = OrderedDict()
         self._latest: OrderedDict[tuple[str, str, str], Representation] = OrderedDict()
         """The newest representation of each (feed key, phase, format), whatever its version."""
@@ -139,7 +137,6 @@ class FeedCache:
 
     def put(self, key: CacheKey, rep: Representation) -> None:
         """Keep `rep` as the representation of `key` (and its feed's newest)."""
-        self.builds += 1
         self._entries[key] = rep
         family = _family(key)
         self._latest[family] = rep
