@@ -296,7 +296,7 @@ def counter(args: argparse.Namespace, exe: list[str]) -> dict[str, Any]:
     """The hit counter alone, in this process (this build's code): `--distinct` distinct paths,
     then as many requests for one path, then a heavy path arriving once the counter is full
     (after 20,000 distinct paths, one request in ten). CPU µs per count; the heavy path's row."""
-    from linkbridge.clock import ManualClock
+    from linkbridge.clock import ShiftedClock
     from linkbridge.model import RuleKind
     from linkbridge.retire.hits import HitCounter
 
@@ -311,7 +311,7 @@ def counter(args: argparse.Namespace, exe: list[str]) -> dict[str, Any]:
                        else f"/hot/{i % 1}/" for i in range(args.distinct)],
     }
     for label, paths in runs.items():
-        hits = HitCounter(10_000, ManualClock(now))
+        hits = HitCounter(10_000, ShiftedClock(now))  # each count passes `now`
         count, rule = hits.count, RuleKind.DEFAULT
         started = time.process_time()
         for path in paths:
