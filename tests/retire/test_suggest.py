@@ -25,6 +25,7 @@ from linkbridge.retire.csvio import parse_mappings_csv
 from linkbridge.retire.successor_site import SitemapError, parse_sitemap
 from linkbridge.retire.suggest import Matcher, OldPage
 from linkbridge.retire.workbench import (
+    SuggestReport,
     refresh_suggestions,
     suggest_fetch_settings,
     suggest_weights,
@@ -268,14 +269,13 @@ async def test_max_pages_reads_that_many_and_the_next_run_reads_the_rest(
 
 async def _run(tmp_path: Path, port: int, toml: str) -> int:
     """One suggestion run with [suggest] `toml`: how many pages its sitemaps named."""
-    return (await _run_and_read(tmp_path, port, toml))[0]
+    return (await _run_and_read(tmp_path, port, toml))[0].sitemap_pages
 
 
 async def _run_and_read(
     tmp_path: Path, port: int, toml: str
-) -> tuple[int, dict[str, SuccessorPage]]:
-    """One suggestion run with [suggest] `toml`: how many pages its sitemaps named, and the
-    pages it kept by path."""
+) -> tuple[SuggestReport, dict[str, SuccessorPage]]:
+    """One suggestion run with [suggest] `toml`: its report, and the pages it kept by path."""
     tmp_path.mkdir()
     settings_ = load_test_settings(tmp_path, "[suggest]\n" + toml, ports=(port,))
     store = open_store(settings_.store.url)
@@ -291,15 +291,18 @@ async def _run_and_read(
     finally:
         await fetcher.close()
         await store.close()
-    return report.sitemap_pages, kept
+    return report, kept
 
 
 async def test_max_sitemaps_at_its_edge(tmp_path: Path, successor_site: TestServer) -> None:
-    """The index and its one sitemap are two files: two read them all, one only the index."""
+    """The index and its one sitemap are two files: two read them all, one only the index and
+    says that one sitemap was left unread."""
     port = successor_site.port
     assert port is not None
-    assert await _run(tmp_path / "two", port, "max_sitemaps = 2\n") == 3
-    assert await _run(tmp_path / "one", port, "max_sitemaps = 1\n") == 0
+    two, _ = await _run_and_read(tmp_path / "two", port, "max_sitemaps = 2\n")
+    assert (two.sitemap_pages, two.unread_sitemaps) == (3, 0)
+    one, _ = await _run_and_read(tmp_path / "one", port, "max_sitemaps = 1\n")
+    assert (one.sitemap_pages, one.unread_sitemaps) == (0, 1)
 
 
 async def test_sitemap_max_bytes_at_its_edge(tmp_path: Path, successor_site: TestServer) -> None:

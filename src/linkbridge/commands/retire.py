@@ -427,6 +427,10 @@ async def redirects_suggest(args: argparse.Namespace, settings: Settings) -> int
             await fetcher.close()
             if sys.stderr.isatty():
                 print(file=sys.stderr)
+        if report.unread_sitemaps:
+            print(f"suggest: {report.unread_sitemaps} sitemaps not read: suggest.max_sitemaps "
+                  f"({settings.suggest.max_sitemaps}) was reached; raise it to read them",
+                  file=sys.stderr)
         suggestions = await store.list_suggestions(limit=max(args.limit, 0))
         if args.csv:
             writer = csv.writer(sys.stdout)

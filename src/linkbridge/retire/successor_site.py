@@ -122,8 +122,9 @@ Progress = Callable[[str, int, int], None]
 async def read_sitemaps(
     fetcher: SafeFetcher, roots: Iterable[str], *, max_sitemaps: int, max_bytes: int,
     progress: Progress | None = None,
-) -> list[SitemapEntry]:
-    """Every page the sitemaps (and the indexes they list) name, once each."""
+) -> tuple[list[SitemapEntry], int]:
+    """Every page the sitemaps (and the indexes they list) name, once each; and how many
+    sitemaps were left unread at `max_sitemaps` (said, never a silent stop)."""
     queue, seen_maps, pages = list(roots), set[str](), dict[str, SitemapEntry]()
     while queue and len(seen_maps) < max_sitemaps:
         url = queue.pop(0)
@@ -140,7 +141,7 @@ async def read_sitemaps(
             pages.setdefault(entry.url, entry)
         if progress is not None:
             progress("sitemaps", len(seen_maps), len(seen_maps) + len(queue))
-    return list(pages.values())
+    return list(pages.values()), len(set(queue) - seen_maps)
 
 
 async def read_pages(

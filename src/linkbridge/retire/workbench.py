@@ -32,6 +32,8 @@ class SuggestReport:
     cached: int
     posts: int
     suggested: int
+    unread_sitemaps: int = 0
+    """Sitemaps named but not read: `suggest.max_sitemaps` was reached."""
 
 
 def default_sitemap(settings: Settings) -> str:
@@ -80,7 +82,7 @@ async def refresh_suggestions(
     """Read the sitemaps and the pages not read before, then suggest and store."""
     s = settings.suggest
     roots = list(sitemaps) or list(s.sitemaps) or [default_sitemap(settings)]
-    entries = await read_sitemaps(fetcher, roots, max_sitemaps=s.max_sitemaps,
+    entries, unread = await read_sitemaps(fetcher, roots, max_sitemaps=s.max_sitemaps,
                                   max_bytes=s.sitemap_max_bytes, progress=progress)
     cached = {p.url for p in await store.successor_pages()}
     todo = [e for e in entries if e.url not in cached][: s.max_pages]
@@ -107,7 +109,7 @@ async def refresh_suggestions(
                    for sug in matcher.suggest(old)]
     await store.put_suggestions(suggestions, now)
     return SuggestReport(len(entries), fetched, len(cached & listed), len(posts),
-                         sum(1 for x in suggestions if x.url))
+                         sum(1 for x in suggestions if x.url), unread)
 
 
 def suggestions_csv_rows(suggestions: Sequence[MappingSuggestion]) -> list[list[str]]:
