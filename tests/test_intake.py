@@ -166,7 +166,8 @@ async def test_imported_linkback_makes_its_host_known(
         lb for lb in await store.list_linkbacks() if lb.source_host.endswith("logistikfokus.se")
     ]
     assert [(lb.state, lb.protocol) for lb in imported] == [(S.APPROVED, LinkbackProtocol.PINGBACK)]
-    assert await store.host_has_approved(imported[0].source_host)
+    # what the moderation rule reads in the deciding transaction: an approved row of the host
+    assert await store.list_linkbacks(states=[S.APPROVED], host=imported[0].source_host)
 
 
 # ------------------------------------------------------------------ refusals before any fetch

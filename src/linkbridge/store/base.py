@@ -180,10 +180,6 @@ class Store(Protocol):
     ):
         """When any linkback of the scope last changed (a feed's Last-Modified floor)."""
 
-    async def host_has_approved(self, host: str) -> bool: ...
-
-    async def count_host_since(self, host: str, since: datetime) -> int: ...
-
     # -- jobs
     async def enqueue_job(
         self,

@@ -452,19 +452,6 @@ class LinkbackRows:
         changed: datetime | None = await self.engine.fetchval(sql, *params)
         return changed
 
-    async def host_has_approved(self, host: str) -> bool:
-        row = await self.engine.fetchval(
-            "SELECT 1 FROM linkbacks WHERE source_host = $1 AND state = 'approved' LIMIT 1", host
-        )
-        return row is not None
-
-    async def count_host_since(self, host: str, since: datetime) -> int:
-        value = await self.engine.fetchval(
-            "SELECT COUNT(*) FROM linkbacks WHERE source_host = $1 AND created_at >= $2",
-            host, since,
-        )
-        return int(value)
-
 
 async def import_linkbacks(conn: Conn, drafts: Sequence[LinkbackDraft], now: datetime) -> int:
     """Add imported linkbacks that are not stored yet (idempotent), never one erased on a

@@ -443,19 +443,6 @@ class LinkbackRows:
             sql += " WHERE " + " AND ".join(where)
         return await self.engine.read(lambda conn: dt(conn.execute(sql, params).fetchone()[0]))
 
-    async def host_has_approved(self, host: str) -> bool:
-        return await self.engine.read(lambda conn: _host_has_approved(conn, host))
-
-    async def count_host_since(self, host: str, since: datetime) -> int:
-        def q(conn: sqlite3.Connection) -> int:
-            row = conn.execute(
-                "SELECT COUNT(*) FROM linkbacks WHERE source_host = ? AND created_at >= ?",
-                (host, ts(since)),
-            ).fetchone()
-            return int(row[0])
-
-        return await self.engine.read(q)
-
 
 def _erased(conn: sqlite3.Connection, draft: LinkbackDraft) -> bool:
     digest = erased_digest(draft.source_url, draft.blog, draft.post_id)
