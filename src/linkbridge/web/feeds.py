@@ -107,7 +107,9 @@ def _cache_key(request: web.Request, feed: FeedRequest, phase: Phase) -> CacheKe
         scope_version = live.feed_version(_post_scope(request, feed, version))
     else:
         scope_version = 0  # posts feeds change with the content version only
-    return (feed.key, version, scope_version, phase.value, feed.format.value)
+    # The members themselves, not `.value` (a Python-level property, per poll): a StrEnum
+    # member is equal to its value and hashes as it, so the key is the same.
+    return (feed.key, version, scope_version, phase, feed.format)
 
 
 def _post_scope(request: web.Request, feed: FeedRequest, version: int) -> str:

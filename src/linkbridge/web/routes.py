@@ -28,6 +28,27 @@ def read_only(handler: Handler) -> Handler:
     return guarded
 
 
+FIRST_SEGMENT_FREE = r"/{root:sitemap(?:-\d+)?\.xml|[^/]+/xmlrpc\.php}"
+"""The reserved paths whose first segment is not fixed: the sitemaps and a sub-blog's
+xmlrpc.php (only the second alternative has a "/" in it)."""
+
+
+def first_segment_free(sitemap: Handler, xmlrpc: Handler) -> Handler:
+    """The sitemaps and `/{blog}/xmlrpc.php` as one route.
+
+    Why one: aiohttp indexes routes by their fixed leading segments, so a route that starts
+    with a variable is tried (an awaited regex match) for every path before the catch-all,
+    feed polls and retired URLs included. One pattern instead of two is one try fewer.
+    """
+
+    async def either(request: web.Request) -> web.StreamResponse:
+        if "/" in request.match_info["root"]:
+            return await xmlrpc(request)
+        return await sitemap(request)
+
+    return either
+
+
 def add_routes(app: web.Application, context: RequestContext) -> None:
     """Register every route inside the request context; the catch-all (its own) goes last."""
     r = ContextRoutes(app.router, context)
@@ -38,10 +59,13 @@ def add_routes(app: web.Application, context: RequestContext) -> None:
     r.add_route("*", "/notice/embed", read_only(notice.get_notice_embed))
     r.add_route("*", "/notice.css", read_only(notice.get_stylesheet))
     r.add_route("*", "/robots.txt", read_only(notice.get_robots))
-    r.add_route("*", r"/{name:sitemap(-\d+)?\.xml}", read_only(notice.get_sitemap))
+    # /sitemap.xml, /sitemap-N.xml and /{blog}/xmlrpc.php: one route (see `first_segment_free`)
+    r.add_route("*", FIRST_SEGMENT_FREE, first_segment_free(
+        read_only(notice.get_sitemap), pingback.handle_xmlrpc
+    ))
     # "[^/]+": aiohttp's default "[^{}/]+" would hand "/webmention/{" to the catch-all, where
     # `redirects check` (retire/explain.py) calls it an endpoint.
-    for path in ("/xmlrpc.php", "/xmlrpc", "/{blog:[^/]+}/xmlrpc.php"):
+    for path in ("/xmlrpc.php", "/xmlrpc"):
         r.add_route("*", path, pingback.handle_xmlrpc)
     r.add_route("*", "/webmention", webmention.handle_webmention)
     r.add_route("*", "/webmention/{public_id:[^/]+}", read_only(webmention.get_status))
