@@ -104,7 +104,10 @@ async def _import(
     posts, added = await store.import_posts(
         export.blog, export.posts, linkback_drafts(settings, export), now
     )
-    logger.info("wxr_imported", path=str(path), blog=export.blog, posts=posts, new_linkbacks=added)
+    logger.info(
+        "wxr_imported", path=str(path), blog=export.blog, wxr_version=export.wxr_version,
+        posts=posts, new_linkbacks=added, skipped_linkbacks=export.skipped_linkbacks,
+    )
     return ImportReport(str(path), export.blog, posts, added)
 
 
