@@ -41,17 +41,22 @@ def _who(request: web.Request) -> str:
     return request[keys.ADMIN_SESSION].username
 
 
-async def post_mapping(request: web.Request) -> web.StreamResponse:
-    """Add a mapping, or change one (same source)."""
+async def _map_from_form(request: web.Request, source_field: str, page: str) -> web.StreamResponse:
+    """Write the store mapping a form names (its source in `source_field`), then back to `page`."""
     form = await request.post()
     await request.app[keys.MODERATION].map(
-        field(form, "source", required=True),
+        field(form, source_field, required=True),
         field(form, "target"),
         note=field(form, "note", max_chars=500),
         reason=field(form, "reason", max_chars=500),
         by=_who(request),
     )
-    return see_other(back_to(form, "/admin/redirects"))
+    return see_other(back_to(form, page))
+
+
+async def post_mapping(request: web.Request) -> web.StreamResponse:
+    """Add a mapping, or change one (same source)."""
+    return await _map_from_form(request, "source", "/admin/redirects")
 
 
 async def post_delete(request: web.Request) -> web.StreamResponse:
@@ -137,12 +142,4 @@ async def get_hits(request: web.Request) -> web.StreamResponse:
 
 async def post_map_hit(request: web.Request) -> web.StreamResponse:
     """Write a store mapping for one unmapped path."""
-    form = await request.post()
-    await request.app[keys.MODERATION].map(
-        field(form, "path", required=True),
-        field(form, "target"),
-        note=field(form, "note", max_chars=500),
-        reason=field(form, "reason", max_chars=500),
-        by=_who(request),
-    )
-    return see_other(back_to(form, "/admin/hits"))
+    return await _map_from_form(request, "path", "/admin/hits")
