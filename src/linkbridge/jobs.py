@@ -63,7 +63,8 @@ class JobWorker:
         self._wake.set()
 
     async def run_once(self) -> bool:
-        """Claim and run one due job; False when none was due (tests and the CLI use this)."""
+        """Claim and run one due job; False when none was due (the loop runs many at once; this
+        steps the queue one job at a time)."""
         job = await self._claim()
         if job is None:
             return False
