@@ -194,32 +194,28 @@ def settled_cpu(server: Server, quiet_s: float = 0.5, cap_s: float = 60.0) -> fl
     return cpu
 
 
-def server_times(log_path: Path) -> list[float]:
-    """duration_ms of every logged `POST /xmlrpc.php`, in seconds (none for the reference)."""
+def logged_seconds(log_path: Path, *marks: str, field: str) -> list[float]:
+    """`field` (milliseconds) of every log line that carries all of `marks`, in seconds."""
     times = []
     try:
         lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return []
     for line in lines:
-        if '"request_finished"' in line and '"/xmlrpc.php"' in line:
+        if all(mark in line for mark in marks):
             with contextlib.suppress(ValueError, KeyError, TypeError):
-                times.append(float(json.loads(line)["duration_ms"]) / 1000)
+                times.append(float(json.loads(line)[field]) / 1000)
     return sorted(times)
+
+
+def server_times(log_path: Path) -> list[float]:
+    """duration_ms of every logged `POST /xmlrpc.php`, in seconds (none for the reference)."""
+    return logged_seconds(log_path, '"request_finished"', '"/xmlrpc.php"', field="duration_ms")
 
 
 def commit_times(log_path: Path) -> list[float]:
     """committed_after_ms of every `linkback_received` (arrival to accepting commit), in s."""
-    times = []
-    try:
-        lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []
-    for line in lines:
-        if '"linkback_received"' in line:
-            with contextlib.suppress(ValueError, KeyError, TypeError):
-                times.append(float(json.loads(line)["committed_after_ms"]) / 1000)
-    return sorted(times)
+    return logged_seconds(log_path, '"linkback_received"', field="committed_after_ms")
 
 
 def summary(
