@@ -44,6 +44,7 @@ async def test_a_trickling_source_is_cut_off_at_the_minimum_rate(
         await fetcher.fetch(src.url(), max_bytes=65536, max_redirects=0)
 
 
+@pytest.mark.slow
 async def test_bytes_ahead_of_the_pace_buy_time_for_a_slow_tail(
     start_source: StartSource, make_fetcher: MakeFetcher
 ) -> None:
@@ -64,6 +65,7 @@ async def test_headers_must_arrive_within_the_grace_time(
         await fetcher.fetch(src.url(), max_bytes=65536, max_redirects=0)
 
 
+@pytest.mark.slow
 async def test_min_bytes_per_s_zero_waits_for_a_slow_source(
     start_source: StartSource, make_fetcher: MakeFetcher
 ) -> None:

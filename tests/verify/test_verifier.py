@@ -190,6 +190,7 @@ async def test_gzip_bomb_with_a_link_verifies_on_the_part_read(
     assert "(first 153600 bytes read)" in outcome.reason
 
 
+@pytest.mark.slow
 async def test_a_hundred_pings_naming_one_host(
     start_source: StartSource, make_fetcher: MakeFetcher
 ) -> None:
