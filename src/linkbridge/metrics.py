@@ -49,6 +49,8 @@ class Metrics:
     """Verification outcome kind -> count."""
     feed_responses: dict[int, int] = field(default_factory=dict)
     """HTTP status of feed answers (200, 304, ...) -> count."""
+    feed_builds: int = 0
+    """Feed representations built from the store (cache misses that queried it)."""
     retired: dict[tuple[int, str], int] = field(default_factory=dict)
     """(status, rule) of retired URLs answered, added at each hit flush."""
     store_errors: int = 0
@@ -125,6 +127,11 @@ class _Families(Collector):
         for status, n in sorted(m.feed_responses.items()):
             feeds.add_metric([str(status)], n)
         yield feeds
+        yield CounterMetricFamily(
+            "linkbridge_feed_builds",
+            "Feed bodies built from the store (one per feed and change; the rest are cached).",
+            value=m.feed_builds,
+        )
         retired = CounterMetricFamily(
             "linkbridge_retired_requests",
             "Requests for retired URLs answered, by status (301/308/410...) and rule "

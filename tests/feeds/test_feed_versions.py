@@ -45,7 +45,7 @@ async def test_an_approval_rebuilds_its_post_blog_and_network_feeds_only(
 ) -> None:
     client = await lb_app(at=BEFORE)
     app = client.app
-    store, live, cache = app[keys.STORE], app[keys.LIVE], app[keys.FEED_CACHE]
+    store, live = app[keys.STORE], app[keys.LIVE]
     transport = make_post(
         7, blog="/transport/", permalink="http://www.naringsbloggen.se" + TRANSPORT_POST,
         path=TRANSPORT_POST.rstrip("/"), slug="ny-trafikplan", title="Ny trafikplan",
@@ -53,7 +53,7 @@ async def test_an_approval_rebuilds_its_post_blog_and_network_feeds_only(
     await store.import_posts("/transport/", [transport], [], BEFORE)
     await live.refresh()
     before = await etags(client)
-    builds, snapshot = cache.builds, live.snapshot
+    builds, snapshot = app[keys.METRICS].feed_builds, live.snapshot
 
     draft = LinkbackDraft(
         blog="/innovation/", post_id=2187, source_url="https://example.org/a-new-mention/",
@@ -68,7 +68,7 @@ async def test_an_approval_rebuilds_its_post_blog_and_network_feeds_only(
     assert live.snapshot is snapshot  # the redirect table and the registry were not rebuilt
     changed = {name for name in FEEDS if after[name] != before[name]}
     assert changed == {"network", "innovation", "seed post"}
-    assert cache.builds - builds == 3
+    assert app[keys.METRICS].feed_builds - builds == 3  # the three feeds, nothing else
     body = await (await client.get(FEEDS["network"])).text()
     assert "example.org/a-new-mention" in body
 

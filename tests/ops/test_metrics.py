@@ -52,6 +52,7 @@ async def test_feed_answers_are_counted_by_status(lb_app: AppFactory) -> None:
     samples = await scrape(client)
     assert samples[("linkbridge_feed_responses_total", (("status", "200"),))] == 1
     assert samples[("linkbridge_feed_responses_total", (("status", "304"),))] == 1
+    assert samples[("linkbridge_feed_builds_total", ())] == 1  # the 304 came from the cache
     assert samples[("linkbridge_live_snapshot_version", ())] > 0
 
 

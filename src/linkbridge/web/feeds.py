@@ -128,5 +128,6 @@ def _post_scope(request: web.Request, feed: FeedRequest, version: int) -> str:
 
 async def _representation(request: web.Request, plan: Plan, phase: Phase) -> Representation:
     app = request.app
+    app[keys.METRICS].feed_builds += 1
     registry = app[keys.LIVE].snapshot.registry
     return await build_representation(app[keys.SETTINGS], registry, app[keys.STORE], plan, phase)
