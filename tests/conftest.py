@@ -21,6 +21,7 @@ from linkbridge.verify import SafeFetcher
 from tests.support import (  # noqa: F401 - re-exported for tests that still import conftest
     AFTER,
     BEFORE,
+    CHROMIUM_ARGS,
     EXAMPLE_CONFIG,
     ROOT,
     SEED_POST,
@@ -113,3 +114,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if is_slow(item):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Any]:
+    """Debian's headless chromium through playwright (skips, or fails in CI, without it)."""
+    executable = require_chromium()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()

@@ -3,31 +3,18 @@ decides every ticked linkback, a refused form keeps its input, and the history p
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 from linkbridge import keys
 from linkbridge.model import LinkbackState
-from tests.support import CHROMIUM_ARGS, Client, require_chromium
-from tests.support.admin import PASSWORD, USER, held_linkback
+from tests.support import Client
+from tests.support.admin import USER, browser_login, held_linkback
 
 pytestmark = pytest.mark.browser
 AdminApp = Callable[..., Awaitable[Client]]
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Any]:
-    executable = require_chromium()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def test_queue_forms_in_a_real_browser(admin_app: AdminApp, chromium: Any) -> None:
@@ -38,11 +25,7 @@ async def test_queue_forms_in_a_real_browser(admin_app: AdminApp, chromium: Any)
     c = await held_linkback(client, source_url="http://c.example.org/x/")
     base = str(client.make_url("/")).rstrip("/")
     page = await chromium.new_page(viewport={"width": 375, "height": 740})
-    await page.goto(base + "/admin/login")
-    await page.fill("input[name=username]", USER)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(base + "/admin/")
+    await browser_login(page, base)
     assert await page.get_attribute("html", "lang") == "sv"  # site.language
 
     # Enter in a card's reason field: no decision (the form's first button is disabled)

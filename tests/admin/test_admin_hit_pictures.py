@@ -7,6 +7,7 @@ sparklines, each an inline SVG with its numbers in a table beside it; in Chromiu
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import lxml.html
 import pytest
@@ -14,8 +15,8 @@ import pytest
 from linkbridge import keys
 from linkbridge.model import Hit, HitBatch, RuleKind
 from linkbridge.store import Store
-from tests.support import AFTER, CHROMIUM_ARGS, Client, require_chromium
-from tests.support.admin import PASSWORD, USER, login
+from tests.support import AFTER, Client
+from tests.support.admin import browser_login, login
 
 AdminApp = Callable[..., Awaitable[Client]]
 D1, D2, D3 = "2018-02-26", "2018-02-28", "2018-03-01"
@@ -80,44 +81,33 @@ async def test_chart_limits_at_their_edge(admin_app: AdminApp) -> None:
 
 
 @pytest.mark.browser
-async def test_hits_page_pictures_in_chromium(admin_app: AdminApp) -> None:
-    chromium = require_chromium()
+async def test_hits_page_pictures_in_chromium(admin_app: AdminApp, chromium: Any) -> None:
     from axe_playwright_python.async_playwright import Axe
-    from playwright.async_api import async_playwright
 
     client = await admin_app(at=AFTER)
     await flush_days(client.app[keys.STORE])
     base = str(client.make_url("/")).rstrip("/")
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = await browser.new_page()
-            await page.goto(base + "/admin/login")
-            await page.fill("input[name=username]", USER)
-            await page.fill("input[name=password]", PASSWORD)
-            await page.click("button[type=submit]")
-            await page.wait_for_url(base + "/admin/")
-            await page.goto(base + "/admin/hits")
-            for ident in ("hits-daily-chart", "hits-shares-chart"):
-                svg = page.locator(f"#{ident} svg")
-                box = await svg.bounding_box()
-                assert box is not None, ident
-                assert (box["width"] > 200, box["height"] > 50) == (True, True), ident
-            bars = page.locator("#hits-daily-chart svg rect")
-            assert await bars.count() == 9
-            assert await page.locator("#hits-top-table svg polyline").count() == 3
-            name = await page.locator("#hits-daily-chart svg").evaluate(
-                "svg => svg.getAttribute('aria-labelledby').split(' ')"
-                ".map(id => document.getElementById(id).textContent).join(' | ')")
-            assert name.startswith("Förfrågningar per dag | 30 dagar")
-            row = page.locator("#hits-daily-table tbody tr", has_text=D3)
-            assert await row.locator("td").all_inner_texts() == ["18", "5", "13", "5"]
-            assert await page.locator("#hits-shares-table").is_visible()
-            results = await Axe().run(page)
-            assert results.violations_count == 0, results.generate_report()
-            await page.set_viewport_size({"width": 375, "height": 740})  # a phone
-            overflow = await page.evaluate(
-                "document.documentElement.scrollWidth - document.documentElement.clientWidth")
-            assert overflow <= 0, f"{overflow} px wider than a phone's screen"
-        finally:
-            await browser.close()
+    page = await chromium.new_page()
+    await browser_login(page, base)
+    await page.goto(base + "/admin/hits")
+    for ident in ("hits-daily-chart", "hits-shares-chart"):
+        svg = page.locator(f"#{ident} svg")
+        box = await svg.bounding_box()
+        assert box is not None, ident
+        assert (box["width"] > 200, box["height"] > 50) == (True, True), ident
+    bars = page.locator("#hits-daily-chart svg rect")
+    assert await bars.count() == 9
+    assert await page.locator("#hits-top-table svg polyline").count() == 3
+    name = await page.locator("#hits-daily-chart svg").evaluate(
+        "svg => svg.getAttribute('aria-labelledby').split(' ')"
+        ".map(id => document.getElementById(id).textContent).join(' | ')")
+    assert name.startswith("Förfrågningar per dag | 30 dagar")
+    row = page.locator("#hits-daily-table tbody tr", has_text=D3)
+    assert await row.locator("td").all_inner_texts() == ["18", "5", "13", "5"]
+    assert await page.locator("#hits-shares-table").is_visible()
+    results = await Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
+    await page.set_viewport_size({"width": 375, "height": 740})  # a phone
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"{overflow} px wider than a phone's screen"

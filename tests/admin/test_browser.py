@@ -12,7 +12,14 @@ from aiohttp.test_utils import TestServer
 from linkbridge import keys
 from linkbridge.model import LinkbackState
 from tests.support import AFTER, BEFORE, CHROMIUM_ARGS, Client, manual_clock, require_chromium
-from tests.support.admin import FEED_PATH, PASSWORD, USER, linking_page, pingback_body, source_app
+from tests.support.admin import (
+    FEED_PATH,
+    USER,
+    browser_login,
+    linking_page,
+    pingback_body,
+    source_app,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -62,10 +69,7 @@ async def test_moderator_in_a_real_browser(
             page = await browser.new_page(viewport={"width": 390, "height": 844})  # a phone
             await page.goto(base + "/admin/")  # no session: sent to the login form
             assert page.url == base + "/admin/login"
-            await page.fill("input[name=username]", USER)
-            await page.fill("input[name=password]", PASSWORD)
-            await page.click("button[type=submit]")
-            await page.wait_for_url(base + "/admin/")
+            await browser_login(page, base)
             card = page.locator(f"#lb-{held.id}")
             assert TITLE in await card.inner_text()
             shot = tmp_path / "queue.png"

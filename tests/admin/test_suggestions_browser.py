@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -13,8 +14,8 @@ from aiohttp.test_utils import TestServer
 from linkbridge import __version__, keys
 from linkbridge.retire.workbench import refresh_suggestions, suggest_fetch_settings
 from linkbridge.verify import SafeFetcher
-from tests.support import AFTER, CHROMIUM_ARGS, SEED_PATH, Client, require_chromium
-from tests.support.admin import PASSWORD, USER
+from tests.support import AFTER, SEED_PATH, Client
+from tests.support.admin import USER, browser_login
 from tests.support.verify import LoopbackResolver
 
 pytestmark = pytest.mark.browser
@@ -46,11 +47,8 @@ def successor_app() -> web.Application:
 
 
 async def test_from_unmapped_hit_to_accepted_suggestion_to_301(
-    admin_app: AdminApp, source_server: SourceServer
+    admin_app: AdminApp, source_server: SourceServer, chromium: Any
 ) -> None:
-    chromium = require_chromium()
-    from playwright.async_api import async_playwright
-
     successor = await source_server(successor_app())
     client = await admin_app(at=AFTER, ports=(successor.port,))
     app, store = client.app, client.app[keys.STORE]
@@ -71,28 +69,19 @@ async def test_from_unmapped_hit_to_accepted_suggestion_to_301(
     target = f"http://www.regeringen.se:{successor.port}{NEW_PATH}"
     base = str(client.make_url("/")).rstrip("/")
 
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = await browser.new_page()
-            await page.goto(base + "/admin/login")
-            await page.fill("input[name=username]", USER)
-            await page.fill("input[name=password]", PASSWORD)
-            await page.click("button[type=submit]")
-            await page.wait_for_url(base + "/admin/")
-            await page.goto(base + "/admin/hits")
-            assert SEED_PATH.rstrip("/") in await page.content()
-            await page.click("nav a[href='/admin/suggestions']")
-            await page.wait_for_url(base + "/admin/suggestions")
-            card = page.locator("article", has_text="Innovationsupphandling på frammarsch")
-            assert await card.locator("input[name=target]").input_value() == target
-            await card.locator("input[name=target]").press("Enter")  # Enter decides nothing
-            assert await store.list_mappings() == []
-            await card.locator("button[value=accept]").click()
-            await page.wait_for_url(base + "/admin/suggestions")
-            assert "Innovationsupphandling på frammarsch" not in await page.content()
-        finally:
-            await browser.close()
+    page = await chromium.new_page()
+    await browser_login(page, base)
+    await page.goto(base + "/admin/hits")
+    assert SEED_PATH.rstrip("/") in await page.content()
+    await page.click("nav a[href='/admin/suggestions']")
+    await page.wait_for_url(base + "/admin/suggestions")
+    card = page.locator("article", has_text="Innovationsupphandling på frammarsch")
+    assert await card.locator("input[name=target]").input_value() == target
+    await card.locator("input[name=target]").press("Enter")  # Enter decides nothing
+    assert await store.list_mappings() == []
+    await card.locator("button[value=accept]").click()
+    await page.wait_for_url(base + "/admin/suggestions")
+    assert "Innovationsupphandling på frammarsch" not in await page.content()
 
     (mapping,) = await store.list_mappings()
     assert mapping.target == target

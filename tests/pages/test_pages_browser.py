@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +13,9 @@ from linkbridge.model import LinkbackDraft, LinkbackProtocol, LinkbackState, Sou
 from tests.support import (
     AFTER,
     BEFORE,
-    CHROMIUM_ARGS,
     AppFactory,
     Client,
     manual_clock,
-    require_chromium,
 )
 from tests.support.serve import free_port
 
@@ -36,19 +33,6 @@ EXTRA = (
     f'[notice]\ncontact = "{LONG_CONTACT}"\n'
     f'[[retire.mappings]]\nfrom = "{GONE_PATH}"\nto = "gone"\n'
 )
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Any]:
-    executable = require_chromium()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def _webmention(client: Client, photo: str) -> str:

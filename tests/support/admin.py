@@ -51,6 +51,17 @@ async def login(client: Client, user: str = USER, password: str = PASSWORD) -> s
     return csrf_of(await queue.text())
 
 
+async def browser_login(page: Any, base: str, user: str = USER,
+                        password: str = PASSWORD) -> None:
+    """Sign in through the real login form in a browser page; back on the queue after."""
+    if not page.url.startswith(base + "/admin/login"):
+        await page.goto(base + "/admin/login")
+    await page.fill("input[name=username]", user)
+    await page.fill("input[name=password]", password)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(base + "/admin/")
+
+
 async def held_linkback(
     client: Client,
     *,
