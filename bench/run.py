@@ -28,7 +28,16 @@ from types import FrameType
 import aiohttp
 
 from servers import Server, free_port, get, linkbridge_executable
-from wrk import WrkFailed, WrkResult, path_mix_script, run_wrk, wrk_command, wrk_version
+from wrk import (
+    WrkFailed,
+    WrkResult,
+    path_mix_script,
+    quick_if_asked,
+    run_wrk,
+    wrk_command,
+    wrk_options,
+    wrk_version,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CONFIG = ROOT / "config" / "naringsbloggen.toml"
@@ -362,18 +371,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
-    parser.add_argument("--connections", type=int, default=50, help="wrk -c")
-    parser.add_argument("--rounds", type=int, default=3, help="alternations per scenario")
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="1 s, 1 round, 4 connections: proves the harness, measures nothing",
-    )
+    wrk_options(parser)
     parser.add_argument("--output", type=Path, default=RESULTS, help="the JSON results file")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.duration, args.rounds, args.connections = 1, 1, 4
+    quick_if_asked(args)
 
     def terminate(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(128 + signum)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import shlex
 import subprocess
@@ -31,6 +32,21 @@ class WrkResult:
     requests: int
     socket_errors: str
     """wrk's "Socket errors" line ("" when none)."""
+
+
+def wrk_options(parser: argparse.ArgumentParser) -> None:
+    """The options every wrk harness takes: --duration, --connections, --rounds, --quick."""
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=50, help="wrk -c")
+    parser.add_argument("--rounds", type=int, default=3, help="alternations per scenario")
+    parser.add_argument("--quick", action="store_true",
+                        help="1 s, 1 round, 4 connections: proves the harness, measures nothing")
+
+
+def quick_if_asked(args: argparse.Namespace) -> None:
+    """--quick: 1 s, 1 round, 4 connections."""
+    if args.quick:
+        args.duration, args.rounds, args.connections = 1, 1, 4
 
 
 def wrk_command(
