@@ -60,6 +60,20 @@ def test_a_subcommand_loads_only_its_own_module() -> None:
     assert "linkbridge.app" not in loaded
 
 
+LATER = ("feedgen", "dateutil", "argon2", "aiolimiter", "charset_normalizer")
+"""Loaded by `serve` when first used (a feed, a login, a successor check, an undeclared
+charset), not while it starts: each costs start-up time."""
+
+
+@pytest.mark.slow
+def test_serve_loads_what_it_needs_later_only_when_needed() -> None:
+    code = ("import sys\nimport linkbridge.commands.serve\n"
+            "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert sorted(m for m in done.stderr.split() if m.startswith(LATER)) == []
+
+
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     from linkbridge.cli import main
 

@@ -137,14 +137,14 @@ async def test_a_small_change_reads_only_the_changed_rows(
     )
     await live.refresh()
     full_reads = 0
-    original = store.list_mappings
+    original = store.mapping_pairs
 
-    async def counting() -> list[Mapping]:
+    async def counting() -> list[tuple[str, str]]:
         nonlocal full_reads
         full_reads += 1
         return await original()
 
-    monkeypatch.setattr(store, "list_mappings", counting)
+    monkeypatch.setattr(store, "mapping_pairs", counting)
     await store.put_mappings([Mapping("/arkiv/7/", "gone", origin="store")], BEFORE)
     await store.edit_mappings([], ["/arkiv/8/"], ChangeNote("unmap", "t", "", BEFORE))
     assert await live.refresh()

@@ -23,6 +23,7 @@ from linkbridge.text import (
     plain,
     resolve_charset,
     url_is_clean,
+    xml_safe,
 )
 
 
@@ -39,6 +40,15 @@ def test_unsafe_set_is_every_control_format_surrogate_and_separator_character() 
         if expected != bool(UNSAFE.match(char)) and unicodedata.category(char) != "Cn":
             missing.append(f"U+{code:04X}")
     assert missing == []
+
+
+def test_xml_safe_keeps_exactly_the_xml_char_production() -> None:
+    """XML 1.0's Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]."""
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    kept = [ord(c) for c in xml_safe(every)]
+    allowed = [c for c in range(sys.maxunicode + 1) if c in (0x9, 0xA, 0xD)
+               or 0x20 <= c <= 0xD7FF or 0xE000 <= c <= 0xFFFD or c >= 0x10000]
+    assert kept == allowed
 
 
 @pytest.mark.parametrize(

@@ -54,8 +54,8 @@ class LiveState:
         self.feeds_seq = 0
         """The store's feed sequence number as last seen."""
         self._feed_versions: dict[str, int] = {}
-        self._rows: dict[str, Mapping] = {}
-        """The store's mappings the table was built from, by source."""
+        self._rows: dict[str, str] = {}
+        """The store's mappings the table was built from: target by source."""
         self._keys_of: dict[str, str] = {}
         self._key_count: Counter[str] | None = Counter()
         """How many store rows have each key; counted when first needed (not at start-up)."""
@@ -137,19 +137,19 @@ class LiveState:
             )
             if changes is not None:
                 removed = [s for s in changes.removed if s in self._rows]
-                changed = [m for m in changes.changed if self._rows.get(m.source) != m]
+                changed = [m for m in changes.changed if self._rows.get(m.source) != m.target]
                 if not removed and not changed:
                     return old.table
                 table = self._apply(old.table, removed, changed)
                 if table is not None:
                     for source in removed:
                         del self._rows[source]
-                    self._rows.update((m.source, m) for m in changed)
+                    self._rows.update((m.source, m.target) for m in changed)
                     return table
-        mappings = await self.store.list_mappings()
+        rows = await self.store.mapping_pairs()
         keys_of: dict[str, str] = {}
         steps = RedirectTable.build_in_slices(
-            self.settings, self.canonicaliser, mappings, slice_rows=SLICE_ROWS, keys_of=keys_of
+            self.settings, self.canonicaliser, rows, slice_rows=SLICE_ROWS, keys_of=keys_of
         )
         while True:
             try:
@@ -158,7 +158,7 @@ class LiveState:
                 built: RedirectTable = done.value
                 break
             await asyncio.sleep(0)  # let requests through between slices
-        self._rows = {m.source: m for m in mappings}
+        self._rows = dict(rows)
         self._keys_of = keys_of
         self._key_count = None
         return built

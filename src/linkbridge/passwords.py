@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import Executor
 from functools import lru_cache
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from typing import TYPE_CHECKING
 
 from linkbridge.errors import LinkbridgeError
 from linkbridge.store import Store
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 DEFAULT_USER = "admin"
 MAX_PASSWORD_CHARS = 1024
@@ -26,6 +27,8 @@ class WeakPassword(LinkbridgeError):
 
 @lru_cache(maxsize=1)
 def _hasher() -> PasswordHasher:
+    from argon2 import PasswordHasher  # here: only a login needs it, not the start-up
+
     return PasswordHasher()  # argon2id with the library's recommended parameters
 
 
@@ -49,6 +52,8 @@ def hash_password(password: str) -> str:
 
 
 def _verify(stored: str | None, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     try:
         return _hasher().verify(stored or _dummy_hash(), password) and stored is not None
     except (VerificationError, InvalidHashError):

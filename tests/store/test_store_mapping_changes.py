@@ -75,3 +75,11 @@ async def test_another_instance_sees_the_changes_of_one(backend: Backend, store:
         assert [m.source for m in seen.changed] == ["/a/"]
     finally:
         await other.close()
+
+
+async def test_mapping_pairs_are_every_source_and_target_by_source(store: Store) -> None:
+    await store.put_mappings([Mapping("/b/", "web", note="n"), Mapping("/a/*", "gone")], NOW)
+    assert await store.mapping_pairs() == [("/a/*", "gone"), ("/b/", "web")]
+    assert [(m.source, m.target) for m in await store.list_mappings()] == [
+        ("/a/*", "gone"), ("/b/", "web")
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import signal
 import sys
@@ -109,6 +110,10 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
 
         async with parent_metrics(settings.metrics.listen):
             return await supervise(args, port)
+    # The modules loaded by now live as long as the process: the cyclic collector need not
+    # walk their objects again at every collection, and loading the snapshot (100,000 table
+    # entries) triggers many collections.
+    gc.freeze()
     gate = connection_gate(settings)
     preview = is_preview(args, settings)
     try:

@@ -8,16 +8,19 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import structlog
-from feedgen.feed import FeedGenerator
 
 from linkbridge.feeds.context import Farewell, FeedContext
 from linkbridge.feeds.grammar import FeedFormat
 from linkbridge.model import Linkback, LinkbackProtocol, LinkbackState, Post, PostKey
 from linkbridge.text import html_text, plain
 from linkbridge.words import words_for
+
+if TYPE_CHECKING:
+    from feedgen.feed import FeedGenerator
 
 logger = structlog.get_logger(__name__)
 
@@ -285,6 +288,8 @@ def _render(
     if changed_at is not None:
         moments.append(_utc(changed_at))
     updated = max(moments, default=EPOCH)
+    from feedgen.feed import FeedGenerator  # here, not at start-up: it loads dateutil
+
     fg = FeedGenerator()
     fg.load_extension("dc", atom=True, rss=True)
     title = title.strip() or _site_name(ctx)

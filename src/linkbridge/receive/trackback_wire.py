@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from email.message import Message
 from email.utils import collapse_rfc2231_value
 
-import charset_normalizer
-
 from linkbridge.errors import BadRequest
 from linkbridge.receive.form import form_fields
 from linkbridge.text import (
@@ -126,6 +124,8 @@ def _choose_charset(labels: str, raw: dict[str, bytes]) -> str:
         return candidates[0]
     if _decodes(text_values, "utf-8"):
         return "utf-8"
+    import charset_normalizer  # here: only an undeclared non-UTF-8 ping needs it (slow to load)
+
     best = charset_normalizer.from_bytes(
         b"\n".join(text_values), cp_isolation=_DETECTION_CANDIDATES
     ).best()

@@ -27,8 +27,6 @@ import io
 from collections.abc import Iterable
 from urllib.parse import quote
 
-from charset_normalizer import from_bytes
-
 from linkbridge.errors import RejectedImport
 from linkbridge.model import Mapping
 from linkbridge.retire.table import BadRuleError, TargetPolicy, canonical_source
@@ -64,6 +62,8 @@ def decode_csv(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    from charset_normalizer import from_bytes  # here: slow to load, and not a start-up need
+
     best = from_bytes(data).best()
     if best is None:
         raise RejectedImport("not a text file (no encoding fits): save it as CSV UTF-8")

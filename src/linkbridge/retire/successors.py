@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 
 import structlog
-from aiolimiter import AsyncLimiter
 
 from linkbridge import __version__
 from linkbridge.errors import LinkbridgeError
@@ -65,6 +64,8 @@ async def check_successors(
     targets = table.targets()
     limits = settings.successors
     slots = asyncio.Semaphore(max(1, limits.check_concurrency))
+    from aiolimiter import AsyncLimiter  # here: it reads package metadata, a start-up cost
+
     pace = AsyncLimiter(max(1, limits.check_rate_per_min), 60)
     done = bad = 0
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Sequence
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from linkbridge import model
@@ -43,9 +44,11 @@ class SkippedMapping:
                 "(change it with `linkbridge redirects map`, `unmap` or /admin/redirects)")
 
 
-@dataclass(frozen=True, slots=True)
-class RetireOutcome:
-    """What a retired URL does. `location` always comes from the table, never the request."""
+class RetireOutcome(NamedTuple):
+    """What a retired URL does. `location` always comes from the table, never the request.
+
+    A named tuple, not a frozen dataclass: a table holds one per stored mapping, and building
+    100,000 of them at start-up costs a third of a frozen dataclass's time."""
 
     kind: str
     """"redirect" or "gone"."""
@@ -221,7 +224,8 @@ class RedirectTable:
         (say `retire.allowed_target_hosts` was narrowed after it was stored) must not stop the
         service: it is left out and listed in `skipped` with the reason.
         """
-        steps = cls.build_in_slices(settings, canonicaliser, store_mappings, blog_successors)
+        rows = [(m.source, m.target) for m in store_mappings]
+        steps = cls.build_in_slices(settings, canonicaliser, rows, blog_successors)
         while True:
             try:
                 next(steps)
@@ -234,22 +238,22 @@ class RedirectTable:
         cls,
         settings: Settings,
         canonicaliser: Canonicaliser,
-        store_mappings: Iterable[model.Mapping] = (),
+        store_rows: Sequence[tuple[str, str]] = (),
         blog_successors: MappingABC[str, str] | None = None,
         *,
         slice_rows: int = 2000,
         keys_of: dict[str, str] | None = None,
     ) -> Generator[None, None, RedirectTable]:
         """`build` as a generator that pauses every `slice_rows` store rows (its return value
-        is the table): an event loop can answer requests between slices. `keys_of`, when
-        given, receives each store row's table key by its source."""
+        is the table): an event loop can answer requests between slices. `store_rows` are
+        (source, target) pairs, later ones winning; `keys_of`, when given, receives each
+        store row's table key by its source."""
         builder = cls._config_layer(settings, canonicaliser, blog_successors)
         skipped: list[SkippedMapping] = []
-        for n, stored in enumerate(store_mappings, 1):
-            key = builder.add_or_skip(stored, canonicaliser, skipped)
-            if keys_of is not None and key is not None:
-                keys_of[stored.source] = key
-            if n % slice_rows == 0:
+        keys = {} if keys_of is None else keys_of
+        for start in range(0, len(store_rows), slice_rows):
+            builder.add_rows(store_rows[start:start + slice_rows], canonicaliser, skipped, keys)
+            if start + slice_rows <= len(store_rows):
                 yield
         return builder.table(tuple(skipped))
 
@@ -310,8 +314,7 @@ class RedirectTable:
                 _uncover(builder.exact, base._exact, key)
         gone = set(removed) | {m.source for m in changed}
         skipped = [m for m in self.skipped if m.source not in gone]
-        for stored in changed:
-            builder.add_or_skip(stored, canonicaliser, skipped)
+        builder.add_rows([(m.source, m.target) for m in changed], canonicaliser, skipped, {})
         return RedirectTable(builder.exact, builder.prefixes, self._default, tuple(skipped),
                              (*self._before, *self._after), self._redirect_status)
 
@@ -412,38 +415,58 @@ class _Builder:
         return RedirectTable(self.exact, self.prefixes, default, skipped,
                              self.patterns.values(), self.settings.retire.redirect_status)
 
+    def add_rows(
+        self,
+        rows: Iterable[tuple[str, str]],
+        canonicaliser: Canonicaliser,
+        skipped: list[SkippedMapping],
+        keys_of: dict[str, str],
+    ) -> None:
+        """`add_or_skip` for many store rows, each key recorded in `keys_of` by source.
+
+        The usual row, a plain path to a plain URL, is added here without `add`'s general
+        steps (a test checks both give the same table): start-up with 100,000 rows rests on
+        this loop, so it binds what it uses to locals and makes no call per row it can avoid.
+        """
+        exact, checked = self.exact, self._checked
+        plain_path, plain_url = _PLAIN_PATH.fullmatch, _PLAIN_URL.fullmatch
+        host_allowed = self.policy.host_allowed
+        outcome, exact_kind, status = RetireOutcome, model.RuleKind.EXACT, self.redirect_status
+        make = tuple.__new__  # RetireOutcome(...) without its keyword-handling __new__
+        for source, target in rows:
+            if plain_path(source) and "//" not in source:
+                location = checked.get(target)
+                if location is None:
+                    plain = plain_url(target)
+                    if plain is not None and "/." not in target and host_allowed(plain[1]):
+                        location = checked[target] = target
+                if location is not None and location not in ("", "gone"):
+                    plain_key = source.rstrip("/") or "/"
+                    exact[plain_key] = make(
+                        outcome, ("redirect", status, location, exact_kind, plain_key)
+                    )
+                    keys_of[source] = plain_key
+                    continue
+            key = self.add_or_skip(source, target, canonicaliser, skipped)
+            if key is not None:
+                keys_of[source] = key
+
     def add_or_skip(
-        self, stored: model.Mapping, canonicaliser: Canonicaliser, skipped: list[SkippedMapping]
+        self, source: str, target: str, canonicaliser: Canonicaliser,
+        skipped: list[SkippedMapping],
     ) -> str | None:
         """Add one store row and return its table key; a row the config does not allow is
         left out, listed in `skipped` with the reason (None)."""
-        source, target = stored.source, stored.target
-        if _PLAIN_PATH.fullmatch(source) and "//" not in source:
-            # The usual row, a plain path to a plain URL: `add` without its general steps
-            # (a test checks both give the same table). Start-up with 100,000 rows rests on it.
-            location = self._checked.get(target)
-            if location is None:
-                plain = _PLAIN_URL.fullmatch(target)
-                if plain is not None and "/." not in target and self.policy.host_allowed(
-                    plain[1]
-                ):
-                    location = self._checked[target] = target
-            if location is not None and location not in ("", "gone"):
-                key = source.rstrip("/") or "/"
-                self.exact[key] = RetireOutcome(
-                    "redirect", self.redirect_status, location, model.RuleKind.EXACT, key
-                )
-                return key
         try:  # where it came from is only spelt out for an error (100,000 rows at start-up)
             return self.add(source, target, "", RejectedImport, canonicaliser)
         except RejectedImport:
             pass
         try:
-            where = f"stored mapping {stored.source[:200]!r}"
-            return self.add(stored.source, stored.target, where, RejectedImport, canonicaliser)
+            where = f"stored mapping {source[:200]!r}"
+            return self.add(source, target, where, RejectedImport, canonicaliser)
         except RejectedImport as exc:
             reason = str(exc.__cause__ or exc.message)
-            skipped.append(SkippedMapping(stored.source, stored.target, reason))
+            skipped.append(SkippedMapping(source, target, reason))
             return None
 
     def resolve(self, target: str, where: str, error: type[LinkbridgeError]) -> str:

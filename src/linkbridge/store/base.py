@@ -220,6 +220,11 @@ class Store(Protocol):
     # -- redirect table and hits
     async def list_mappings(self) -> list[Mapping]: ...
 
+    async def mapping_pairs(self) -> list[tuple[str, str]]:
+        """Every stored mapping as (source, target), ordered by source: what the redirect table
+        is built from, as plain tuples (100,000 Mapping objects cost a start-up dearly)."""
+        ...
+
     async def mapping_changes(self, since: int, limit: int) -> MappingChanges | None:
         """The mappings written or removed since mappings version `since`, read together with
         the version they lead to; None when more than `limit` moved or when a change since

@@ -34,6 +34,15 @@ class ListRows:
 
         return await self.engine.read(q)
 
+    async def mapping_pairs(self) -> list[tuple[str, str]]:
+        async def q(conn: Conn) -> list[tuple[str, str]]:
+            rows = await conn.fetch(
+                "SELECT source, target FROM mappings ORDER BY source COLLATE \"C\""
+            )
+            return [(r[0], r[1]) for r in rows]
+
+        return await self.engine.read(q)
+
     async def mapping_changes(self, since: int, limit: int) -> MappingChanges | None:
         async def q(conn: Conn) -> MappingChanges | None:
             async with conn.transaction(isolation="repeatable_read", readonly=True):

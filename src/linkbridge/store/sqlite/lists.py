@@ -34,6 +34,14 @@ class ListRows:
 
         return await self.engine.read(q)
 
+    async def mapping_pairs(self) -> list[tuple[str, str]]:
+        def q(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+            cursor = conn.cursor()
+            cursor.row_factory = None  # plain tuples, as they come
+            return cursor.execute("SELECT source, target FROM mappings ORDER BY source").fetchall()
+
+        return await self.engine.read(q)
+
     async def mapping_changes(self, since: int, limit: int) -> MappingChanges | None:
         def q(conn: sqlite3.Connection) -> MappingChanges | None:
             conn.execute("BEGIN")  # one snapshot for the versions and the rows
