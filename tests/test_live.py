@@ -4,7 +4,9 @@ applied to a copy, and a full rebuild that lets other tasks run between slices."
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +168,43 @@ async def test_a_changed_row_the_table_refuses_is_skipped_not_fatal(
     assert await live.refresh()
     assert [row.source for row in live.snapshot.table.skipped] == ["inte-en-sökväg"]
     assert live.snapshot.table.lookup("/arkiv/1").location == TARGET
+
+
+async def test_the_first_small_change_after_a_full_build_counts_keys_in_slices(
+    live: LiveState, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The keys of every store row are counted when first needed, between turns of the loop:
+    with 100,000 rows one count in one go held it for some 30 ms."""
+    monkeypatch.setattr(live_module, "SLICE_ROWS", 100)
+    await store.put_mappings(
+        [Mapping(f"/arkiv/{i}/", TARGET, origin="store") for i in range(1000)], BEFORE
+    )
+    await live.refresh(force=True)  # a full build: the keys are not counted yet
+    ticks = 0
+    running = True
+    seen: list[int] = []
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while running:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    class Counting(Counter[str]):
+        def update(self, *args: Any, **kwargs: Any) -> None:
+            if args and args[0] is not None:  # not the empty update of Counter()
+                seen.append(ticks)
+            super().update(*args, **kwargs)
+
+    monkeypatch.setattr(live_module, "Counter", Counting)
+    await store.put_mappings([Mapping("/arkiv/1000/", "gone", origin="store")], BEFORE)
+    task = asyncio.create_task(ticker())
+    try:
+        assert await live.refresh()
+    finally:
+        running = False
+        await task
+    assert len(seen) >= 10  # 1,000 rows (and the test store's own) by 100
+    assert all(a < b for a, b in pairwise(seen)), seen  # the loop ran between two slices
+    assert live.snapshot.table.lookup("/arkiv/1000").status == 410
+    assert live.snapshot.table.lookup("/arkiv/999").location == TARGET

@@ -58,7 +58,8 @@ class LiveState:
         """The store's mappings the table was built from: target by source."""
         self._keys_of: dict[str, str] = {}
         self._key_count: Counter[str] | None = Counter()
-        """How many store rows have each key; counted when first needed (not at start-up)."""
+        """How many store rows have each key; counted when first needed (not at start-up), in
+        slices (`_count_keys`)."""
         self._base: RedirectTable | None = None
         """The table of the configuration alone: what a removed store row uncovers."""
 
@@ -140,7 +141,9 @@ class LiveState:
                 changed = [m for m in changes.changed if self._rows.get(m.source) != m.target]
                 if not removed and not changed:
                     return old.table
-                table = self._apply(old.table, removed, changed)
+                if self._key_count is None:
+                    self._key_count = await self._count_keys()
+                table = self._apply(old.table, removed, changed, self._key_count)
                 if table is not None:
                     for source in removed:
                         del self._rows[source]
@@ -163,19 +166,27 @@ class LiveState:
         self._key_count = None
         return built
 
+    async def _count_keys(self) -> Counter[str]:
+        """How many store rows have each key, counted in slices that let requests through: one
+        Counter over 100,000 keys held the event loop for some 30 ms."""
+        keys = list(self._keys_of.values())
+        counts: Counter[str] = Counter()
+        for start in range(0, len(keys), SLICE_ROWS):
+            counts.update(keys[start:start + SLICE_ROWS])
+            await asyncio.sleep(0)
+        return counts
+
     def _apply(
-        self, table: RedirectTable, removed: list[str], changed: list[Mapping]
+        self, table: RedirectTable, removed: list[str], changed: list[Mapping],
+        counts: Counter[str],
     ) -> RedirectTable | None:
         """`table` with a few rows changed, or None when a key is shared by two store rows
-        (then only a full build knows which one wins)."""
+        (then only a full build knows which one wins). `counts`: store rows per key."""
         try:
             new_keys = {m.source: canonical_source(m.source, self.canonicaliser) for m in changed}
         except BadRuleError:  # a row the table will skip: the full build lists it
             return None
         old_keys = [self._keys_of[s] for s in removed if s in self._keys_of]
-        if self._key_count is None:
-            self._key_count = Counter(self._keys_of.values())
-        counts = self._key_count
         delta: Counter[str] = Counter()  # only the touched keys, not a copy of 100,000
         for key in old_keys:
             delta[key] -= 1
