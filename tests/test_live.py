@@ -16,7 +16,7 @@ from linkbridge import live as live_module
 from linkbridge.live import LiveState
 from linkbridge.model import ChangeNote, Mapping, RuleKind
 from linkbridge.retire.table import RedirectTable
-from linkbridge.store import open_store
+from linkbridge.store import open_store, rows
 from linkbridge.store.base import Store
 from tests.support import BEFORE, load_test_settings
 
@@ -208,3 +208,40 @@ async def test_the_first_small_change_after_a_full_build_counts_keys_in_slices(
     assert all(a < b for a, b in pairwise(seen)), seen  # the loop ran between two slices
     assert live.snapshot.table.lookup("/arkiv/1000").status == 410
     assert live.snapshot.table.lookup("/arkiv/999").location == TARGET
+
+
+def test_a_server_never_asks_for_more_changes_than_the_store_keeps() -> None:
+    """Then pruning the record never turns an incremental update into a full read."""
+    assert live_module.INCREMENTAL_ROWS_MAX <= rows.MAPPING_CHANGES_KEPT
+
+
+async def test_a_server_behind_the_pruned_record_reads_the_whole_table(
+    tmp_path: Path, live: LiveState, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rows, "MAPPING_CHANGES_KEPT", 3)
+    # more than are kept: the full read below comes from the pruned record, not from the limit
+    monkeypatch.setattr(live_module, "INCREMENTAL_ROWS_MAX", 10)
+    behind = LiveState(load_test_settings(tmp_path), store)
+    await behind.refresh(force=True)
+    for i in range(5):  # five changes, one row each: the first two are pruned
+        await store.put_mappings([Mapping(f"/arkiv/{i}/", TARGET, origin="store")], BEFORE)
+        await live.refresh()  # keeps up, one change at a time
+    full_reads = 0
+    original = store.mapping_pairs
+
+    async def counting() -> list[tuple[str, str]]:
+        nonlocal full_reads
+        full_reads += 1
+        return await original()
+
+    monkeypatch.setattr(store, "mapping_pairs", counting)
+    assert await behind.refresh()
+    assert full_reads == 1
+    for i in range(5):
+        assert behind.snapshot.table.lookup(f"/arkiv/{i}").location == TARGET
+    await store.put_mappings([Mapping("/arkiv/5/", "gone", origin="store")], BEFORE)
+    assert await live.refresh()
+    assert await behind.refresh()  # at the edge now: incremental
+    assert full_reads == 1
+    assert live.snapshot.table.lookup("/arkiv/5").status == 410
+    assert behind.snapshot.table.lookup("/arkiv/5").status == 410

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from linkbridge.model import ChangeNote, Mapping
-from linkbridge.store import Store
+from linkbridge.store import Store, rows
 from tests.store.conftest import Backend
 
 NOW = datetime(2017, 12, 1, 11, 0, tzinfo=UTC)
@@ -83,3 +85,43 @@ async def test_mapping_pairs_are_every_source_and_target_by_source(store: Store)
     assert [(m.source, m.target) for m in await store.list_mappings()] == [
         ("/a/*", "gone"), ("/b/", "web")
     ]
+
+
+async def test_the_record_keeps_the_newest_rows_and_a_reader_behind_them_reads_everything(
+    backend: Backend, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rows, "MAPPING_CHANGES_KEPT", 3)
+    versions = []
+    for i in range(5):
+        await store.put_mappings([Mapping(f"/p/{i}/", "web")], NOW)
+        versions.append(await mappings_version(store))
+    recorded = await backend.peek("SELECT source FROM mapping_versions ORDER BY source")
+    assert recorded == [("/p/2/",), ("/p/3/",), ("/p/4/",)]  # /p/0/ and /p/1/ pruned
+
+    at_the_edge = await store.mapping_changes(versions[1], 3)  # needs only what is kept
+    assert at_the_edge is not None
+    assert [m.source for m in at_the_edge.changed] == ["/p/2/", "/p/3/", "/p/4/"]
+    assert await store.mapping_changes(versions[0], 10) is None  # needs /p/1/: reads all
+
+    await store.edit_mappings([], ["/p/3/"], NOTE)  # a removal is recorded and kept too
+    since = await store.mapping_changes(versions[2], 3)
+    assert since is not None
+    assert (since.changed, since.removed) == ((Mapping("/p/4/", "web", origin="store"),),
+                                              ("/p/3/",))
+    await store.put_mappings([Mapping("/p/5/", "web")], NOW)  # a fourth row: /p/2/ goes
+    assert await store.mapping_changes(versions[1], 10) is None
+    assert await store.mapping_changes(versions[2], 10) is not None
+
+
+async def test_one_write_of_more_rows_than_are_kept_leaves_no_record_to_read(
+    backend: Backend, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rows, "MAPPING_CHANGES_KEPT", 3)
+    before = await mappings_version(store)
+    await store.put_mappings([Mapping(f"/p/{i}/", "web") for i in range(4)], NOW)
+    after = await mappings_version(store)
+    assert await backend.peek("SELECT source FROM mapping_versions") == []
+    assert await store.mapping_changes(before, 10) is None
+    nothing = await store.mapping_changes(after, 10)
+    assert nothing is not None
+    assert (nothing.changed, nothing.removed) == ((), ())

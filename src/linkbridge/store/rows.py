@@ -24,6 +24,13 @@ from linkbridge.model import (
     WebhookDelivery,
 )
 
+MAPPING_CHANGES_KEPT = 10_000
+"""Recorded mapping changes kept: the newest `mapping_versions` rows (fewer when rows sharing
+a version straddle the edge). A server applies at most live.INCREMENTAL_ROWS_MAX changed rows
+and reads the whole table when more moved; one so far behind that it would need a pruned row
+needs more than this many, so it reads the whole table either way (a test checks the limit is
+not above this)."""
+
 
 def instant(value: datetime | str | None) -> datetime | None:
     """A stored instant: PostgreSQL's datetime as it is, SQLite's ISO text parsed."""

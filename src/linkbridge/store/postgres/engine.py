@@ -20,6 +20,7 @@ import asyncpg.pool
 import structlog
 
 from linkbridge.model import feed_scopes
+from linkbridge.store import rows
 from linkbridge.store.sqlite.engine import refuse_newer_schema
 
 logger = structlog.get_logger(__name__)
@@ -197,14 +198,15 @@ async def bump_feeds(conn: Conn, blog: str, post_id: int) -> int:
 
 async def bump_mappings(conn: Conn, sources: Iterable[str]) -> int:
     """Bump the mappings version inside the caller's transaction and record these sources
-    under the new version (see SQLite's `bump_mappings`). The bump locks the version row, so
-    concurrent writers record their rows in commit order."""
+    under the new version, and keep the record's newest MAPPING_CHANGES_KEPT rows (see
+    SQLite's `bump_mappings`). The bump locks the version row, so concurrent writers record
+    their rows, and prune, in commit order."""
     await bump_version(conn, "mappings")
-    rows = await conn.fetch(
+    found = await conn.fetch(
         "SELECT key, value::bigint AS value FROM meta"
         " WHERE key IN ('mappings_version', 'mappings_recorded_version')"
     )
-    meta = {r["key"]: int(r["value"]) for r in rows}
+    meta = {r["key"]: int(r["value"]) for r in found}
     version = meta["mappings_version"]
     if meta["mappings_recorded_version"] != version - 1:
         await conn.execute(
@@ -219,4 +221,15 @@ async def bump_mappings(conn: Conn, sources: Iterable[str]) -> int:
         " ON CONFLICT (source) DO UPDATE SET version = excluded.version",
         list(dict.fromkeys(sources)), version,
     )
+    horizon = await conn.fetchval(
+        "SELECT version FROM mapping_versions ORDER BY version DESC LIMIT 1 OFFSET $1",
+        rows.MAPPING_CHANGES_KEPT,
+    )
+    if horizon is not None:  # rows at and before it only serve readers that read everything
+        await conn.execute("DELETE FROM mapping_versions WHERE version <= $1", horizon)
+        await conn.execute(
+            "UPDATE meta SET value = $1 WHERE key = 'mappings_unrecorded_version'"
+            " AND value::bigint < $2",
+            str(horizon), horizon,
+        )
     return version

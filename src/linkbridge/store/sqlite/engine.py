@@ -24,6 +24,7 @@ import structlog
 
 from linkbridge.errors import ConfigError
 from linkbridge.model import feed_scopes
+from linkbridge.store import rows
 
 logger = structlog.get_logger(__name__)
 _T = TypeVar("_T")
@@ -303,7 +304,8 @@ def bump_mappings(conn: sqlite3.Connection, sources: Iterable[str]) -> int:
 
     When the version had moved since the last recorded change without naming its rows (an
     older release, a restore), 'mappings_unrecorded_version' says so: readers older than it
-    read every row.
+    read every row. The record keeps its newest MAPPING_CHANGES_KEPT rows; the version of the
+    newest pruned row becomes the unrecorded version, so a reader behind it reads every row.
     """
     bump_version(conn, "mappings")
     meta = dict(conn.execute(
@@ -321,4 +323,15 @@ def bump_mappings(conn: sqlite3.Connection, sources: Iterable[str]) -> int:
         " ON CONFLICT (source) DO UPDATE SET version = excluded.version",
         [(source, version) for source in sources],
     )
+    horizon = conn.execute(
+        "SELECT version FROM mapping_versions ORDER BY version DESC LIMIT 1 OFFSET ?",
+        (rows.MAPPING_CHANGES_KEPT,),
+    ).fetchone()
+    if horizon is not None:  # rows at and before it only serve readers that read everything
+        conn.execute("DELETE FROM mapping_versions WHERE version <= ?", (horizon[0],))
+        conn.execute(
+            "UPDATE meta SET value = ? WHERE key = 'mappings_unrecorded_version'"
+            " AND CAST(value AS INTEGER) < ?",
+            (str(horizon[0]), horizon[0]),
+        )
     return version
