@@ -245,3 +245,16 @@ async def test_a_server_behind_the_pruned_record_reads_the_whole_table(
     assert full_reads == 1
     assert live.snapshot.table.lookup("/arkiv/5").status == 410
     assert behind.snapshot.table.lookup("/arkiv/5").status == 410
+
+
+async def test_removing_a_row_the_table_skipped_is_applied(live: LiveState, store: Store) -> None:
+    """A stored source the current config refuses (say its host left `site.hosts`) was never
+    in the table: removing it must not stop every later refresh."""
+    await store.put_mappings([Mapping("inte-en-sökväg", TARGET, origin="store")], BEFORE)
+    assert await live.refresh()
+    await store.edit_mappings([], ["inte-en-sökväg"], ChangeNote("unmap", "t", "", BEFORE))
+    assert await live.refresh()
+    assert live.snapshot.table.skipped == ()
+    await store.put_mappings([Mapping("/arkiv/1/", TARGET, origin="store")], BEFORE)
+    assert await live.refresh()
+    assert live.snapshot.table.lookup("/arkiv/1").location == TARGET

@@ -306,7 +306,10 @@ class RedirectTable:
         builder = _Builder(settings, TargetPolicy.from_settings(settings))
         builder.exact, builder.prefixes = dict(self._exact), dict(self._prefixes)
         for source in removed:
-            key = canonical_source(source, canonicaliser)
+            try:
+                key = canonical_source(source, canonicaliser)
+            except BadRuleError:  # a row the table skipped (config changed): none of it to undo
+                continue
             if key.endswith("/*"):
                 short = key[:-2] or "/"
                 _uncover(builder.prefixes, base._prefixes, short)
