@@ -121,6 +121,7 @@ def test_the_excerpt_near_the_link_is_the_whole_page_excerpt(page: str) -> None:
     body = doc.find(".//body")
     root = body if body is not None else doc
     assert html_excerpt(root, link) == whole_page_excerpt(root, link)
+    assert html_excerpt(root, link, scoped=False) == whole_page_excerpt(root, link)
 
 
 def test_the_excerpt_of_a_long_page_is_found_near_the_link() -> None:
@@ -133,6 +134,28 @@ def test_the_excerpt_of_a_long_page_is_found_near_the_link() -> None:
     body = doc.find(".//body")
     assert html_excerpt(body, link) == whole_page_excerpt(body, link)
     assert html_excerpt(body, link).startswith("[…] före")
+
+
+def test_pages_in_threads_parse_alike() -> None:
+    """Each thread reuses its own parser: pages parsed in turn and side by side agree."""
+    pages = [f"<html><body><p>sida {i} <a href='{TARGET}'>länk {i}</a></p></body></html>"
+             for i in range(40)]
+    alone = [inspect(p.encode(), content_type="text/html", charset="utf-8", page_url=PAGE,
+                     is_target=IS_TARGET, target_hosts=HOSTS) for p in pages]
+    assert all(r.found and r.fields is not None for r in alone)
+    results: list[list[Any]] = [[] for _ in range(4)]
+
+    def run(k: int) -> None:
+        for p in pages:
+            results[k].append(inspect(p.encode(), content_type="text/html", charset="utf-8",
+                                      page_url=PAGE, is_target=IS_TARGET, target_hosts=HOSTS))
+
+    workers = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert all(r == alone for r in results)
 
 
 # ---------------------------------------------------------------- fetch.parse_inline_max_bytes

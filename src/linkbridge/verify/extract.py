@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+import typing
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +29,9 @@ MARK_START, MARK_END = "\ue000", "\ue001"
 MAX_MF2_DEPTH = 8
 EXCERPT_SCOPE_LEVELS = 6
 """Levels above a link searched for its excerpt's text before the whole page (speed only)."""
+SCOPED_EXCERPT_MIN_CHARS = 1024
+"""Pages of fewer characters (markup included) take the excerpt from the whole page at once:
+for them one walk of the page costs less than the search near the link (speed only)."""
 
 # fmt: off
 _BLOCK_TAGS = frozenset({
@@ -107,15 +112,16 @@ def excerpt_around(text: str, start: int, end: int) -> str:
     return f"{ELLIPSIS} {inner} {ELLIPSIS}" if inner else ""
 
 
-def html_excerpt(root: HtmlElement, link: HtmlElement) -> str:
+def html_excerpt(root: HtmlElement, link: HtmlElement, *, scoped: bool = True) -> str:
     """The excerpt around `link` in `root`'s text.
 
     The excerpt needs only CONTEXT_CHARS of text each side of the link, so it is first looked
     for in a run of elements around the link (the link's siblings, then its ancestors'), a run
     whose text is a stretch of the page's text: with more than that each side it gives the
-    very excerpt the whole page would (only the cut-off edges differ). Else the whole `root`."""
+    very excerpt the whole page would (only the cut-off edges differ). Else (or at once when
+    not `scoped`: a small page) the whole `root`."""
     node: HtmlElement = link
-    for _ in range(EXCERPT_SCOPE_LEVELS):
+    for _ in range(EXCERPT_SCOPE_LEVELS if scoped else 0):
         parent = node.getparent()
         if parent is None or node is root:
             break
@@ -250,6 +256,18 @@ def mf2_fields(html: str, page_url: str, is_target: IsTarget) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v}
 
 
+_XPATHS = threading.local()
+
+
+def _with_rel(doc: HtmlElement) -> list[HtmlElement]:
+    """`<link>` and `<a>` elements with a `rel`, in document order (the expression compiled
+    once per thread: compiling it cost more than running it)."""
+    xpath: etree.XPath | None = getattr(_XPATHS, "with_rel", None)
+    if xpath is None:
+        xpath = _XPATHS.with_rel = etree.XPath("//link[@rel] | //a[@rel]")
+    return typing.cast(list[HtmlElement], xpath(doc))
+
+
 def meta_fields(doc: HtmlElement, base_url: str) -> dict[str, Any]:
     """Author and date from `<meta name=author>`, `article:*` and `<link rel=author>`."""
     fields: dict[str, Any] = {}
@@ -266,7 +284,7 @@ def meta_fields(doc: HtmlElement, base_url: str) -> dict[str, Any]:
             fields["author_name"] = plain(value, NAME_CHARS)
         elif key == "article:published_time" and "published_at" not in fields:
             fields["published_at"] = parse_when(value)
-    for link in doc.xpath("//link[@rel] | //a[@rel]"):  # document order; only those with rel
+    for link in _with_rel(doc):  # document order; only those with rel
         if "author" in (link.get("rel") or "").lower().split() and link.get("href"):
             url = safe_url(urljoin(base_url, link.get("href", "").strip()))
             if url:

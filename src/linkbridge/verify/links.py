@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -100,17 +101,27 @@ def _host(url: str) -> str:
 
 
 _XML_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_PARSERS = threading.local()
+
+
+def _parser() -> lxml.html.HTMLParser:
+    """This thread's parser: building one costs about as much as parsing a small page, and an
+    lxml parser may be reused but not shared between threads (big pages are checked in one)."""
+    parser: lxml.html.HTMLParser | None = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = lxml.html.HTMLParser(
+            no_network=True,
+            remove_comments=True,
+            remove_pis=True,
+            encoding="utf-8",
+            collect_ids=False,
+        )
+    return parser
 
 
 def parse_html(text: str) -> HtmlElement | None:
     """Parse with lxml: no network, no comments or processing instructions, no scripts."""
-    parser = lxml.html.HTMLParser(
-        no_network=True,
-        remove_comments=True,
-        remove_pis=True,
-        encoding="utf-8",
-        collect_ids=False,
-    )
+    parser = _parser()
     # libxml2 keeps control characters in text nodes, but lxml refuses them when a node is
     # rewritten (drop_tree merges tails): blank them first, as a browser would ignore them.
     text = _XML_CONTROL.sub(" ", text)
@@ -207,7 +218,8 @@ def _inspect_html(
     if link is None:
         return LinkReport(found=False)
     body = doc.find(".//body")
-    excerpt = extract.html_excerpt(body if body is not None else doc, link)
+    excerpt = extract.html_excerpt(body if body is not None else doc, link,
+                                   scoped=len(text) >= extract.SCOPED_EXCERPT_MIN_CHARS)
     found = extract.meta_fields(doc, base_url)
     found.update(extract.mf2_fields(text, base_url, is_target))
     title = extract.title_of(doc, _host(page_url))
