@@ -29,6 +29,9 @@ PATH_KEY_CACHE_ENTRIES = 4096
 SOURCE_KEY_CACHE_ENTRIES = 1024
 """Source keys remembered per canonicaliser: one linkback asks for its source's key at
 several steps (in-flight check, storing), each a WHATWG parse."""
+SPLIT_CACHE_ENTRIES = 1024
+"""URLs remembered taken apart per canonicaliser: every linkback splits its target three times
+(resolving it, its in-flight key, the link found in the source), and a flood names few targets."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -85,6 +88,7 @@ class Canonicaliser:
         self.significant = frozenset(p.lower() for p in significant_params)
         self._path_keys = lru_cache(maxsize=PATH_KEY_CACHE_ENTRIES)(self._path_key)
         self._source_keys = lru_cache(maxsize=SOURCE_KEY_CACHE_ENTRIES)(self._source_key)
+        self._splits = lru_cache(maxsize=SPLIT_CACHE_ENTRIES)(self._split)
 
     @classmethod
     def for_site(
@@ -102,7 +106,10 @@ class Canonicaliser:
         return cls.for_site(site.public_base_url, site.hosts, site.significant_query_params)
 
     def split(self, url: str, *, keep_all_params: bool = False) -> SplitURL:
-        """Take `url` (absolute or a path) apart into canonical pieces."""
+        """Take `url` (absolute or a path) apart into canonical pieces (memoised, bounded)."""
+        return self._splits(url, keep_all_params)
+
+    def _split(self, url: str, keep_all_params: bool) -> SplitURL:
         url = url.strip()
         try:
             parts = urlsplit(url)
