@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from functools import lru_cache
 
 
 class LinkbackState(StrEnum):
@@ -338,11 +339,13 @@ class Job:
     """The sender's address group (see `sender_group`; "" when unknown): fair-share key."""
 
 
+@lru_cache(maxsize=4096)
 def sender_group(ip: str) -> str:
     """The address a sender is counted under: an IPv4 address, or an IPv6 address's /64.
 
     One IPv6 host usually holds a whole /64, so fairness per exact address would be no limit.
-    Anything that is not an address yields "" (no fair-share key).
+    Anything that is not an address yields "" (no fair-share key). Remembered (bounded): every
+    accepted linkback asks, in the writer's transaction, and senders repeat.
     """
     try:
         addr = ipaddress.ip_address(ip.strip())

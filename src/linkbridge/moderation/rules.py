@@ -44,8 +44,11 @@ def _psl() -> PublicSuffixList:
     return PublicSuffixList()  # the list shipped inside the package: nothing is downloaded
 
 
+@lru_cache(maxsize=4096)
 def ip_of(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The address when `host` is an IP literal ("203.0.113.5", "2001:db8::1", "[::1]")."""
+    """The address when `host` is an IP literal ("203.0.113.5", "2001:db8::1", "[::1]")
+    (remembered, bounded: each linkback asks for its host's at every list check, and a
+    name's answer is an exception inside `ipaddress`)."""
     try:
         return ipaddress.ip_address(host.strip().removeprefix("[").removesuffix("]"))
     except ValueError:

@@ -16,6 +16,7 @@ import typing
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,8 +31,10 @@ logger = structlog.get_logger(__name__)
 _T = TypeVar("_T")
 
 
+@lru_cache(maxsize=256)
 def ts(value: datetime | None) -> str | None:
-    """Aware datetime -> sortable UTC text."""
+    """Aware datetime -> sortable UTC text (remembered, bounded: a linkback's two transactions
+    write the same few instants a dozen times; equal instants give the same text)."""
     if value is None:
         return None
     if value.tzinfo is None:
