@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from linkbridge.errors import UndecodableURL
 from linkbridge.model import Post, PostKey
@@ -22,6 +23,8 @@ WORDPRESS_FILES = frozenset({"xmlrpc.php", "index.php"})
 """WordPress files that are not posts (besides everything named wp-*)."""
 NOT_A_POST_QUERY = ("feed", "s", "cat", "m")
 TRASHED_SUFFIX = "__trashed"
+RESOLVE_CACHE_ENTRIES = 1024
+"""Resolutions a registry remembers."""
 MAX_SUFFIXES = 2
 _COMMENT_PAGE = re.compile(r"comment-page-[0-9]+")
 _YEAR = re.compile(r"[0-9]{4}")
@@ -103,6 +106,7 @@ class PostRegistry:
         self._categories: set[tuple[str, str]] = set()
         for post in self._by_key.values():
             self._index(post)
+        self._resolved = lru_cache(maxsize=RESOLVE_CACHE_ENTRIES)(self._resolve)
 
     def _index(self, post: Post) -> None:
         home = canonical_path(post.blog)
@@ -134,10 +138,15 @@ class PostRegistry:
         return self._blogs
 
     def resolve(self, url: str) -> Resolution:
-        """What `url` (absolute, or a raw undecoded path taken as ours) points at.
+        """What `url` (absolute, or a raw undecoded path taken as ours) points at (remembered,
+        bounded: the registry never changes, and a linkback resolves its target, then the link
+        to it found in the source).
 
         Raises UndecodableURL when the URL cannot be decoded.
         """
+        return self._resolved(url)
+
+    def _resolve(self, url: str) -> Resolution:
         split = self._canon.split(url)
         if split.scheme not in ("", "http", "https") or (
             split.host and split.host not in self._canon.site_hosts
