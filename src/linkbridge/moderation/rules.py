@@ -6,7 +6,7 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from publicsuffixlist import PublicSuffixList
 
@@ -148,20 +148,42 @@ class HostLists:
     def is_blocked(self, host: str, url: str = "") -> bool:
         """True when the host (or a parent domain, or an IP host's network) is blocked, or the
         URL matches a pattern."""
-        if _listed(host, self.blocked, self.blocked_networks):
+        if _listed(host, self._blocked_folded, self.blocked_networks):
             return True
         return any(p.search(url) for p in self.url_patterns)
 
     def is_allowed(self, host: str) -> bool:
-        return _listed(host, self.allowed, self.allowed_networks)
+        return _listed(host, self._allowed_folded, self.allowed_networks)
+
+    @cached_property
+    def _blocked_folded(self) -> frozenset[str]:
+        return frozenset(ascii_host(entry) for entry in self.blocked)
+
+    @cached_property
+    def _allowed_folded(self) -> frozenset[str]:
+        return frozenset(ascii_host(entry) for entry in self.allowed)
 
 
 def _listed(host: str, names: frozenset[str], networks: tuple[IPNetwork, ...]) -> bool:
-    """An IP host matches networks only; a name matches names (itself and parent domains)."""
+    """An IP host matches networks only; a name matches names (itself and parent domains).
+
+    `names` are folded as `host_matches` folds an entry. The host's own name and each parent
+    domain are looked up in them (as many lookups as the host has labels), which is
+    `host_matches` against every entry without going through a long list entry by entry."""
     address = ip_of(host)
     if address is not None:
         return any(address in network for network in networks)
-    return any(host_matches(host, entry) for entry in names)
+    if not names:
+        return False
+    name = ascii_host(host)
+    if name in names:
+        return True
+    dot = name.find(".")
+    while dot >= 0:
+        if name[dot + 1 :] in names:
+            return True
+        dot = name.find(".", dot + 1)
+    return False
 
 
 def state_after_verification(
