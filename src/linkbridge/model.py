@@ -279,6 +279,10 @@ class Hit:
     count: int = 1
 
 
+LinkbackMark = tuple[int, int, str]
+"""One post's linkbacks at a glance: (rows, highest id, latest updated_at as text)."""
+
+
 def feed_scopes(blog: str, post_id: int) -> tuple[str, str, str]:
     """The feed scopes one post's linkbacks show in: the network (""), its sub-blog
     ("/innovation/") and the post itself ("/innovation/#12"); each has its own version."""

@@ -21,12 +21,14 @@ from linkbridge.model import (
     Job,
     Linkback,
     LinkbackDraft,
+    LinkbackMark,
     LinkbackProtocol,
     LinkbackState,
     Mapping,
     MappingChanges,
     MappingSuggestion,
     Post,
+    PostKey,
     ReceiveLimits,
     RecordResult,
     SourceDetails,
@@ -179,6 +181,13 @@ class Store(Protocol):
         datetime | None
     ):
         """When any linkback of the scope last changed (a feed's Last-Modified floor)."""
+
+    async def linkback_marks(self, post: PostKey | None = None) -> dict[PostKey, LinkbackMark]:
+        """Per post with linkbacks (or of `post` only), in one query: (rows, highest id, latest
+        `updated_at` as stored). A row added, removed or changed moves its post's mark,
+        including the changes that move no feed version (an erasure, an import): `export
+        nginx` compares them to know which linkback feeds a posts-version move can have
+        changed."""
 
     # -- jobs
     async def enqueue_job(

@@ -17,8 +17,10 @@ from linkbridge.model import (
     Decision,
     Linkback,
     LinkbackDraft,
+    LinkbackMark,
     LinkbackProtocol,
     LinkbackState,
+    PostKey,
     ReceiveLimits,
     RecordResult,
     SourceDetails,
@@ -451,6 +453,19 @@ class LinkbackRows:
             sql += " WHERE " + " AND ".join(where)
         changed: datetime | None = await self.engine.fetchval(sql, *params)
         return changed
+
+    async def linkback_marks(self, post: PostKey | None = None) -> dict[PostKey, LinkbackMark]:
+        where, params = ("", ()) if post is None else (
+            " WHERE blog = $1 AND post_id = $2", (post.blog, post.post_id))
+
+        async def q(conn: Conn) -> dict[PostKey, LinkbackMark]:
+            rows = await conn.fetch(
+                "SELECT blog, post_id, COUNT(*), MAX(id), COALESCE(MAX(updated_at)::text, '')"
+                f" FROM linkbacks{where} GROUP BY blog, post_id", *params
+            )
+            return {PostKey(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
+
+        return await self.engine.read(q)
 
 
 async def import_linkbacks(conn: Conn, drafts: Sequence[LinkbackDraft], now: datetime) -> int:

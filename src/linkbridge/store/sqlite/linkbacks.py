@@ -15,8 +15,10 @@ from linkbridge.model import (
     Decision,
     Linkback,
     LinkbackDraft,
+    LinkbackMark,
     LinkbackProtocol,
     LinkbackState,
+    PostKey,
     ReceiveLimits,
     RecordResult,
     SourceDetails,
@@ -442,6 +444,19 @@ class LinkbackRows:
         if where:
             sql += " WHERE " + " AND ".join(where)
         return await self.engine.read(lambda conn: dt(conn.execute(sql, params).fetchone()[0]))
+
+    async def linkback_marks(self, post: PostKey | None = None) -> dict[PostKey, LinkbackMark]:
+        where, params = ("", ()) if post is None else (
+            " WHERE blog = ? AND post_id = ?", (post.blog, post.post_id))
+
+        def q(conn: sqlite3.Connection) -> dict[PostKey, LinkbackMark]:
+            rows = conn.execute(
+                "SELECT blog, post_id, COUNT(*), MAX(id), MAX(updated_at) FROM linkbacks"
+                f"{where} GROUP BY blog, post_id", params
+            )
+            return {PostKey(r[0], r[1]): (r[2], r[3], r[4] or "") for r in rows}
+
+        return await self.engine.read(q)
 
 
 def _erased(conn: sqlite3.Connection, draft: LinkbackDraft) -> bool:
