@@ -194,15 +194,19 @@ async def write_files(folder: Path, live: LiveState, phase: Phase, upstream: str
     """The feed files and map, the redirect map (empty before the instant), and the
     http-level and server-level config; True when any file changed.
 
-    Before rebuilding every feed (the posts changed) the feed map is emptied and `reload`
-    run, so that linkbridge answers the feeds meanwhile, never nginx from outdated files."""
+    Before rebuilding feeds because the posts version moved (a WXR import, an erasure), the
+    feed map is written without those feeds and `reload` run, so that linkbridge answers them
+    meanwhile, never nginx from outdated files."""
     snapshot = live.snapshot
     # feeds show posts and linkbacks only: a mapping or host-list change rebuilds none of them
     posts_version = snapshot.inputs.get("posts", snapshot.version)
-    if feeds.rebuilds_all(posts_version) and _write(folder / FEEDS_MAP_FILE, ""):
-        await reload()
+
+    async def before_build(text: str) -> None:
+        if _write(folder / FEEDS_MAP_FILE, text):
+            await reload()
+
     feeds_text = await feeds.update(
-        snapshot.registry, live.store, posts_version, live.feed_version, phase
+        snapshot.registry, live.store, posts_version, live.feed_version, phase, before_build
     )
     return _write_config(folder, live, phase, upstream, feeds, feeds_text)
 
