@@ -113,8 +113,12 @@ def _post_guid(post: Post, base: str) -> str:
     return f"{root}{post.blog}?p={post.post_id}"
 
 
+def _published(post: Post) -> datetime:
+    return _utc(post.published_at or post.modified_at or EPOCH)
+
+
 def _post_item(post: Post, ctx: FeedContext) -> _Item:
-    published = _utc(post.published_at or post.modified_at or EPOCH)
+    published = _published(post)
     updated = max(published, _utc(post.modified_at or published))
     guid = _post_guid(post, ctx.public_base_url)
     return _Item(
@@ -234,14 +238,17 @@ def build_posts_feed(
     changed_at: datetime | None = None,
 ) -> BuiltFeed:
     """A posts feed: the blog's title (plus " » qualifier" for a category or author)."""
-    ranked = _newest_first(
-        (item.published, f"{post.blog}|{post.post_id:012d}", item)
-        for post in posts
-        if _is_live(post)
-        for item in (_post_item(post, ctx),)
+    # ranked on the publication date alone, so only the posts shown become items (a
+    # listing of thousands of posts cleans the text of `limit` of them, not of all)
+    chosen = sorted(
+        ((_published(post), f"{post.blog}|{post.post_id:012d}", post)
+         for post in posts if _is_live(post)),
+        key=lambda t: (t[0], t[1]), reverse=True,
     )
+    ranked = [_post_item(post, ctx) for _, _, post in
+              (chosen[:limit] if limit is not None else chosen)]
     title = ctx.blog_title() + (f" » {plain(qualifier)}" if qualifier else "")
-    return _render(ctx, title, ranked[:limit] if limit is not None else ranked, fmt, changed_at)
+    return _render(ctx, title, ranked, fmt, changed_at)
 
 
 def build_comments_feed(
