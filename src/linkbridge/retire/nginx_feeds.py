@@ -232,7 +232,7 @@ class FeedFiles:
             if ident not in wanted:
                 plan = self._plans.get(ident)
                 if plan is None:
-                    plan = self._plans[ident] = plan_feed(self.settings, registry, feed, phase)
+                    plan = self._plans[ident] = self._plan(registry, feed, phase)
                 if isinstance(plan, str):  # not known: linkbridge redirects
                     continue
                 scope = _scope(feed, plan)
@@ -261,7 +261,20 @@ class FeedFiles:
         for ident, (plan, marks) in wanted.items():  # the newest plan: `is` next time
             built[ident].plan, built[ident].marks = plan, marks
         self._built = built
-        return self._write([(path, built[i].rep, ext) for path, i, ext in kept], phase)
+        return await self._write([(path, built[i].rep, ext) for path, i, ext in kept], phase)
+
+    def _plan(self, registry: PostRegistry, feed: FeedRequest, phase: Phase) -> Plan | str:
+        """`plan_feed`, once per feed for both formats: what a feed shows does not depend on
+        its format (a known feed's plan differs in the feed alone)."""
+        for fmt in FeedFormat:
+            other = self._plans.get(((feed.key, fmt.value), phase.value))
+            if fmt is feed.format or other is None:
+                continue
+            if isinstance(other, str):  # not known in either format
+                return other
+            if other[0].key == feed.key:  # known: the same plan for this format's feed
+                return (feed, *other[1:])
+        return plan_feed(self.settings, registry, feed, phase)
 
     async def _take_version(self, registry: PostRegistry, store: Store) -> None:
         """A posts version move: move the generation of each feed scope whose posts or
@@ -294,11 +307,13 @@ class FeedFiles:
             else:
                 self._marks.pop(key, None)
 
-    def _write(self, entries: list[tuple[str, Representation, str]], phase: Phase) -> str:
+    async def _write(self, entries: list[tuple[str, Representation, str]], phase: Phase) -> str:
         """Write the files not yet there, drop those no map names any more; the map text."""
         self.files.mkdir(parents=True, exist_ok=True)
         named: set[str] = set()
-        for _path, rep, ext in entries:
+        for n, (_path, rep, ext) in enumerate(entries):
+            if n % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
             for gz in (False, True):
                 name = file_name(rep, ext, gzip=gz)
                 if name not in named:
@@ -307,10 +322,12 @@ class FeedFiles:
                         _write_file(self.files / name, body, rep.last_modified.timestamp())
                         self._present.add(name)
                     named.add(name)
-        for old in self.files.iterdir():  # neither in this map nor the previous one
-            if old.name not in named and old.name not in self._previous:
-                old.unlink(missing_ok=True)
-                self._present.discard(old.name)
+        for n, old in enumerate(os.listdir(self.files)):  # in neither this map nor the last
+            if n % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
+            if old not in named and old not in self._previous:
+                (self.files / old).unlink(missing_ok=True)
+                self._present.discard(old)
         self._previous = named
         return _map_text(entries, phase)
 
