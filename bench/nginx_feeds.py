@@ -2,30 +2,44 @@
 bare aiohttp handler, in one run.
 
     .venv/bin/python bench/nginx_feeds.py [--duration 5] [--connections 50] [--rounds 3] [--quick]
+    .venv/bin/python bench/nginx_feeds.py --update-posts 2000 [--rounds 3]
 
 The three servers run on core 0, wrk on core 1. nginx (Debian's, one process) includes the
 export, whose upstream is a port nobody listens on: every measured answer comes from nginx's
 own files (a pass to linkbridge would be a 502 and fail the run). Each round runs reference,
 linkbridge and nginx in turn; the table shows medians of req/s and server CPU µs per request.
-See docs/benchmarks.md.
+
+`--update-posts N` measures the export's other cost instead, in this process: the CPU and wall
+time of writing the feed files (`write_files`, what `export nginx --watch` runs) for a blog of
+N posts, each with one imported pingback, in 20 categories: the first export, then per round
+one post's title edited (a WXR import), one linkback decision, and a version move that changes
+no feed (a moderator's password set); with the feeds rebuilt and the longest event-loop stall
+of each. `PYTHONPATH=OTHER/src` measures another build. See docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from servers import Server, free_port, get, linkbridge_executable
 from wrk import WrkFailed, quick_if_asked, run_wrk, wrk_command, wrk_options
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CONFIG = ROOT / "config" / "naringsbloggen.toml"
+EXAMPLE_WXR = ROOT / "config" / "naringsbloggen-innovation.wxr"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 REF_ETAG = '"reference-etag"'
 SERVERS = ("reference", "linkbridge", "nginx")
@@ -144,6 +158,129 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, dict[str, dict[str, fl
             server.stop()
 
 
+def write_export(path: Path, posts: int, edited: int = 0) -> None:
+    """The example's first post repeated N times (new ids, slugs, comment ids; 20 categories),
+    with post 0's title ending in `edited` when it is not 0."""
+    text = EXAMPLE_WXR.read_text(encoding="utf-8")
+    head, _, rest = text.partition("\t<item>")
+    item = "\t<item>" + rest[: rest.index("</item>") + len("</item>")] + "\n"
+    with path.open("w", encoding="utf-8") as out:
+        out.write(head)
+        for n in range(posts):
+            one = item.replace("2187", str(100000 + n))
+            one = one.replace("innovationsupphandling-pa-frammarsch", f"inlagg-{n}")
+            one = one.replace('nicename="innovationsstrategi"', f'nicename="kategori-{n % 20}"')
+            if n == 0 and edited:
+                one = one.replace("på frammarsch!</title>", f"på frammarsch {edited}</title>", 1)
+            for old in sorted(set(re.findall(r"<wp:comment_id>(\d+)</wp:comment_id>", one))):
+                one = one.replace(f"<wp:comment_id>{old}</wp:comment_id>",
+                                  f"<wp:comment_id>{n}{old}</wp:comment_id>")
+            out.write(one)
+        out.write("</channel>\n</rss>\n")
+
+
+async def update_cost(args: argparse.Namespace, tmp: Path) -> dict[str, list[dict[str, float]]]:
+    """CPU, wall time, feeds built and longest loop stall of each `write_files` (see above)."""
+    from linkbridge.commands.exporting import write_files
+    from linkbridge.live import LiveState
+    from linkbridge.log import configure_logging
+    from linkbridge.model import LinkbackState
+    from linkbridge.phase import Phase
+    from linkbridge.posts.importer import import_wxr
+    from linkbridge.retire import nginx_feeds
+    from linkbridge.settings_loader import load_settings
+    from linkbridge.store import open_store
+
+    configure_logging("warning", json=False)
+    overlay = tmp / "overlay.toml"
+    overlay.write_text(f'[store]\nurl = "sqlite:///{tmp}/linkbridge.db"\n', encoding="utf-8")
+    (tmp / "linkbridge.db").touch()
+    settings = load_settings([EXAMPLE_CONFIG, overlay])
+    builds = [0]
+    name = "build_representation"  # counted where the export calls it, in either build
+    build = getattr(nginx_feeds, name)
+
+    async def counted(*a: Any, **kw: Any) -> Any:
+        builds[0] += 1
+        return await build(*a, **kw)
+
+    setattr(nginx_feeds, name, counted)
+    store = open_store(settings.store.url)
+    await store.open()
+    try:
+        wxr = tmp / "posts.wxr"
+        write_export(wxr, args.update_posts)
+        await import_wxr(settings, store, wxr, datetime.now(UTC))
+        live = LiveState(settings, store)
+        await live.refresh(force=True)
+        feeds = nginx_feeds.FeedFiles(tmp / "export", settings, live.canonicaliser)
+
+        async def no_reload() -> None:
+            return None
+
+        async def measure(name: str, change: Callable[[], Awaitable[object]]) -> dict[str, float]:
+            await change()
+            builds[0], stall = 0, [0.0]
+            stop = asyncio.Event()
+
+            async def ticker() -> None:
+                last = time.perf_counter()
+                while not stop.is_set():
+                    await asyncio.sleep(0.001)
+                    now = time.perf_counter()
+                    stall[0] = max(stall[0], now - last)
+                    last = now
+
+            tick = asyncio.create_task(ticker())
+            await asyncio.sleep(0.01)
+            cpu, wall = time.process_time(), time.perf_counter()
+            await live.refresh()
+            await write_files(tmp / "export", live, Phase.BEFORE, "127.0.0.1:9", feeds, no_reload)
+            row = {"cpu_s": time.process_time() - cpu, "wall_s": time.perf_counter() - wall,
+                   "feeds_built": float(builds[0]), "max_stall_ms": stall[0] * 1000}
+            stop.set()
+            await tick
+            print(f"  {name}: {row['cpu_s']:.2f} s CPU, {row['wall_s']:.2f} s wall, "
+                  f"{builds[0]} feeds built, longest stall {row['max_stall_ms']:.0f} ms",
+                  flush=True)
+            return row
+
+        async def nothing() -> None:
+            return None
+
+        results: dict[str, list[dict[str, float]]] = {
+            "first_export": [await measure("first export", nothing)]}
+        for n in range(1, args.rounds + 1):
+            async def edit(n: int = n) -> None:
+                write_export(wxr, args.update_posts, edited=n)
+                await import_wxr(settings, store, wxr, datetime.now(UTC))
+
+            async def decide() -> None:
+                shown = await store.list_linkbacks(states=[LinkbackState.APPROVED], limit=1)
+                await store.set_state(shown[0].id, LinkbackState.DELETED, actor="bench",
+                                      reason="bench", now=datetime.now(UTC))
+
+            async def password(n: int = n) -> None:
+                await store.set_admin_password("bench", f"hash-{n}")
+
+            for name, change in (("one_post_edited", edit), ("one_decision", decide),
+                                 ("version_only", password)):
+                results.setdefault(name, []).append(await measure(name, change))
+        return results
+    finally:
+        await store.close()
+
+
+def print_updates(results: dict[str, list[dict[str, float]]]) -> None:
+    print(f"\n{'change':<17}{'CPU s (median)':>16}{'wall s':>9}{'feeds built':>13}"
+          f"{'stall ms':>10}")
+    for name, rows in results.items():
+        print(f"{name:<17}" + "".join(
+            f"{statistics.median(r[k] for r in rows):>{w}.{d}f}"
+            for k, w, d in (("cpu_s", 16, 2), ("wall_s", 9, 2), ("feeds_built", 13, 0),
+                            ("max_stall_ms", 10, 0))))
+
+
 def print_table(results: dict[str, dict[str, dict[str, float]]]) -> None:
     print(f"\n{'scenario':<15}" + "".join(f"{s + ' req/s':>17}" for s in SERVERS)
           + "".join(f"{s + ' µs':>15}" for s in SERVERS) + f"{'nginx/ref':>11}")
@@ -161,8 +298,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     wrk_options(parser)
     parser.add_argument("--output", type=Path, default=None, help="also write the JSON here")
+    parser.add_argument("--update-posts", type=int, default=0, metavar="N",
+                        help="measure writing the feed files for N posts instead (no wrk)")
     args = parser.parse_args(argv)
     quick_if_asked(args)
+    if args.update_posts:
+        with tempfile.TemporaryDirectory(prefix="linkbridge-bench-feeds-") as tmp:
+            updates = asyncio.run(update_cost(args, Path(tmp)))
+        print_updates(updates)
+        if args.output is not None:
+            args.output.write_text(json.dumps(updates, indent=2) + "\n", encoding="utf-8")
+        return 0
     try:
         with tempfile.TemporaryDirectory(prefix="linkbridge-bench-nginx-") as tmp:
             results = run(args, Path(tmp))

@@ -187,3 +187,19 @@ def test_nginx_feeds_harness_measures_nginx_from_its_own_files(tmp_path: Path) -
     assert set(results) == {"feed_200", "feed_304", "feed_304_gzip"}
     for row in results.values():
         assert all(row[s]["requests_per_s"] > 0 for s in ("reference", "linkbridge", "nginx"))
+
+
+def test_nginx_feeds_harness_measures_the_feed_updates(tmp_path: Path) -> None:
+    bench = Path(__file__).resolve().parents[2] / "bench" / "nginx_feeds.py"
+    out = tmp_path / "updates.json"
+    done = subprocess.run(
+        [sys.executable, str(bench), "--update-posts", "3", "--rounds", "1", "--output",
+         str(out)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    results = json.loads(out.read_text(encoding="utf-8"))
+    assert set(results) == {"first_export", "one_post_edited", "one_decision", "version_only"}
+    assert results["version_only"][0]["feeds_built"] == 0
+    assert 0 < results["one_post_edited"][0]["feeds_built"] < results["first_export"][0][
+        "feeds_built"]
