@@ -106,7 +106,7 @@ class _PathReader:
 
 def _scope(feed: FeedRequest, plan: Plan) -> str | None:
     """The feed-version scope a feed's linkbacks move with (as web/feeds.py keys its cache),
-    None for posts feeds (they move with the content version only)."""
+    None for posts feeds (compared by what they list instead)."""
     scope = feed.scope
     if scope is FeedScope.COMMENTS_NETWORK:
         return ""
@@ -170,7 +170,6 @@ class FeedFiles:
         self.folder = folder
         self.files = folder / FEEDS_FOLDER
         self.settings = settings
-        self.canonicaliser = canonicaliser
         self._built: dict[tuple[FeedId, str], _Built] = {}
         self._reader = _PathReader(settings, canonicaliser)
         self._registry: PostRegistry | None = None
