@@ -238,6 +238,18 @@ def summary(
     return line
 
 
+def overlay_toml(store_url: str, source_port: int, pingbacks: int) -> str:
+    """The bench's config overlay: a store, loopback sources on `source_port` allowed, and
+    limits high enough for one sender's flood of `pingbacks`."""
+    return (
+        f'[store]\nurl = "{store_url}"\n'
+        f'[fetch]\nallow_networks = ["127.0.0.0/8"]\nallowed_ports = [{source_port}]\n'
+        "per_host_rate_per_min = 1000000\nper_host_concurrency = 50\n"
+        "[pingback]\nrate_per_min = 1000000\n[moderation]\nper_host_daily_cap = 1000000\n"
+        f"[server]\nmax_connections = {max(512, pingbacks + 64)}\n"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pingbacks", type=int, default=2000)
@@ -263,11 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         port, source_port = free_port(), free_port()
         overlay = tmp / "overlay.toml"
         overlay.write_text(
-            f'[store]\nurl = "{args.store_url or f"sqlite:{tmp}/lb.db"}"\n'
-            f'[fetch]\nallow_networks = ["127.0.0.0/8"]\nallowed_ports = [{source_port}]\n'
-            "per_host_rate_per_min = 1000000\nper_host_concurrency = 50\n"
-            "[pingback]\nrate_per_min = 1000000\n[moderation]\nper_host_daily_cap = 1000000\n"
-            f"[server]\nmax_connections = {max(512, args.pingbacks + 64)}\n",
+            overlay_toml(args.store_url or f"sqlite:{tmp}/lb.db", source_port, args.pingbacks),
             encoding="utf-8",
         )
         executable = [args.linkbridge] if args.linkbridge else linkbridge_executable()

@@ -122,6 +122,19 @@ def test_pingback_flood_harness_runs_end_to_end() -> None:
     assert re.search(r"pingbacks=20 .* faults=0 p50=", done.stdout)
 
 
+@pytest.mark.slow
+def test_paired_pingback_harness_floods_both_builds_and_the_reference() -> None:
+    bench = Path(__file__).resolve().parents[2] / "bench"
+    own = Path(sys.executable).with_name("linkbridge")
+    done = subprocess.run(
+        [sys.executable, str(bench / "pingback_paired.py"), "--other", str(own),
+         "--rounds", "1", "--pingbacks", "10"],
+        capture_output=True, text=True, timeout=180, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert re.search(r"this_to_other=[0-9.]+ reference_to_this=[0-9.]+", done.stdout)
+
+
 @pytest.mark.slow  # over a second
 def test_queue_flood_harness_runs_end_to_end() -> None:
     flood = Path(__file__).resolve().parents[2] / "bench" / "queue_flood.py"
