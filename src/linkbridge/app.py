@@ -100,6 +100,7 @@ def make_app(
     )
     app[keys.FEED_CACHE] = FeedCache(settings.feeds.cache_entries)
     app[keys.FEED_SCOPES] = {}
+    app[keys.FEED_ANSWERS] = {}
     app[keys.WEBMENTION_REPEATS] = RepeatWindow(
         settings.webmention.repeat_window_s, monotonic=lambda: clock.now().timestamp()
     )

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from linkbridge.clock import Clock
-from linkbridge.feeds.serve import FeedCache
+from linkbridge.feeds.serve import FeedCache, PollAnswer, PollShape
 from linkbridge.intake import Intake
 from linkbridge.jobs import JobWorker
 from linkbridge.live import LiveState
@@ -49,6 +49,8 @@ ARCHIVE = web.AppKey("archive", ArchiveIndex)
 CONFIG = web.AppKey("config", ConfigInfo)
 """Which configuration this instance runs (`serve` sets it; /readyz shows it)."""
 """Answers of /api/ by (path and query, version): the feeds' cache class, its own entries."""
+FEED_ANSWERS = web.AppKey("feed_answers", dict[PollShape, PollAnswer])
+"""Feed polls' answers by their shape, with the versions they were answered at."""
 FEED_SCOPES = web.AppKey("feed_scopes", dict[tuple[str, int], str])
 """(post feed key, content version) -> the post's feed scope."""
 WEBMENTION_REPEATS = web.AppKey("webmention_repeats", RepeatWindow)

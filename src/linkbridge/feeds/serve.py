@@ -15,6 +15,7 @@ from functools import cached_property, lru_cache
 
 from linkbridge.feeds.build import BuiltFeed
 from linkbridge.feeds.grammar import FeedFormat
+from linkbridge.phase import Phase
 
 RSS_CONTENT_TYPE = "application/rss+xml; charset=UTF-8"
 ATOM_CONTENT_TYPE = "application/atom+xml; charset=UTF-8"
@@ -27,6 +28,15 @@ DEFAULT_CACHE_ENTRIES = 512
 
 ACCEPT_ENCODING_CACHE_ENTRIES = 256
 """Accept-Encoding values whose gzip verdict is remembered."""
+
+POLL_ANSWER_MEMO_ENTRIES = 1024
+"""Distinct polls (feed, validators, coding) whose answer is remembered; when full the memo
+starts afresh (a client varying its If-None-Match costs one insert per poll, never a scan)."""
+
+PollShape = tuple[str, FeedFormat, Phase, str, str | None, str | None, str | None]
+"""(feed key, format, phase, method, If-None-Match, If-Modified-Since, Accept-Encoding)."""
+PollAnswer = tuple[tuple[int, int], tuple[int, dict[str, str], bytes]]
+"""((content version, feed sequence) it was answered at, (status, headers, body))."""
 
 CacheKey = tuple[str, int, int, str, str]
 """(feed key, content version, feed scope version, phase "before"/"after", format)."""

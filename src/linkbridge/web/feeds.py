@@ -7,7 +7,13 @@ from aiohttp import web
 from linkbridge import keys
 from linkbridge.feeds.grammar import FeedRequest, FeedScope
 from linkbridge.feeds.plan import Plan, build_representation, find_post, plan_feed
-from linkbridge.feeds.serve import CacheKey, Representation, conditional_response
+from linkbridge.feeds.serve import (
+    POLL_ANSWER_MEMO_ENTRIES,
+    CacheKey,
+    PollShape,
+    Representation,
+    conditional_response,
+)
 from linkbridge.metrics import bump
 from linkbridge.model import Post, feed_scopes
 from linkbridge.phase import Phase
@@ -61,21 +67,42 @@ async def serve_feed(request: web.Request, feed: FeedRequest, phase: Phase) -> w
             return web.Response(
                 status=410, text="this feed has closed\n", content_type="text/plain"
             )
-    # A feed is cached only once it was found known at this content version: a hit skips the
-    # post lookups (the hot path of every reader's poll).
-    key = _cache_key(request, feed, phase)
-    cache = app[keys.FEED_CACHE]
-    rep = cache.get(key)
-    if rep is None:
-        plan = _plan(request, feed, phase)
-        if isinstance(plan, web.Response):
-            return plan
-        rep = await cache.get_or_build(
-            key,
-            lambda: _representation(request, plan, phase),
-            serve_stale=settings.feeds.serve_stale_while_rebuilding,
-        )
-    status, headers, body = conditional(request, rep, max_age_s=settings.feeds.max_age_s)
+    # The hot path of every reader's poll: the same poll (feed, validators, coding) at the same
+    # versions gets the answer it got before, from one lookup.
+    live = app[keys.LIVE]
+    versions = (live.snapshot.version, live.feeds_seq)
+    request_headers = request.headers
+    shape: PollShape = (
+        feed.key, feed.format, phase, request.method,
+        request_headers.get("If-None-Match"), request_headers.get("If-Modified-Since"),
+        request_headers.get("Accept-Encoding"),
+    )
+    answers = app[keys.FEED_ANSWERS]
+    known = answers.get(shape)
+    if known is not None and known[0] == versions:
+        status, headers, body = known[1]
+    else:
+        # A feed is cached only once it was found known at this content version: a hit
+        # skips the post lookups.
+        key = _cache_key(request, feed, phase)
+        cache = app[keys.FEED_CACHE]
+        rep = cache.get(key)
+        if rep is None:
+            plan = _plan(request, feed, phase)
+            if isinstance(plan, web.Response):
+                return plan
+            # built now, or a previous version's while another request builds: not remembered
+            rep = await cache.get_or_build(
+                key,
+                lambda: _representation(request, plan, phase),
+                serve_stale=settings.feeds.serve_stale_while_rebuilding,
+            )
+            status, headers, body = conditional(request, rep, max_age_s=settings.feeds.max_age_s)
+        else:
+            status, headers, body = conditional(request, rep, max_age_s=settings.feeds.max_age_s)
+            if len(answers) >= POLL_ANSWER_MEMO_ENTRIES:
+                answers.clear()
+            answers[shape] = (versions, (status, headers, body))
     bump(app[keys.METRICS].feed_responses, status)
     response = web.Response(status=status, body=body or None, headers=headers)
     if request.method == "HEAD":  # keep the full length, as for GET

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -28,25 +29,33 @@ def read_only(handler: Handler) -> Handler:
     return guarded
 
 
-FIRST_SEGMENT_FREE = r"/{root:sitemap(?:-\d+)?\.xml|[^/]+/xmlrpc\.php}"
+FIRST_SEGMENT_FREE = re.compile(r"/(?:sitemap(?:-\d+)?\.xml|[^/]+/xmlrpc\.php)")
 """The reserved paths whose first segment is not fixed: the sitemaps and a sub-blog's
-xmlrpc.php (only the second alternative has a "/" in it)."""
+xmlrpc.php (matched, as aiohttp matches a route, against the decoded path)."""
+_FIRST_SEGMENT_FREE_ENDINGS = (".xml", "/xmlrpc.php")
+"""What every FIRST_SEGMENT_FREE path ends with: a cheap test before the regex."""
 
 
-def first_segment_free(sitemap: Handler, xmlrpc: Handler) -> Handler:
-    """The sitemaps and `/{blog}/xmlrpc.php` as one route.
+def with_first_segment_free(
+    catch_all: Handler, sitemap: Handler, xmlrpc: Handler, context: RequestContext
+) -> Handler:
+    """The catch-all route, answering the sitemaps and `/{blog}/xmlrpc.php` first.
 
-    Why one: aiohttp indexes routes by their fixed leading segments, so a route that starts
-    with a variable is tried (an awaited regex match) for every path before the catch-all,
-    feed polls and retired URLs included. One pattern instead of two is one try fewer.
+    Why not routes of their own: aiohttp indexes routes by their fixed leading segments, so a
+    route that starts with a variable is tried (an awaited resolve and a regex match) for every
+    path before the catch-all, feed polls and retired URLs included. Here they cost a string
+    test on the path aiohttp has already decoded.
     """
 
-    async def either(request: web.Request) -> web.StreamResponse:
-        if "/" in request.match_info["root"]:
-            return await xmlrpc(request)
-        return await sitemap(request)
+    async def route(request: web.Request) -> web.StreamResponse:
+        path = request.rel_url.path_safe
+        if path.endswith(_FIRST_SEGMENT_FREE_ENDINGS) and FIRST_SEGMENT_FREE.fullmatch(path):
+            # only the xmlrpc.php alternative has a second "/"
+            handler = xmlrpc if path.count("/") > 1 else sitemap
+            return await context.run(request, handler)
+        return await catch_all(request)
 
-    return either
+    return route
 
 
 def add_routes(app: web.Application, context: RequestContext) -> None:
@@ -59,10 +68,6 @@ def add_routes(app: web.Application, context: RequestContext) -> None:
     r.add_route("*", "/notice/embed", read_only(notice.get_notice_embed))
     r.add_route("*", "/notice.css", read_only(notice.get_stylesheet))
     r.add_route("*", "/robots.txt", read_only(notice.get_robots))
-    # /sitemap.xml, /sitemap-N.xml and /{blog}/xmlrpc.php: one route (see `first_segment_free`)
-    r.add_route("*", FIRST_SEGMENT_FREE, first_segment_free(
-        read_only(notice.get_sitemap), pingback.handle_xmlrpc
-    ))
     # "[^/]+": aiohttp's default "[^{}/]+" would hand "/webmention/{" to the catch-all, where
     # `redirects check` (retire/explain.py) calls it an endpoint.
     for path in ("/xmlrpc.php", "/xmlrpc"):
@@ -72,5 +77,9 @@ def add_routes(app: web.Application, context: RequestContext) -> None:
     add_api_routes(app, r)
     r.add_route("*", "/metrics", read_only(get_public_metrics))
     add_admin_routes(app, r)
-    # also a decoded "\n" in the path; not wrapped: the catch-all keeps its own context
-    app.router.add_route("*", r"/{tail:[\s\S]*}", app[keys.CATCH_ALL])
+    # also a decoded "\n" in the path; not wrapped: the catch-all keeps its own context. The
+    # sitemaps and /{blog}/xmlrpc.php are answered in front of it (`with_first_segment_free`).
+    catch_all = with_first_segment_free(
+        app[keys.CATCH_ALL], read_only(notice.get_sitemap), pingback.handle_xmlrpc, context
+    )
+    app.router.add_route("*", r"/{tail:[\s\S]*}", catch_all)

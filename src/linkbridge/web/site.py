@@ -70,10 +70,43 @@ class SiteConstants:
         )
 
 
-class Asked:
-    """One request to the catch-all, canonicalised once."""
+READINGS_MEMO_ENTRIES = 4096
+"""Raw paths whose reading the catch-all remembers; when full it starts afresh (a crawler's
+many distinct paths cost one insert each, never a scan)."""
 
-    __slots__ = ("app", "feed", "key", "now", "path", "query", "request")
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What a raw request path (with its query) means, at any moment: read once, remembered.
+
+    Every field is a function of the raw path and the settings alone, so one raw path is
+    canonicalised and parsed once, not on every poll of the same feed or the same old URL.
+    """
+
+    key: str
+    path: str
+    feed: FeedRequest | None
+    query: Mapping[str, str]
+    trackback: bool
+
+    @classmethod
+    def of(cls, request: web.Request, raw_path: str, site: SiteConstants) -> Reading:
+        """Canonicalise under the public base URL: a raw "//x/y" would otherwise parse as host
+        "x", path "/y". Undecodable: LinkbridgeError, answered 400 by the request context."""
+        key = request.app[keys.LIVE].canonicaliser.path_key(public_url(site.base_url, raw_path))
+        path = key.partition("?")[0]
+        has_query = "?" in raw_path
+        query = request.query if has_query else _NO_QUERY
+        feed = None
+        if has_query or could_be_feed(path):  # else not feed-shaped: skip the parser
+            feed = parse_feed_path(path, query, site.blog_paths)
+        return cls(key, path, feed, query, is_trackback_url(path, query))
+
+
+class Asked:
+    """One request to the catch-all: its reading and the one clock reading it is answered at."""
+
+    __slots__ = ("app", "feed", "key", "now", "path", "query", "request", "trackback")
     request: web.Request
     app: web.Application
     key: str
@@ -81,23 +114,17 @@ class Asked:
     now: datetime
     feed: FeedRequest | None
     query: Mapping[str, str]
+    trackback: bool
 
-    def __init__(self, request: web.Request, site: SiteConstants) -> None:
-        app = request.app
-        raw_path = request.raw_path
-        # Under the public base URL: a raw "//x/y" would otherwise parse as host "x", path
-        # "/y". Undecodable: LinkbridgeError, answered 400 by the request context.
+    def __init__(self, request: web.Request, reading: Reading, now: datetime) -> None:
         self.request = request
-        self.app = app
-        self.key = app[keys.LIVE].canonicaliser.path_key(public_url(site.base_url, raw_path))
-        path = self.key.partition("?")[0]
-        self.path = path
-        self.now = app[keys.CLOCK].now()
-        has_query = "?" in raw_path
-        self.feed = None
-        self.query = request.query if has_query else _NO_QUERY
-        if has_query or could_be_feed(path):  # else not feed-shaped: skip the parser
-            self.feed = parse_feed_path(path, self.query, site.blog_paths)
+        self.app = request.app
+        self.key = reading.key
+        self.path = reading.path
+        self.feed = reading.feed
+        self.query = reading.query
+        self.trackback = reading.trackback
+        self.now = now
 
 
 Answer = Callable[[Asked, SiteConstants], Awaitable[web.StreamResponse]]
@@ -161,8 +188,7 @@ FEED = Outcome(
     sample_rate=lambda site: site.feed_log_sample_rate,
 )
 TRACKBACK = Outcome(
-    "trackback", lambda asked, site: is_trackback_url(asked.path, asked.query), _trackback,
-    sample_rate=None,
+    "trackback", lambda asked, site: asked.trackback, _trackback, sample_rate=None
 )
 BLOG = Outcome("blog", lambda asked, site: asked.now < site.shutdown_utc, _blog, sample_rate=None)
 RETIRED = Outcome(
@@ -187,14 +213,26 @@ def make_catch_all(settings: Settings, context: RequestContext) -> tuple[Handler
     """The catch-all route's handler for these settings (its constants derived once, here),
     and the same for a route already inside the request context."""
     site = SiteConstants.of(settings)
+    readings: dict[str, Reading] = {}
+
+    def read(request: web.Request) -> Reading:
+        raw_path = request.raw_path
+        reading = readings.get(raw_path)
+        if reading is None:
+            reading = Reading.of(request, raw_path, site)
+            if len(readings) >= READINGS_MEMO_ENTRIES:
+                readings.clear()
+            readings[raw_path] = reading
+        return reading
 
     async def handle_any(request: web.Request) -> web.StreamResponse:
         """Every path that is not one of linkbridge's reserved ones."""
         started = time.perf_counter()
         try:
-            asked = Asked(request, site)
+            reading = read(request)
         except LinkbridgeError:  # undecodable: the full context renders and logs the 400
             return await context.run(request, in_context)
+        asked = Asked(request, reading, request.app[keys.CLOCK].now())
         outcome = outcome_for(asked, site)
         if outcome.sample_rate is None:
             return await context.run(request, lambda _: outcome.answer(asked, site))
@@ -212,7 +250,7 @@ def make_catch_all(settings: Settings, context: RequestContext) -> tuple[Handler
 
     async def in_context(request: web.Request) -> web.StreamResponse:
         """The catch-all's answer for a request already inside the context."""
-        asked = Asked(request, site)
+        asked = Asked(request, read(request), request.app[keys.CLOCK].now())
         return await _answer_in_context(asked, site, outcome_for(asked, site))
 
     return handle_any, in_context
