@@ -77,7 +77,7 @@ async def test_old_urls_answer_the_same_when_the_reading_memo_starts_afresh(
     client = await lb_app(at=AFTER)
     paths = [f"/transport/2012/05/post-{n}/" for n in range(7)]
     paths += ["/innovation/om/", "/nagot/som/aldrig/fanns/", "/feed/", paths[0]]
-    first = {}
+    first: dict[str, tuple[int, str | None]] = {}
     for _ in range(2):
         for path in paths:
             resp = await client.get(path, allow_redirects=False)
