@@ -52,7 +52,7 @@ def make_app(
 ) -> web.Application:
     """Build the application; resources open on startup and close on cleanup, in order."""
     context = RequestContext(settings.server.trusted_proxies)
-    catch_all, catch_all_in_context = site.make_catch_all(settings, context)
+    catch_all, catch_all_in_context = site.make_catch_all(settings, context, clock)
     # No aiohttp middleware: the request context wraps each route (web/middleware.py says why)
     app = web.Application(client_max_size=settings.server.max_body_bytes)
     live = LiveState(settings, store)

@@ -52,11 +52,12 @@ async def serve_feed(request: web.Request, feed: FeedRequest, phase: Phase) -> w
 
     `phase`: the catch-all's, from the one clock reading it made for this request.
     """
-    if request.method not in ("GET", "HEAD"):
+    method = request.method
+    if method not in ("GET", "HEAD"):
         return method_not_allowed(("GET", "HEAD"))
     app = request.app
     settings = app[keys.SETTINGS]
-    if phase == Phase.AFTER:
+    if phase is Phase.AFTER:
         mode = settings.retire.feeds_after_shutdown
         if mode == "redirect":
             return _redirect(
@@ -73,7 +74,7 @@ async def serve_feed(request: web.Request, feed: FeedRequest, phase: Phase) -> w
     versions = (live.snapshot.version, live.feeds_seq)
     request_headers = request.headers
     shape: PollShape = (
-        feed.key, feed.format, phase, request.method,
+        feed.key, feed.format, phase, method,
         request_headers.get("If-None-Match"), request_headers.get("If-Modified-Since"),
         request_headers.get("Accept-Encoding"),
     )
@@ -105,7 +106,7 @@ async def serve_feed(request: web.Request, feed: FeedRequest, phase: Phase) -> w
             answers[shape] = (versions, (status, headers, body))
     bump(app[keys.METRICS].feed_responses, status)
     response = web.Response(status=status, body=body or None, headers=headers)
-    if request.method == "HEAD":  # keep the full length, as for GET
+    if method == "HEAD":  # keep the full length, as for GET
         response.headers["Content-Length"] = headers.get("Content-Length", "0")
     return response
 

@@ -28,6 +28,7 @@ from types import MappingProxyType
 from aiohttp import web
 
 from linkbridge import keys
+from linkbridge.clock import Clock
 from linkbridge.errors import LinkbridgeError
 from linkbridge.feeds.grammar import FeedRequest, could_be_feed, parse_feed_path
 from linkbridge.metrics import is_store_error
@@ -141,10 +142,11 @@ class Outcome:
     sample_rate: Callable[[SiteConstants], float] | None
 
 
-async def _feed(asked: Asked, site: SiteConstants) -> web.StreamResponse:
+def _feed(asked: Asked, site: SiteConstants) -> Awaitable[web.StreamResponse]:
+    """serve_feed's own coroutine (not one more around it: this is every reader's poll)."""
     assert asked.feed is not None
     phase = Phase.AFTER if asked.now >= site.shutdown_utc else Phase.BEFORE  # as phase_at
-    return await serve_feed(asked.request, asked.feed, phase)
+    return serve_feed(asked.request, asked.feed, phase)
 
 
 async def _trackback(asked: Asked, site: SiteConstants) -> web.StreamResponse:
@@ -209,7 +211,9 @@ def outcome_for(asked: Asked, site: SiteConstants) -> Outcome:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def make_catch_all(settings: Settings, context: RequestContext) -> tuple[Handler, Handler]:
+def make_catch_all(
+    settings: Settings, context: RequestContext, clock: Clock
+) -> tuple[Handler, Handler]:
     """The catch-all route's handler for these settings (its constants derived once, here),
     and the same for a route already inside the request context."""
     site = SiteConstants.of(settings)
@@ -232,7 +236,7 @@ def make_catch_all(settings: Settings, context: RequestContext) -> tuple[Handler
             reading = read(request)
         except LinkbridgeError:  # undecodable: the full context renders and logs the 400
             return await context.run(request, in_context)
-        asked = Asked(request, reading, request.app[keys.CLOCK].now())
+        asked = Asked(request, reading, clock.now())
         outcome = outcome_for(asked, site)
         if outcome.sample_rate is None:
             return await context.run(request, lambda _: outcome.answer(asked, site))
@@ -250,7 +254,7 @@ def make_catch_all(settings: Settings, context: RequestContext) -> tuple[Handler
 
     async def in_context(request: web.Request) -> web.StreamResponse:
         """The catch-all's answer for a request already inside the context."""
-        asked = Asked(request, read(request), request.app[keys.CLOCK].now())
+        asked = Asked(request, read(request), clock.now())
         return await _answer_in_context(asked, site, outcome_for(asked, site))
 
     return handle_any, in_context
