@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import shutil
 import statistics
 import subprocess
@@ -36,10 +35,10 @@ from typing import Any
 
 from servers import Server, free_port, get, linkbridge_executable
 from wrk import WrkFailed, quick_if_asked, run_wrk, wrk_command, wrk_options
+from wxr_startup import big_export
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CONFIG = ROOT / "config" / "naringsbloggen.toml"
-EXAMPLE_WXR = ROOT / "config" / "naringsbloggen-innovation.wxr"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 REF_ETAG = '"reference-etag"'
 SERVERS = ("reference", "linkbridge", "nginx")
@@ -158,27 +157,6 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, dict[str, dict[str, fl
             server.stop()
 
 
-def write_export(path: Path, posts: int, edited: int = 0) -> None:
-    """The example's first post repeated N times (new ids, slugs, comment ids; 20 categories),
-    with post 0's title ending in `edited` when it is not 0."""
-    text = EXAMPLE_WXR.read_text(encoding="utf-8")
-    head, _, rest = text.partition("\t<item>")
-    item = "\t<item>" + rest[: rest.index("</item>") + len("</item>")] + "\n"
-    with path.open("w", encoding="utf-8") as out:
-        out.write(head)
-        for n in range(posts):
-            one = item.replace("2187", str(100000 + n))
-            one = one.replace("innovationsupphandling-pa-frammarsch", f"inlagg-{n}")
-            one = one.replace('nicename="innovationsstrategi"', f'nicename="kategori-{n % 20}"')
-            if n == 0 and edited:
-                one = one.replace("på frammarsch!</title>", f"på frammarsch {edited}</title>", 1)
-            for old in sorted(set(re.findall(r"<wp:comment_id>(\d+)</wp:comment_id>", one))):
-                one = one.replace(f"<wp:comment_id>{old}</wp:comment_id>",
-                                  f"<wp:comment_id>{n}{old}</wp:comment_id>")
-            out.write(one)
-        out.write("</channel>\n</rss>\n")
-
-
 async def update_cost(args: argparse.Namespace, tmp: Path) -> dict[str, list[dict[str, float]]]:
     """CPU, wall time, feeds built and longest loop stall of each `write_files` (see above)."""
     from linkbridge.commands.exporting import write_files
@@ -209,7 +187,7 @@ async def update_cost(args: argparse.Namespace, tmp: Path) -> dict[str, list[dic
     await store.open()
     try:
         wxr = tmp / "posts.wxr"
-        write_export(wxr, args.update_posts)
+        big_export(wxr, args.update_posts, categories=20)
         await import_wxr(settings, store, wxr, datetime.now(UTC))
         live = LiveState(settings, store)
         await live.refresh(force=True)
@@ -252,7 +230,7 @@ async def update_cost(args: argparse.Namespace, tmp: Path) -> dict[str, list[dic
             "first_export": [await measure("first export", nothing)]}
         for n in range(1, args.rounds + 1):
             async def edit(n: int = n) -> None:
-                write_export(wxr, args.update_posts, edited=n)
+                big_export(wxr, args.update_posts, categories=20, edited=n)
                 await import_wxr(settings, store, wxr, datetime.now(UTC))
 
             async def decide() -> None:

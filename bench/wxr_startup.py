@@ -25,7 +25,10 @@ EXAMPLE = ROOT / "config" / "naringsbloggen.toml"
 WXR = ROOT / "config" / "naringsbloggen-innovation.wxr"
 
 
-def big_export(path: Path, posts: int) -> None:
+def big_export(path: Path, posts: int, *, categories: int = 0, edited: int = 0) -> None:
+    """The example's first post repeated `posts` times (new ids, slugs and comment ids), spread
+    over `categories` categories when not 0, with post 0's title ending in `edited` when not 0
+    (bench/nginx_feeds.py uses both)."""
     text = WXR.read_text(encoding="utf-8")
     head, _, rest = text.partition("\t<item>")
     item = "\t<item>" + rest[: rest.index("</item>") + len("</item>")] + "\n"
@@ -34,6 +37,11 @@ def big_export(path: Path, posts: int) -> None:
         for n in range(posts):
             one = item.replace("2187", str(100000 + n))
             one = one.replace("innovationsupphandling-pa-frammarsch", f"inlagg-{n}")
+            if categories:
+                one = one.replace('nicename="innovationsstrategi"',
+                                  f'nicename="kategori-{n % categories}"')
+            if n == 0 and edited:
+                one = one.replace("på frammarsch!</title>", f"på frammarsch {edited}</title>", 1)
             out.write(re.sub(r"<wp:comment_id>(\d+)</wp:comment_id>",
                              lambda m, n=n: f"<wp:comment_id>{n}{m.group(1)}</wp:comment_id>",  # type: ignore[misc]
                              one))
