@@ -10,9 +10,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from linkbridge import keys
-from linkbridge.model import LinkbackDraft, LinkbackProtocol, LinkbackState
 from linkbridge.web import feeds, site
 from tests.support import AFTER, BEFORE
+from tests.support.linkbacks import approve_new_mention
 
 Client = TestClient[Any, Any]
 AppFactory = Callable[..., Awaitable[Client]]
@@ -38,13 +38,7 @@ async def test_a_remembered_poll_follows_a_change(lb_app: AppFactory) -> None:
         assert await poll(client, **{"If-None-Match": etag}) == (304, etag, "")
     assert app[keys.FEED_ANSWERS]  # (the premise: the answer is remembered)
 
-    draft = LinkbackDraft(
-        blog="/innovation/", post_id=2187, source_url="https://example.org/remembered/",
-        source_canonical="example.org/remembered", source_host="example.org",
-        protocol=LinkbackProtocol.WEBMENTION, title="Remembered",
-    )
-    lb = (await store.record_linkback(draft, BEFORE, resend_is_duplicate=True)).linkback
-    await store.set_state(lb.id, LinkbackState.APPROVED, actor="anna", reason="", now=BEFORE)
+    await approve_new_mention(store, "https://example.org/remembered/", "Remembered", BEFORE)
     await live.refresh()
 
     status, new_etag, body = await poll(client, **{"If-None-Match": etag})

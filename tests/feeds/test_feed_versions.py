@@ -10,9 +10,9 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from linkbridge import keys
-from linkbridge.model import LinkbackDraft, LinkbackProtocol, LinkbackState
 from tests.feeds.conftest import make_post
 from tests.support import BEFORE
+from tests.support.linkbacks import approve_new_mention
 
 Client = TestClient[Any, Any]
 AppFactory = Callable[..., Awaitable[Client]]
@@ -55,13 +55,7 @@ async def test_an_approval_rebuilds_its_post_blog_and_network_feeds_only(
     before = await etags(client)
     builds, snapshot = app[keys.METRICS].feed_builds, live.snapshot
 
-    draft = LinkbackDraft(
-        blog="/innovation/", post_id=2187, source_url="https://example.org/a-new-mention/",
-        source_canonical="example.org/a-new-mention", source_host="example.org",
-        protocol=LinkbackProtocol.WEBMENTION, title="A new mention",
-    )
-    lb = (await store.record_linkback(draft, BEFORE, resend_is_duplicate=True)).linkback
-    await store.set_state(lb.id, LinkbackState.APPROVED, actor="anna", reason="", now=BEFORE)
+    await approve_new_mention(store, "https://example.org/a-new-mention/", "A new mention", BEFORE)
     await live.refresh()  # (the background poll may have taken the change already)
 
     after = await etags(client)

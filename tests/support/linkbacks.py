@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from xml.etree import ElementTree
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from linkbridge import keys
-from linkbridge.model import Linkback
+from linkbridge.model import Linkback, LinkbackDraft, LinkbackProtocol, LinkbackState
+from linkbridge.store import Store
 from tests.support import PUBLIC_BASE, SEED_ID, SEED_PATH, SEED_POST, Client
 
 BASE = PUBLIC_BASE
@@ -153,3 +155,17 @@ def public_id_of(location: str) -> str:
     match = re.fullmatch(re.escape(BASE) + r"webmention/([A-Za-z0-9_-]+)", location)
     assert match is not None, location
     return match.group(1)
+
+
+async def approve_new_mention(store: Store, url: str, title: str, now: datetime) -> Linkback:
+    """A webmention of the seed post from `url` (https, example.org), recorded and approved
+    straight in the store, as a moderator's decision leaves it."""
+    host_and_path = url.removeprefix("https://")
+    draft = LinkbackDraft(
+        blog="/innovation/", post_id=2187, source_url=url, source_canonical=host_and_path,
+        source_host=host_and_path.partition("/")[0], protocol=LinkbackProtocol.WEBMENTION,
+        title=title,
+    )
+    lb = (await store.record_linkback(draft, now, resend_is_duplicate=True)).linkback
+    await store.set_state(lb.id, LinkbackState.APPROVED, actor="anna", reason="", now=now)
+    return lb
