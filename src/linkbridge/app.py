@@ -18,6 +18,7 @@ from linkbridge.intake import VERIFY_JOB, Intake
 from linkbridge.jobs import JobWorker, fair_share
 from linkbridge.live import LiveState
 from linkbridge.login import LoginGuard
+from linkbridge.memo import BoundedMemo
 from linkbridge.metrics import Metrics, bump, is_store_error, observe
 from linkbridge.model import Job
 from linkbridge.moderation.prune import prune_forever
@@ -35,6 +36,7 @@ from linkbridge.settings import Settings
 from linkbridge.settle import Settler
 from linkbridge.store import Store
 from linkbridge.verify import SafeFetcher, Verifier
+from linkbridge.web import feeds as web_feeds
 from linkbridge.web import site
 from linkbridge.web.middleware import RequestContext
 from linkbridge.web.routes import add_routes
@@ -99,8 +101,8 @@ def make_app(
         settings.retire.hit_keys_max, clock, path_max_chars=settings.retire.hit_path_max_chars
     )
     app[keys.FEED_CACHE] = FeedCache(settings.feeds.cache_entries)
-    app[keys.FEED_SCOPES] = {}
-    app[keys.FEED_ANSWERS] = {}
+    app[keys.FEED_SCOPES] = BoundedMemo(web_feeds.POST_SCOPE_MEMO_ENTRIES)
+    app[keys.FEED_ANSWERS] = BoundedMemo(web_feeds.POLL_ANSWER_MEMO_ENTRIES)
     app[keys.WEBMENTION_REPEATS] = RepeatWindow(
         settings.webmention.repeat_window_s, monotonic=lambda: clock.now().timestamp()
     )

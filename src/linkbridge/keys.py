@@ -12,6 +12,7 @@ from linkbridge.intake import Intake
 from linkbridge.jobs import JobWorker
 from linkbridge.live import LiveState
 from linkbridge.login import LoginGuard
+from linkbridge.memo import BoundedMemo
 from linkbridge.metrics import Metrics
 from linkbridge.model import AdminSession
 from linkbridge.moderation.service import Moderation
@@ -49,9 +50,9 @@ ARCHIVE = web.AppKey("archive", ArchiveIndex)
 CONFIG = web.AppKey("config", ConfigInfo)
 """Which configuration this instance runs (`serve` sets it; /readyz shows it)."""
 """Answers of /api/ by (path and query, version): the feeds' cache class, its own entries."""
-FEED_ANSWERS = web.AppKey("feed_answers", dict[PollShape, PollAnswer])
+FEED_ANSWERS = web.AppKey("feed_answers", BoundedMemo[PollShape, PollAnswer])
 """Feed polls' answers by their shape, with the versions they were answered at."""
-FEED_SCOPES = web.AppKey("feed_scopes", dict[tuple[str, int], str])
+FEED_SCOPES = web.AppKey("feed_scopes", BoundedMemo[tuple[str, int], str])
 """(post feed key, content version) -> the post's feed scope."""
 WEBMENTION_REPEATS = web.AppKey("webmention_repeats", RepeatWindow)
 LOGIN_GUARD = web.AppKey("login_guard", LoginGuard)

@@ -29,10 +29,6 @@ DEFAULT_CACHE_ENTRIES = 512
 ACCEPT_ENCODING_CACHE_ENTRIES = 256
 """Accept-Encoding values whose gzip verdict is remembered."""
 
-POLL_ANSWER_MEMO_ENTRIES = 1024
-"""Distinct polls (feed, validators, coding) whose answer is remembered; when full the memo
-starts afresh (a client varying its If-None-Match costs one insert per poll, never a scan)."""
-
 PollShape = tuple[str, FeedFormat, Phase, str, str | None, str | None, str | None]
 """(feed key, format, phase, method, If-None-Match, If-Modified-Since, Accept-Encoding)."""
 PollAnswer = tuple[tuple[int, int], tuple[int, dict[str, str], bytes]]

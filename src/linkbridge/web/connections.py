@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from linkbridge.memo import BoundedMemo
 from linkbridge.model import sender_group
 from linkbridge.settings import Settings
 
@@ -63,7 +64,7 @@ class ConnectionGate:
         self.exempt: tuple[Network, ...] = tuple(
             ipaddress.ip_network(cidr, strict=False) for cidr in exempt
         )
-        self._exempt_memo: dict[str, bool] = {}
+        self._exempt_memo: BoundedMemo[str, bool] = BoundedMemo(EXEMPT_MEMO_ENTRIES)
         """Whether an address is exempt, per address seen (the exempt networks never change)."""
         self.total = 0
         self.by_address: dict[str, int] = {}
@@ -80,9 +81,7 @@ class ConnectionGate:
                 known = False
             else:
                 known = any(address in net for net in self.exempt)
-            if len(self._exempt_memo) >= EXEMPT_MEMO_ENTRIES:
-                self._exempt_memo.clear()
-            self._exempt_memo[ip] = known
+            self._exempt_memo.remember(ip, known)
         return known
 
     def admit(self, ip: str) -> str | None:

@@ -7,13 +7,7 @@ from aiohttp import web
 from linkbridge import keys
 from linkbridge.feeds.grammar import FeedRequest, FeedScope
 from linkbridge.feeds.plan import Plan, build_representation, find_post, plan_feed
-from linkbridge.feeds.serve import (
-    POLL_ANSWER_MEMO_ENTRIES,
-    CacheKey,
-    PollShape,
-    Representation,
-    conditional_response,
-)
+from linkbridge.feeds.serve import CacheKey, PollShape, Representation, conditional_response
 from linkbridge.metrics import bump
 from linkbridge.model import Post, feed_scopes
 from linkbridge.phase import Phase
@@ -33,6 +27,10 @@ def conditional(
         accept_encoding=headers.get("Accept-Encoding"),
         max_age_s=max_age_s,
     )
+
+POLL_ANSWER_MEMO_ENTRIES = 1024
+"""Distinct polls (feed, validators, coding) whose answer is remembered (`keys.FEED_ANSWERS`):
+a client varying its If-None-Match costs one insert per poll."""
 
 POST_SCOPE_MEMO_ENTRIES = 4096
 """Post feed paths whose post (and so feed scope) is remembered per content version."""
@@ -88,22 +86,21 @@ async def serve_feed(request: web.Request, feed: FeedRequest, phase: Phase) -> w
         key = _cache_key(request, feed, phase)
         cache = app[keys.FEED_CACHE]
         rep = cache.get(key)
+        # only an answer from this version's cached representation is remembered, not one
+        # built now or a previous version's served while another request builds
+        remember = rep is not None
         if rep is None:
             plan = _plan(request, feed, phase)
             if isinstance(plan, web.Response):
                 return plan
-            # built now, or a previous version's while another request builds: not remembered
             rep = await cache.get_or_build(
                 key,
                 lambda: _representation(request, plan, phase),
                 serve_stale=settings.feeds.serve_stale_while_rebuilding,
             )
-            status, headers, body = conditional(request, rep, max_age_s=settings.feeds.max_age_s)
-        else:
-            status, headers, body = conditional(request, rep, max_age_s=settings.feeds.max_age_s)
-            if len(answers) >= POLL_ANSWER_MEMO_ENTRIES:
-                answers.clear()
-            answers[shape] = (versions, (status, headers, body))
+        status, headers, body = conditional(request, rep, max_age_s=settings.feeds.max_age_s)
+        if remember:
+            answers.remember(shape, (versions, (status, headers, body)))
     bump(app[keys.METRICS].feed_responses, status)
     response = web.Response(status=status, body=body or None, headers=headers)
     if method == "HEAD":  # keep the full length, as for GET
@@ -145,12 +142,10 @@ def _post_scope(request: web.Request, feed: FeedRequest, version: int) -> str:
     memo = request.app[keys.FEED_SCOPES]
     memo_key = (feed.key, version)
     scope = memo.get(memo_key)
-    if scope is None:
+    if scope is None:  # a new content version, or a crawler's many post paths: one insert
         post = _find_post(request, feed)
-        scope = "" if post is None else feed_scopes(post.blog, post.post_id)[2]
-        if len(memo) >= POST_SCOPE_MEMO_ENTRIES:
-            memo.clear()  # a new content version, or a crawler's many post paths: start afresh
-        memo[memo_key] = scope
+        found = "" if post is None else feed_scopes(post.blog, post.post_id)[2]
+        scope = memo.remember(memo_key, found)
     return scope
 
 

@@ -31,6 +31,7 @@ from linkbridge import keys
 from linkbridge.clock import Clock
 from linkbridge.errors import LinkbridgeError
 from linkbridge.feeds.grammar import FeedRequest, could_be_feed, parse_feed_path
+from linkbridge.memo import BoundedMemo
 from linkbridge.metrics import is_store_error
 from linkbridge.phase import Phase
 from linkbridge.posts.ping_urls import is_trackback_url
@@ -72,8 +73,8 @@ class SiteConstants:
 
 
 READINGS_MEMO_ENTRIES = 4096
-"""Raw paths whose reading the catch-all remembers; when full it starts afresh (a crawler's
-many distinct paths cost one insert each, never a scan)."""
+"""Raw paths whose reading the catch-all remembers (a crawler's many distinct paths cost one
+insert each)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,16 +218,13 @@ def make_catch_all(
     """The catch-all route's handler for these settings (its constants derived once, here),
     and the same for a route already inside the request context."""
     site = SiteConstants.of(settings)
-    readings: dict[str, Reading] = {}
+    readings: BoundedMemo[str, Reading] = BoundedMemo(READINGS_MEMO_ENTRIES)
 
     def read(request: web.Request) -> Reading:
         raw_path = request.raw_path
         reading = readings.get(raw_path)
         if reading is None:
-            reading = Reading.of(request, raw_path, site)
-            if len(readings) >= READINGS_MEMO_ENTRIES:
-                readings.clear()
-            readings[raw_path] = reading
+            reading = readings.remember(raw_path, Reading.of(request, raw_path, site))
         return reading
 
     async def handle_any(request: web.Request) -> web.StreamResponse:
