@@ -256,16 +256,30 @@ def mf2_fields(html: str, page_url: str, is_target: IsTarget) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v}
 
 
-_XPATHS = threading.local()
+_T = typing.TypeVar("_T")
+
+
+def per_thread(make: Callable[[], _T]) -> Callable[[], _T]:
+    """`make()`, made once per thread: lxml's parsers and compiled expressions may be reused
+    but not shared between threads (big pages are checked in one), and making one costs about
+    as much as using it on a small page."""
+    local = threading.local()
+
+    def get() -> _T:
+        made: _T | None = getattr(local, "made", None)
+        if made is None:
+            made = local.made = make()
+        return made
+
+    return get
+
+
+_with_rel_xpath = per_thread(lambda: etree.XPath("//link[@rel] | //a[@rel]"))
 
 
 def _with_rel(doc: HtmlElement) -> list[HtmlElement]:
-    """`<link>` and `<a>` elements with a `rel`, in document order (the expression compiled
-    once per thread: compiling it cost more than running it)."""
-    xpath: etree.XPath | None = getattr(_XPATHS, "with_rel", None)
-    if xpath is None:
-        xpath = _XPATHS.with_rel = etree.XPath("//link[@rel] | //a[@rel]")
-    return typing.cast(list[HtmlElement], xpath(doc))
+    """`<link>` and `<a>` elements with a `rel`, in document order."""
+    return typing.cast(list[HtmlElement], _with_rel_xpath()(doc))
 
 
 def meta_fields(doc: HtmlElement, base_url: str) -> dict[str, Any]:

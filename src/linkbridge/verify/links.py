@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -101,22 +100,16 @@ def _host(url: str) -> str:
 
 
 _XML_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_PARSERS = threading.local()
-
-
-def _parser() -> lxml.html.HTMLParser:
-    """This thread's parser: building one costs about as much as parsing a small page, and an
-    lxml parser may be reused but not shared between threads (big pages are checked in one)."""
-    parser: lxml.html.HTMLParser | None = getattr(_PARSERS, "parser", None)
-    if parser is None:
-        parser = _PARSERS.parser = lxml.html.HTMLParser(
-            no_network=True,
-            remove_comments=True,
-            remove_pis=True,
-            encoding="utf-8",
-            collect_ids=False,
-        )
-    return parser
+_parser = extract.per_thread(
+    lambda: lxml.html.HTMLParser(
+        no_network=True,
+        remove_comments=True,
+        remove_pis=True,
+        encoding="utf-8",
+        collect_ids=False,
+    )
+)
+"""This thread's parser (see `extract.per_thread`)."""
 
 
 def parse_html(text: str) -> HtmlElement | None:
