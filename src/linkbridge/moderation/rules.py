@@ -33,12 +33,6 @@ def ascii_host(host: str) -> str:
         return host
 
 
-def host_matches(host: str, entry: str) -> bool:
-    """An entry matches itself and its subdomains ("example.com" matches "a.example.com")."""
-    host, entry = ascii_host(host), ascii_host(entry)
-    return host == entry or host.endswith("." + entry)
-
-
 @lru_cache(maxsize=1)
 def _psl() -> PublicSuffixList:
     return PublicSuffixList()  # the list shipped inside the package: nothing is downloaded
@@ -165,11 +159,11 @@ class HostLists:
 
 
 def _listed(host: str, names: frozenset[str], networks: tuple[IPNetwork, ...]) -> bool:
-    """An IP host matches networks only; a name matches names (itself and parent domains).
+    """An IP host matches networks only; a name matches names: an entry matches itself and its
+    subdomains ("example.com" matches "a.example.com"), compared folded (`ascii_host`).
 
-    `names` are folded as `host_matches` folds an entry. The host's own name and each parent
-    domain are looked up in them (as many lookups as the host has labels), which is
-    `host_matches` against every entry without going through a long list entry by entry."""
+    `names` are folded entries. The host's own name and each parent domain are looked up in
+    them (as many lookups as the host has labels), never a long list entry by entry."""
     address = ip_of(host)
     if address is not None:
         return any(address in network for network in networks)
