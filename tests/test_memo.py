@@ -24,4 +24,5 @@ def test_a_known_key_is_answered_as_remembered() -> None:
 def test_a_memo_needs_room_for_one_entry() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         BoundedMemo(0)
-    assert BoundedMemo(1).remember("only", 1) == 1
+    one: BoundedMemo[str, int] = BoundedMemo(1)
+    assert one.remember("only", 1) == 1
